@@ -1,0 +1,88 @@
+/**
+ * One `addprocs` in progress: its manager, the workers that joined, and how it ends
+ * (all joined, failed, timed out, aborted).
+ * @module
+ */
+import { randomBytes } from 'node:crypto';
+import { LaunchError } from '../errors.js';
+import type { ClusterManager, LaunchContext, LaunchProgress } from '../manager/types.js';
+import { WORKER_ENV } from '../worker/env.js';
+import { workerEntryPath } from '../worker/entry.js';
+import { shellJoin } from '../util/shell.js';
+import type { ListenAddress } from './listener.js';
+
+export class Launch {
+  readonly id = `L${randomBytes(6).toString('hex')}`;
+  readonly joined: number[] = [];
+  readonly controller = new AbortController();
+  /** Settles when every expected worker has joined, or rejects with the launch's failure. */
+  readonly done: Promise<void>;
+  #resolve!: () => void;
+  #reject!: (error: Error) => void;
+  #settled = false;
+
+  constructor(readonly manager: ClusterManager) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.done.catch(() => {});
+  }
+
+  get expected(): number {
+    return this.manager.expectedWorkers;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  /** Whether a worker claiming this launch may still join. */
+  acceptsWorkers(): boolean {
+    if (this.controller.signal.aborted) return false;
+    return this.joined.length < this.expected || this.manager.acceptsLateWorkers === true;
+  }
+
+  workerJoined(id: number): void {
+    this.joined.push(id);
+    if (this.joined.length >= this.expected) this.succeed();
+  }
+
+  succeed(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#resolve();
+  }
+
+  fail(error: Error): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    const launchError =
+      error instanceof LaunchError
+        ? error
+        : new LaunchError(`${this.manager.name} launch failed: ${error.message}`, { manager: this.manager.name, joined: this.joined.length, expected: this.expected }, { cause: error });
+    this.#reject(launchError);
+    this.controller.abort(launchError);
+  }
+
+  context(master: ListenAddress, secret: Buffer, onProgress: (update: LaunchProgress) => void): LaunchContext {
+    const file = process.execPath;
+    const args = [workerEntryPath()];
+    return {
+      launchId: this.id,
+      workerCommand: { file, args },
+      workerCommandLine: shellJoin([file, ...args]),
+      workerEnv: {
+        [WORKER_ENV.masterHost]: master.host,
+        [WORKER_ENV.masterPort]: String(master.port),
+        [WORKER_ENV.launchId]: this.id,
+        [WORKER_ENV.secret]: secret.toString('base64url'),
+      },
+      master,
+      signal: this.controller.signal,
+      joined: () => this.joined.length,
+      progress: onProgress,
+      fail: (error) => this.fail(error),
+    };
+  }
+}

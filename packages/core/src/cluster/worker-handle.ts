@@ -1,0 +1,125 @@
+/**
+ * The master's side of one worker: its connection, its calls in flight, and the inline
+ * functions already defined on it.
+ * @module
+ */
+import { ProtocolError, RemoteError, WorkerLostError, type WorkerLossInfo } from '../errors.js';
+import { FramedConnection, splitCallId } from '../protocol/connection.js';
+import { FrameType } from '../protocol/frame.js';
+import {
+  type CallMessage,
+  type CallMode,
+  type OutputMessage,
+  type ResultMessage,
+  decodePayload,
+  encodePayload,
+} from '../protocol/messages.js';
+import type { WorkerConfig } from '../manager/types.js';
+import type { PreparedFunction } from './remote-function.js';
+
+interface PendingCall {
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+const MAX_CALL_ID = 0xffff_ffff;
+
+export class WorkerHandle {
+  readonly #pending = new Map<number, PendingCall>();
+  readonly #defined = new Set<number>();
+  #nextCallId = 1;
+  /** Set once the worker is on its way out; new calls are refused. */
+  leaving: WorkerLossInfo | undefined;
+
+  constructor(
+    readonly config: WorkerConfig,
+    readonly conn: FramedConnection,
+    private readonly onOutput: (stream: 'stdout' | 'stderr', lines: string[]) => void,
+  ) {
+    // An idle worker connection does not keep the master's process alive (see #updateRef).
+    conn.socket.unref();
+    conn.onFrame(({ type, payload }) => {
+      switch (type) {
+        case FrameType.Result:
+          this.#settle(payload);
+          return;
+        case FrameType.Output: {
+          const { stream, lines } = decodePayload<OutputMessage>(payload, 'output');
+          this.onOutput(stream, lines);
+          return;
+        }
+        case FrameType.Heartbeat:
+          return;
+        default:
+          conn.destroy(new ProtocolError(`worker ${config.id} sent an unexpected frame type 0x${type.toString(16)}`));
+      }
+    });
+  }
+
+  get id(): number {
+    return this.config.id;
+  }
+
+  /** Calls sent and not yet answered. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
+  call(fn: PreparedFunction, mode: CallMode, args: unknown[]): Promise<unknown> {
+    if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
+    const payload = encodePayload({ fn: fn.ref, mode, args } satisfies CallMessage);
+    if (fn.source !== undefined && fn.ref.kind === 'inline' && !this.#defined.has(fn.ref.id)) {
+      this.conn.send(FrameType.Define, encodePayload({ id: fn.ref.id, source: fn.source }));
+      this.#defined.add(fn.ref.id);
+    }
+    const id = this.#nextCallId;
+    this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      if (this.#pending.size === 1) this.#updateRef();
+      this.conn.sendWithId(FrameType.Call, id, payload);
+    });
+  }
+
+  #settle(payload: Buffer): void {
+    const { id, body } = splitCallId(payload);
+    const pending = this.#pending.get(id);
+    if (!pending) return; // answer to a call we already gave up on
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#updateRef();
+    let result: ResultMessage;
+    try {
+      result = decodePayload<ResultMessage>(body, `the result of call ${id} from worker ${this.id}`);
+    } catch (error) {
+      pending.reject(error as Error);
+      return;
+    }
+    if (result.ok) pending.resolve(result.value);
+    else pending.reject(new RemoteError(this.id, this.config.host, result.error));
+  }
+
+  /** Fail every call in flight: the worker is gone. */
+  failAll(loss: WorkerLossInfo): void {
+    this.leaving ??= loss;
+    const error = this.#lostError(loss);
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    this.#updateRef();
+    for (const call of pending) call.reject(error);
+  }
+
+  /**
+   * Keep the process alive exactly while calls are in flight: awaiting a result holds the
+   * master open, but a finished program exits even if it forgot `close()` (its workers then
+   * see the connection close and exit too). ref/unref are idempotent and cheap.
+   */
+  #updateRef(): void {
+    if (this.#pending.size > 0) this.conn.socket.ref();
+    else this.conn.socket.unref();
+  }
+
+  #lostError(loss: WorkerLossInfo): WorkerLostError {
+    return new WorkerLostError(this.id, this.config.host, loss);
+  }
+}

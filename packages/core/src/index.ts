@@ -1,0 +1,37 @@
+/**
+ * @cm/core: the protocol, the worker runtime, the Cluster (master) and the manager
+ * interface, plus LocalManager for workers on this machine.
+ * @packageDocumentation
+ */
+export { Cluster, type ClusterEvents } from './cluster/cluster.js';
+export {
+  clusterOptionsSchema,
+  addprocsOptionsSchema,
+  pmapOptionsSchema,
+  type ClusterOptions,
+  type AddprocsOptions,
+  type PmapOptions,
+} from './cluster/options.js';
+export { Future, fetch } from './cluster/future.js';
+export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';
+export type { ListenAddress } from './cluster/listener.js';
+export {
+  RemoteError,
+  WorkerLostError,
+  ProtocolError,
+  LaunchError,
+  UsageError,
+  type WorkerLossInfo,
+  type SerializedError,
+} from './errors.js';
+export type { ClusterManager, LaunchContext, LaunchProgress, WorkerConfig, WorkerEvent } from './manager/types.js';
+export { LocalManager, localManagerOptionsSchema, type LocalManagerOptions, type CommandWrapper } from './local/local-manager.js';
+export { myid, MASTER_ID } from './worker/identity.js';
+export { WORKER_ENV } from './worker/env.js';
+export { workerEntryPath } from './worker/entry.js';
+export { PROTOCOL_VERSION, type ProtocolVersion } from './protocol/version.js';
+export { backoffDelays, sleep, type BackoffOptions } from './util/backoff.js';
+export { routableAddress } from './util/address.js';
+export { shellQuote, shellJoin } from './util/shell.js';
+export { parseOptions } from './util/validate.js';
+export type { Logger } from './util/logger.js';

@@ -1,0 +1,134 @@
+/**
+ * The wire format: every message is one frame.
+ *
+ * ```
+ * uint32 BE  length   bytes that follow this field (1 + payload length), at least 1
+ * uint8      type     what the payload is (FrameType)
+ * bytes      payload  length - 1 bytes
+ * ```
+ *
+ * Frames bigger than the reader's limit close the connection before any of the payload is
+ * buffered, so a garbage length cannot make a peer allocate gigabytes.
+ * @module
+ */
+import { ProtocolError } from '../errors.js';
+
+/** Size of the length field plus the type byte. */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Frame types. Handshake frames carry UTF-8 JSON; session frames carry V8 structured-clone bytes. */
+export const FrameType = {
+  /** master → worker: protocol version and the master's nonce. */
+  Hello: 0x01,
+  /** worker → master: version, the worker's nonce, its proof and identity. */
+  Auth: 0x02,
+  /** master → worker: the master's proof and the worker's id and settings. */
+  Welcome: 0x03,
+  /** either way: the handshake is refused, with a reason; the sender then closes. */
+  Refuse: 0x04,
+  /** master → worker: run a function (uint32 call id, then V8 bytes). */
+  Call: 0x10,
+  /** worker → master: the outcome of a call (uint32 call id, then V8 bytes). */
+  Result: 0x11,
+  /** master → worker: define an inline function once, referenced later by id. */
+  Define: 0x12,
+  /** worker → master: lines the worker wrote to stdout or stderr. */
+  Output: 0x13,
+  /** either way: I am alive. Empty payload. */
+  Heartbeat: 0x14,
+  /** master → worker: finish and exit. */
+  Shutdown: 0x15,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+const KNOWN_TYPES = new Set<number>(Object.values(FrameType));
+
+/** Frame header (length and type) as a buffer, so big payloads are written without copying them. */
+export function frameHeader(type: FrameType, payloadBytes: number): Buffer {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+  header.writeUInt32BE(payloadBytes + 1, 0);
+  header[4] = type;
+  return header;
+}
+
+/** One whole frame in one buffer (for small frames). */
+export function encodeFrame(type: FrameType, payload: Uint8Array = EMPTY): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);
+  frame.writeUInt32BE(payload.byteLength + 1, 0);
+  frame[4] = type;
+  frame.set(payload, FRAME_HEADER_BYTES);
+  return frame;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/** Called once per complete frame. The payload may be a view into a socket chunk: decode it before returning. */
+export type FrameHandler = (type: FrameType, payload: Buffer) => void;
+
+/**
+ * Incremental frame parser: push socket chunks in, get whole frames out.
+ * Small frames are handed out as views of the chunk they arrived in (no copy); a frame that
+ * spans chunks is assembled into one buffer of exactly its size (one copy).
+ */
+export class FrameReader {
+  /** Bytes of an incomplete header carried to the next chunk. */
+  #carry: Buffer | undefined;
+  /** A frame body being filled across chunks. */
+  #body: Buffer | undefined;
+  #bodyFilled = 0;
+  #bodyType: FrameType = FrameType.Heartbeat;
+
+  constructor(
+    private readonly onFrame: FrameHandler,
+    /** Largest accepted `length` field; raise it after authentication. */
+    public maxFrameBytes: number,
+  ) {}
+
+  /** Feed bytes in. Throws ProtocolError on an oversized, empty or unknown frame; the caller closes the connection. */
+  push(chunk: Buffer): void {
+    let data = chunk;
+    if (this.#body) {
+      const take = Math.min(this.#body.length - this.#bodyFilled, data.length);
+      data.copy(this.#body, this.#bodyFilled, 0, take);
+      this.#bodyFilled += take;
+      if (this.#bodyFilled < this.#body.length) return;
+      const body = this.#body;
+      this.#body = undefined;
+      this.onFrame(this.#bodyType, body);
+      data = data.subarray(take);
+    }
+    if (this.#carry) {
+      data = Buffer.concat([this.#carry, data]);
+      this.#carry = undefined;
+    }
+    let offset = 0;
+    while (data.length - offset >= FRAME_HEADER_BYTES) {
+      const length = data.readUInt32BE(offset);
+      const type = data[offset + 4]!;
+      this.#check(length, type);
+      const start = offset + FRAME_HEADER_BYTES;
+      const end = start + length - 1;
+      if (end <= data.length) {
+        offset = end;
+        this.onFrame(type as FrameType, data.subarray(start, end));
+        continue;
+      }
+      this.#body = Buffer.allocUnsafe(length - 1);
+      this.#bodyFilled = data.copy(this.#body, 0, start);
+      this.#bodyType = type as FrameType;
+      return;
+    }
+    if (offset < data.length) this.#carry = Buffer.from(data.subarray(offset));
+  }
+
+  #check(length: number, type: number): void {
+    if (length < 1) throw new ProtocolError('received a frame with length 0 (a frame has at least a type byte)');
+    if (length > this.maxFrameBytes) {
+      throw new ProtocolError(
+        `received a frame of ${length} bytes, over the limit of ${this.maxFrameBytes} bytes ` +
+          `(raise Cluster option maxFrameBytes if your values really are this large)`,
+      );
+    }
+    if (!KNOWN_TYPES.has(type)) throw new ProtocolError(`received a frame of unknown type 0x${type.toString(16).padStart(2, '0')}`);
+  }
+}

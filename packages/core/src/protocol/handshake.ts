@@ -1,0 +1,178 @@
+/**
+ * The handshake: version negotiation and mutual HMAC challenge–response.
+ *
+ * ```
+ * master → worker  Hello    {protocol:"cm", version:{major,minor}, nonce}
+ * worker → master  Auth     {version, nonce, proof: HMAC(secret, "cm-worker" ‖ nonceM ‖ nonceW), identity}
+ * master → worker  Welcome  {version, proof: HMAC(secret, "cm-master" ‖ nonceW ‖ nonceM), workerId, heartbeatMs, timeoutMs, maxFrameBytes}
+ * either way       Refuse   {reason}  — then the sender closes
+ * ```
+ * Payloads are UTF-8 JSON; nonces and proofs are base64. The secret never crosses the wire:
+ * each side proves it holds it over the other side's fresh nonce, so neither a replayed
+ * Auth nor an impostor master gets anywhere. The worker runs nothing until the master's
+ * proof checks out.
+ * @module
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { z } from 'zod';
+import { ProtocolError } from '../errors.js';
+import type { FramedConnection } from './connection.js';
+import { FrameType } from './frame.js';
+import { PROTOCOL_VERSION, type ProtocolVersion, versionMismatchMessage } from './version.js';
+
+/** Frames before authentication are small; anything bigger is an attack or garbage. */
+export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
+
+const NONCE_BYTES = 32;
+
+const versionSchema = z.object({ major: z.number().int().nonnegative(), minor: z.number().int().nonnegative() });
+
+/** Who a worker says it is. Trusted only once its proof has been checked. */
+export const workerIdentitySchema = z.object({
+  launchId: z.string().min(1).max(200),
+  taskIndex: z.number().int().nonnegative().nullable(),
+  jobId: z.string().max(200).nullable(),
+  host: z.string().max(255),
+  pid: z.number().int().positive(),
+  cpus: z.number().int().positive(),
+  nodeVersion: z.string().max(50),
+  /** Unix ms when the worker's job must end (scheduler walltime), when known. */
+  endsAt: z.number().nullable().default(null),
+});
+export type WorkerIdentity = z.infer<typeof workerIdentitySchema>;
+
+const helloSchema = z.object({ protocol: z.literal('cm'), version: versionSchema, nonce: z.string() });
+const authSchema = z.object({ version: versionSchema, nonce: z.string(), proof: z.string(), identity: z.unknown() });
+const welcomeSchema = z.object({
+  version: versionSchema,
+  proof: z.string(),
+  workerId: z.number().int().positive(),
+  heartbeatMs: z.number().positive(),
+  timeoutMs: z.number().positive(),
+  maxFrameBytes: z.number().int().positive(),
+});
+const refuseSchema = z.object({ reason: z.string() });
+
+export type Welcome = z.infer<typeof welcomeSchema>;
+
+/** What the master decides once a worker has proven itself. */
+export type Admission =
+  | { admit: true; workerId: number; heartbeatMs: number; timeoutMs: number; maxFrameBytes: number }
+  | { admit: false; reason: string };
+
+export class RefusedError extends ProtocolError {}
+
+function proof(secret: Buffer, role: 'cm-worker' | 'cm-master', first: Buffer, second: Buffer): Buffer {
+  return createHmac('sha256', secret).update(role).update(first).update(second).digest();
+}
+
+function proofMatches(expected: Buffer, given: string): boolean {
+  const bytes = Buffer.from(given, 'base64');
+  return bytes.length === expected.length && timingSafeEqual(bytes, expected);
+}
+
+function sendJson(conn: FramedConnection, type: FrameType, value: unknown): void {
+  conn.send(type, Buffer.from(JSON.stringify(value), 'utf8'));
+}
+
+function parseJson<T>(schema: z.ZodType<T>, payload: Buffer, what: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(payload.toString('utf8'));
+  } catch {
+    throw new ProtocolError(`${what} is not valid JSON`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ProtocolError(`${what} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
+  return parsed.data;
+}
+
+async function expectFrame(conn: FramedConnection, expected: FrameType, what: string, timeoutMs: number): Promise<Buffer> {
+  const frame = await conn.nextFrame(timeoutMs, what);
+  if (frame.type === FrameType.Refuse) {
+    throw new RefusedError(`refused by peer: ${parseJson(refuseSchema, frame.payload, 'Refuse frame').reason}`);
+  }
+  if (frame.type !== expected) throw new ProtocolError(`expected the ${what}, got frame type 0x${frame.type.toString(16)}`);
+  return frame.payload;
+}
+
+function negotiate(mine: ProtocolVersion, theirs: ProtocolVersion): ProtocolVersion {
+  return { major: mine.major, minor: Math.min(mine.minor, theirs.minor) };
+}
+
+/**
+ * Master side. Resolves with the worker's verified identity and its admission, after the
+ * Welcome has been sent. Rejects (having sent a Refuse where useful) on any failure; the
+ * caller logs it and destroys the connection.
+ */
+export async function acceptWorker(
+  conn: FramedConnection,
+  secret: Buffer,
+  decide: (identity: WorkerIdentity) => Admission,
+  options: { timeoutMs: number; version?: ProtocolVersion },
+): Promise<{ identity: WorkerIdentity; workerId: number; version: ProtocolVersion }> {
+  const version = options.version ?? PROTOCOL_VERSION;
+  const masterNonce = randomBytes(NONCE_BYTES);
+  sendJson(conn, FrameType.Hello, { protocol: 'cm', version, nonce: masterNonce.toString('base64') });
+  const auth = parseJson(authSchema, await expectFrame(conn, FrameType.Auth, 'Auth frame', options.timeoutMs), 'Auth frame');
+  if (auth.version.major !== version.major) {
+    const reason = versionMismatchMessage(version, auth.version);
+    sendJson(conn, FrameType.Refuse, { reason });
+    throw new ProtocolError(reason);
+  }
+  const workerNonce = Buffer.from(auth.nonce, 'base64');
+  if (workerNonce.length !== NONCE_BYTES || !proofMatches(proof(secret, 'cm-worker', masterNonce, workerNonce), auth.proof)) {
+    sendJson(conn, FrameType.Refuse, { reason: 'authentication failed: the worker does not hold this cluster\'s secret' });
+    throw new ProtocolError('authentication failed: wrong secret');
+  }
+  const identity = workerIdentitySchema.safeParse(auth.identity);
+  if (!identity.success) {
+    const reason = `worker identity is malformed: ${identity.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    sendJson(conn, FrameType.Refuse, { reason });
+    throw new ProtocolError(reason);
+  }
+  const admission = decide(identity.data);
+  if (!admission.admit) {
+    sendJson(conn, FrameType.Refuse, { reason: admission.reason });
+    throw new ProtocolError(`refused worker: ${admission.reason}`);
+  }
+  const negotiated = negotiate(version, auth.version);
+  sendJson(conn, FrameType.Welcome, {
+    version: negotiated,
+    proof: proof(secret, 'cm-master', workerNonce, masterNonce).toString('base64'),
+    workerId: admission.workerId,
+    heartbeatMs: admission.heartbeatMs,
+    timeoutMs: admission.timeoutMs,
+    maxFrameBytes: admission.maxFrameBytes,
+  });
+  return { identity: identity.data, workerId: admission.workerId, version: negotiated };
+}
+
+/** Worker side. Resolves with the Welcome once the master has proven it holds the secret. */
+export async function joinMaster(
+  conn: FramedConnection,
+  secret: Buffer,
+  identity: WorkerIdentity,
+  options: { timeoutMs: number; version?: ProtocolVersion },
+): Promise<Welcome> {
+  const version = options.version ?? PROTOCOL_VERSION;
+  const hello = parseJson(helloSchema, await expectFrame(conn, FrameType.Hello, 'Hello frame', options.timeoutMs), 'Hello frame');
+  if (hello.version.major !== version.major) {
+    const reason = versionMismatchMessage(hello.version, version);
+    sendJson(conn, FrameType.Refuse, { reason });
+    throw new RefusedError(reason);
+  }
+  const masterNonce = Buffer.from(hello.nonce, 'base64');
+  const workerNonce = randomBytes(NONCE_BYTES);
+  sendJson(conn, FrameType.Auth, {
+    version,
+    nonce: workerNonce.toString('base64'),
+    proof: proof(secret, 'cm-worker', masterNonce, workerNonce).toString('base64'),
+    identity,
+  });
+  const welcome = parseJson(welcomeSchema, await expectFrame(conn, FrameType.Welcome, 'Welcome frame', options.timeoutMs), 'Welcome frame');
+  if (!proofMatches(proof(secret, 'cm-master', workerNonce, masterNonce), welcome.proof)) {
+    throw new ProtocolError('the master failed authentication (it does not hold the secret this worker was given); not running anything');
+  }
+  return welcome;
+}

@@ -1,0 +1,19 @@
+/**
+ * The wire protocol version. Peers with the same major interoperate (the session uses the
+ * lower minor); a different major is refused with a message naming both versions.
+ */
+export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+
+export type ProtocolVersion = { readonly major: number; readonly minor: number };
+
+export function formatVersion(v: ProtocolVersion): string {
+  return `${v.major}.${v.minor}`;
+}
+
+/** The message both sides use when majors differ, so the text is the same wherever it is logged. */
+export function versionMismatchMessage(master: ProtocolVersion, worker: ProtocolVersion): string {
+  return (
+    `protocol version mismatch: master speaks ${formatVersion(master)}, worker speaks ${formatVersion(worker)}; ` +
+    `install the same major version of @cm/core on the master and the workers`
+  );
+}

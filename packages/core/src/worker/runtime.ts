@@ -1,0 +1,220 @@
+/**
+ * The worker runtime behind the `cm-worker` bin: dial the master, authenticate, report who
+ * we are, run calls, forward output, heartbeat, and exit when the master is gone.
+ * @module
+ */
+import { readFileSync, statSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import { serializeError } from '../errors.js';
+import { FramedConnection, splitCallId } from '../protocol/connection.js';
+import { FrameType } from '../protocol/frame.js';
+import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, joinMaster } from '../protocol/handshake.js';
+import {
+  type CallMessage,
+  type DefineMessage,
+  type MapFailure,
+  type MapOutcome,
+  type ResultMessage,
+  decodePayload,
+  encodePayload,
+} from '../protocol/messages.js';
+import { backoffDelays } from '../util/backoff.js';
+import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
+import { FunctionTable, explainInlineError } from './functions.js';
+import { setMyid } from './identity.js';
+import { captureOutput } from './output.js';
+
+/** Exit codes, so a launcher can tell why a worker stopped. */
+export const WorkerExit = {
+  /** The master asked us to stop. */
+  Shutdown: 0,
+  /** Bad environment or configuration: nothing was attempted. */
+  Config: 2,
+  /** Could not reach or authenticate with the master. */
+  Connect: 3,
+  /** The master went away (socket closed or heartbeats stopped). */
+  MasterLost: 4,
+} as const;
+
+const HANDSHAKE_TIMEOUT_MS = 15_000;
+const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
+
+class WorkerStartError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+  }
+}
+
+/** Read the secret from CM_SECRET or CM_SECRET_FILE, and remove it from the environment user code sees. */
+function readSecret(env: NodeJS.ProcessEnv, config: { secret?: string | undefined; file?: string | undefined }): Buffer {
+  delete env[WORKER_ENV.secret];
+  if (config.secret) return Buffer.from(config.secret, 'base64url');
+  if (config.file) {
+    const mode = statSync(config.file).mode;
+    if (mode & 0o077) {
+      throw new WorkerStartError(`${WORKER_ENV.secretFile} ${config.file} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`, WorkerExit.Config);
+    }
+    return Buffer.from(readFileSync(config.file, 'utf8').trim(), 'base64url');
+  }
+  throw new WorkerStartError(`neither ${WORKER_ENV.secret} nor ${WORKER_ENV.secretFile} is set: the worker cannot authenticate`, WorkerExit.Config);
+}
+
+function connectOnce(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+async function connectWithRetry(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (const delay of backoffDelays({ initialMs: 100, maxMs: 2_000 })) {
+    try {
+      return await connectOnce(host, port);
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() + delay > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+  throw new WorkerStartError(`could not reach the master at ${host}:${port} within ${timeoutMs} ms: ${(lastError as Error).message}`, WorkerExit.Connect);
+}
+
+/** Start the worker from environment variables; resolves to the exit code once the session ends. */
+export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const parsed = workerEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => issue.message).join('; ');
+    throw new WorkerStartError(`cm-worker was started without valid connection settings: ${problems}. Workers are started by a ClusterManager, which sets these variables.`, WorkerExit.Config);
+  }
+  const config = parsed.data;
+  const secret = readSecret(env, { secret: config[WORKER_ENV.secret], file: config[WORKER_ENV.secretFile] });
+  const taskIndex = config[WORKER_ENV.taskIndex] ?? firstSetVariable(env, config[WORKER_ENV.taskIndexVars], (v) => /^\d+$/.test(v));
+  const identity: WorkerIdentity = {
+    launchId: config[WORKER_ENV.launchId],
+    taskIndex: taskIndex === undefined ? null : Number(taskIndex),
+    jobId: firstSetVariable(env, config[WORKER_ENV.jobIdVars]) ?? null,
+    host: os.hostname(),
+    pid: process.pid,
+    cpus: os.availableParallelism(),
+    nodeVersion: process.version,
+    endsAt: config[WORKER_ENV.endsAt] ?? null,
+  };
+
+  const host = config[WORKER_ENV.masterHost];
+  const port = config[WORKER_ENV.masterPort];
+  const socket = await connectWithRetry(host, port, config[WORKER_ENV.connectTimeoutMs] ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
+  let welcome;
+  try {
+    welcome = await joinMaster(conn, secret, identity, { timeoutMs: HANDSHAKE_TIMEOUT_MS });
+  } catch (error) {
+    conn.destroy();
+    throw new WorkerStartError(`handshake with the master at ${host}:${port} failed: ${(error as Error).message}`, WorkerExit.Connect);
+  }
+  conn.reader.maxFrameBytes = welcome.maxFrameBytes;
+  setMyid(welcome.workerId);
+  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1');
+}
+
+function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean): Promise<number> {
+  const functions = new FunctionTable();
+  const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodePayload({ stream, lines })), { tee });
+  let shuttingDown = false;
+
+  const sendResult = (id: number, result: ResultMessage) => {
+    let bytes: Buffer;
+    try {
+      bytes = encodePayload(result);
+    } catch (error) {
+      bytes = encodePayload({
+        ok: false,
+        error: serializeError(new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`)),
+      } satisfies ResultMessage);
+    }
+    conn.sendWithId(FrameType.Result, id, bytes);
+  };
+
+  const runCall = async (id: number, body: Buffer) => {
+    try {
+      const call = decodePayload<CallMessage>(body, `call ${id}`);
+      let fn = functions.resolve(call.fn);
+      if (fn instanceof Promise) fn = await fn;
+      if (call.mode === 'call') {
+        let value = fn(...call.args);
+        if (value instanceof Promise) value = await value;
+        sendResult(id, { ok: true, value });
+        return;
+      }
+      const started = performance.now();
+      const values: unknown[] = new Array(call.args.length);
+      const failures: MapFailure[] = [];
+      for (let i = 0; i < call.args.length; i++) {
+        try {
+          let value = fn(call.args[i]);
+          if (value instanceof Promise) value = await value;
+          values[i] = value;
+        } catch (error) {
+          failures.push([i, serializeError(explainInlineError(error))]);
+        }
+      }
+      sendResult(id, { ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
+    } catch (error) {
+      sendResult(id, { ok: false, error: serializeError(explainInlineError(error)) });
+    }
+  };
+
+  conn.onFrame(({ type, payload }) => {
+    switch (type) {
+      case FrameType.Call: {
+        const { id, body } = splitCallId(payload);
+        void runCall(id, body);
+        return;
+      }
+      case FrameType.Define: {
+        const { id, source } = decodePayload<DefineMessage>(payload, 'function definition');
+        functions.define(id, source);
+        return;
+      }
+      case FrameType.Heartbeat:
+        return;
+      case FrameType.Shutdown:
+        shuttingDown = true;
+        output.restore();
+        conn.end();
+        return;
+      default:
+        conn.destroy(new Error(`unexpected frame type 0x${type.toString(16)} from the master`));
+    }
+  });
+
+  conn.send(FrameType.Heartbeat);
+  const heartbeat = setInterval(() => {
+    if (Date.now() - conn.lastReceivedAt > settings.timeoutMs) {
+      conn.destroy(new Error(`no heartbeat from the master for ${settings.timeoutMs} ms`));
+      return;
+    }
+    conn.send(FrameType.Heartbeat);
+  }, settings.heartbeatMs);
+
+  return new Promise((resolve) => {
+    conn.onClose((error) => {
+      clearInterval(heartbeat);
+      output.restore();
+      if (shuttingDown) return resolve(WorkerExit.Shutdown);
+      process.stderr.write(`cm-worker ${process.pid}: the master is gone${error ? ` (${error.message})` : ''}; exiting\n`);
+      resolve(WorkerExit.MasterLost);
+    });
+  });
+}
+
+export { WorkerStartError };
