@@ -14,7 +14,7 @@ export {
 } from './cluster/options.js';
 export { Future, fetch } from './cluster/future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';
-export type { ListenAddress } from './cluster/listener.js';
+export type { ListenAddress, ListenRequest } from './cluster/listener.js';
 export {
   RemoteError,
   WorkerLostError,

@@ -109,7 +109,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       throw new UsageError(`addprocs: ${manager.name} manager has expectedWorkers = ${String(manager.expectedWorkers)}; it must be a whole number >= 0`, 'manager');
     }
     opts.signal?.throwIfAborted();
-    const master = await this.#listener.address(manager.needsRoutableAddress ?? false);
+    const master = await this.#listener.address(manager.needsRoutableAddress ?? false, manager.listen);
     const launch = new Launch(manager);
     this.#launches.set(launch.id, launch);
     this.#managers.add(manager);

@@ -14,10 +14,19 @@ export interface ListenAddress {
   port: number;
 }
 
-type Scope = 'loopback' | 'network';
+
+/** A listening address a manager asks for (e.g. an elastic manager on a fixed port). */
+export interface ListenRequest {
+  /** Interface to bind; `'auto'` binds all interfaces and advertises the routable address. */
+  host?: string | undefined;
+  /** Port or inclusive range; 0 lets the OS pick. */
+  port?: number | [number, number] | undefined;
+  /** Address workers dial, when it differs from the bound one. */
+  advertiseHost?: string | undefined;
+}
 
 export class MasterListener {
-  readonly #servers = new Map<Scope | 'configured', { server: net.Server; address: ListenAddress }>();
+  readonly #servers = new Map<string, { server: net.Server; address: ListenAddress }>();
   readonly #opening = new Map<string, Promise<ListenAddress>>();
 
   constructor(
@@ -25,27 +34,37 @@ export class MasterListener {
     private readonly onConnection: (socket: net.Socket) => void,
   ) {}
 
-  /** Listen (once per scope) and return the address workers should dial. */
-  address(needsNetwork: boolean): Promise<ListenAddress> {
-    const scope: Scope | 'configured' = this.options.host ? 'configured' : needsNetwork ? 'network' : 'loopback';
-    const open = this.#servers.get(scope);
+  /**
+   * Listen (once per scope, or once per explicit request) and return the address workers
+   * should dial. Without a request: the configured `host`, else loopback, else (for managers
+   * whose workers run elsewhere) all interfaces.
+   */
+  address(needsNetwork: boolean, request?: ListenRequest): Promise<ListenAddress> {
+    const explicit = request && (request.host !== undefined || request.port !== undefined);
+    const key = explicit ? `${request.host ?? ''}|${String(request.port ?? 0)}` : this.options.host ? 'configured' : needsNetwork ? 'network' : 'loopback';
+    const open = this.#servers.get(key);
     if (open) return Promise.resolve(open.address);
-    let opening = this.#opening.get(scope);
+    let opening = this.#opening.get(key);
     if (!opening) {
-      opening = this.#open(scope).finally(() => this.#opening.delete(scope));
-      this.#opening.set(scope, opening);
+      const target = explicit
+        ? { host: request.host ?? this.options.host ?? (needsNetwork ? 'auto' : '127.0.0.1'), port: request.port ?? 0, advertiseHost: request.advertiseHost }
+        : this.options.host
+          ? { host: this.options.host, port: this.options.port, advertiseHost: this.options.advertiseHost }
+          : { host: needsNetwork ? 'auto' : '127.0.0.1', port: this.options.port, advertiseHost: this.options.advertiseHost };
+      opening = this.#open(key, target).finally(() => this.#opening.delete(key));
+      this.#opening.set(key, opening);
     }
     return opening;
   }
 
-  async #open(scope: Scope | 'configured'): Promise<ListenAddress> {
-    const bindHost = scope === 'configured' ? this.options.host! : scope === 'network' ? '0.0.0.0' : '127.0.0.1';
-    let advertise = this.options.advertiseHost ?? (scope === 'network' ? routableAddress() : bindHost);
+  async #open(key: string, target: { host: string; port: number | [number, number]; advertiseHost?: string | undefined }): Promise<ListenAddress> {
+    const wildcard = target.host === 'auto' || target.host === '0.0.0.0' || target.host === '::';
+    const bindHost = target.host === 'auto' ? '0.0.0.0' : target.host;
+    const advertise = target.advertiseHost ?? (wildcard ? routableAddress() : bindHost);
     if (!advertise) {
-      throw new LaunchError('the master needs an address that other machines can reach, but this machine has no non-loopback interface; set the Cluster option `advertiseHost`', { manager: 'cluster' });
+      throw new LaunchError('the master needs an address that other machines can reach, but this machine has no non-loopback network interface; set `advertiseHost` (Cluster option) or a host explicitly', { manager: 'cluster' });
     }
-    if (scope === 'configured' && (bindHost === '0.0.0.0' || bindHost === '::') && !this.options.advertiseHost) advertise = routableAddress() ?? bindHost;
-    const [first, last] = typeof this.options.port === 'number' ? [this.options.port, this.options.port] : this.options.port;
+    const [first, last] = typeof target.port === 'number' ? [target.port, target.port] : target.port;
     let lastError: Error | undefined;
     for (let port = first; port <= last; port++) {
       const server = net.createServer({ noDelay: true }, this.onConnection);
@@ -66,7 +85,7 @@ export class MasterListener {
       server.unref();
       const bound = (server.address() as net.AddressInfo).port;
       const address = { host: advertise, port: bound };
-      this.#servers.set(scope, { server, address });
+      this.#servers.set(key, { server, address });
       return address;
     }
     const range = first === last ? `port ${first}` : `ports ${first}-${last}`;

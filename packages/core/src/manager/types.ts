@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { ListenRequest } from '../cluster/listener.js';
+
 /** What the master knows about one worker once it has joined. */
 export interface WorkerConfig {
   /** The worker's id (2, 3, …; 1 is the master). Never reused within a cluster. */
@@ -86,6 +88,8 @@ export interface ClusterManager {
   readonly acceptsLateWorkers?: boolean;
   /** Workers run on other machines: the master must listen on a routable address. */
   readonly needsRoutableAddress?: boolean;
+  /** A specific address and port to listen on for this manager's workers (e.g. a fixed port a firewall allows). */
+  readonly listen?: ListenRequest;
   /** Default for the `addprocs` timeout, in ms (a queue may need longer than local processes). */
   readonly defaultLaunchTimeoutMs?: number;
   /** Start the workers (or submit the job that starts them). Reject to fail `addprocs`. */
