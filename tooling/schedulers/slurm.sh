@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install and run a single-node Slurm 22.05 (Debian 12, root, no systemd).
 #
-# Usage: slurm.sh install|start|stop|status|up|restart
+# Usage: slurm.sh install|start|stop|status|up|restart|reconfigure
 #   install  apt-get install slurm-wlm + munge (skipped when already installed)
 #   start    (re)start munge, slurmctld and slurmd with a fresh state; waits for `idle`
 #   stop     stop slurmd, slurmctld and munged (pid files), waits for them to exit
 #   status   exit 0 and print one line when Slurm answers, non-zero otherwise
 #   up       install + start, unless Slurm already answers (then returns at once)
+#   reconfigure  rewrite slurm.conf and `scontrol reconfigure` (keeps jobs; no wipe)
 #
 # Environment overrides:
 #   SLURM_READY_TIMEOUT  seconds to wait for the node to become idle (default 60)
@@ -40,10 +41,11 @@ need_root() {
 }
 
 # Serialise install/start/stop/up between concurrent callers (e.g. parallel CI steps).
+# The daemons are started with fd 9 closed so that they do not inherit the lock.
 take_lock() {
   exec 9>"$LOCK_FILE"
-  if ! flock -w 300 9; then
-    die "could not take $LOCK_FILE within 300 s"
+  if ! flock -w 120 9; then
+    die "could not take $LOCK_FILE within 120 s"
   fi
 }
 
@@ -137,7 +139,7 @@ start_munge() {
     return 0
   fi
   stop_daemon "$MUNGE_PID" munged
-  timeout 10 runuser -u munge -- /usr/sbin/munged || die "munged failed to start"
+  timeout 10 runuser -u munge -- /usr/sbin/munged 9>&- || die "munged failed to start"
   local i
   for ((i = 0; i < 50; i++)); do
     munge_ok && return 0
@@ -177,6 +179,7 @@ SlurmdParameters=config_overrides
 ReturnToService=2
 MailProg=/bin/true
 MinJobAge=300
+EnforcePartLimits=ALL
 StateSaveLocation=$CTLD_SPOOL
 SlurmdSpoolDir=$SLURMD_SPOOL
 SlurmctldPidFile=$CTLD_PID
@@ -240,17 +243,31 @@ cmd_start() {
   : >"$CTLD_LOG"
   : >"$SLURMD_LOG"
   log "starting slurmctld"
-  if ! timeout 30 slurmctld; then
+  if ! timeout 30 slurmctld 9>&-; then
     dump_logs
     die "slurmctld failed to start"
   fi
   log "starting slurmd"
-  if ! timeout 30 slurmd; then
+  if ! timeout 30 slurmd 9>&-; then
     dump_logs
     die "slurmd failed to start"
   fi
   wait_idle
   log "ready: $(status_line)"
+}
+
+cmd_reconfigure() {
+  need_root
+  is_up || die "slurm is not running; use '$0 start'"
+  write_conf
+  timeout 30 scontrol reconfigure || die "scontrol reconfigure failed"
+  local i state=""
+  for ((i = 0; i < 50; i++)); do
+    state=$(node_state)
+    [[ $state =~ ^(idle|mixed|allocated|completing)$ ]] && break
+    sleep 0.2
+  done
+  log "reconfigured: $(status_line)"
 }
 
 status_line() {
@@ -276,8 +293,11 @@ cmd_status() {
     status_line
     return 0
   fi
-  local state
-  state=$(node_state)
+  local state=""
+  # sinfo retries for ~10 s when no controller answers: only ask a live slurmctld.
+  if pid_alive "$CTLD_PID" slurmctld; then
+    state=$(node_state)
+  fi
   echo "slurm down (slurmctld $(pid_alive "$CTLD_PID" slurmctld && echo running || echo stopped)," \
     "slurmd $(pid_alive "$SLURMD_PID" slurmd && echo running || echo stopped)," \
     "node state '${state:-?}')"
@@ -318,10 +338,15 @@ main() {
       take_lock
       cmd_stop
       ;;
+    reconfigure)
+      need_root
+      take_lock
+      cmd_reconfigure
+      ;;
     status) cmd_status ;;
     up) cmd_up ;;
     *)
-      echo "usage: $0 install|start|stop|status|up|restart" >&2
+      echo "usage: $0 install|start|stop|status|up|restart|reconfigure" >&2
       exit 2
       ;;
   esac
