@@ -216,9 +216,13 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     return this.remotecall(id, fn, ...args).fetch();
   }
 
-  /** `remotecall` and wait until it has finished; rejects with its error. */
-  async remotecallWait<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<Future<Res<F>>> {
-    return this.remotecall(id, fn, ...args).wait();
+  /**
+   * `remotecall` and wait until it has finished; rejects with its error. Julia's version
+   * returns the Future; here use `const f = cluster.remotecall(…); await f.wait()` when you
+   * also want the value later (a Promise cannot resolve to an awaitable Future).
+   */
+  async remotecallWait<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<void> {
+    await this.remotecall(id, fn, ...args).wait();
   }
 
   /**

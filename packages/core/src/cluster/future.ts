@@ -24,10 +24,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     return this.#promise;
   }
 
-  /** Wait until the call has finished; rejects with its error (like Julia's `wait`). */
-  async wait(): Promise<this> {
+  /**
+   * Wait until the call has finished; rejects with its error (like Julia's `wait`). Resolves
+   * to nothing: a Promise cannot resolve to a Future (it is awaitable and would be unwrapped),
+   * so keep the Future and `fetch()` it when you need the value.
+   */
+  async wait(): Promise<void> {
     await this.#promise;
-    return this;
   }
 
   /** Whether the call has finished (successfully or not). */

@@ -21,7 +21,9 @@ export class FramedConnection {
   readonly reader: FrameReader;
   /** `Date.now()` of the last frame received; heartbeats are judged against it. */
   lastReceivedAt = Date.now();
-  #onFrame: (frame: Frame) => void = () => {};
+  /** Who gets frames now; while nobody does (between handshake steps), frames wait in #queued. */
+  #handler: ((frame: Frame) => void) | undefined;
+  #queued: Frame[] = [];
   #closed = false;
   #closeListeners: Array<(error: Error | undefined) => void> = [];
 
@@ -32,7 +34,8 @@ export class FramedConnection {
     socket.setNoDelay(true);
     this.reader = new FrameReader((type, payload) => {
       this.lastReceivedAt = Date.now();
-      this.#onFrame({ type, payload });
+      if (this.#handler) this.#handler({ type, payload });
+      else this.#queued.push({ type, payload });
     }, maxFrameBytes);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -53,9 +56,14 @@ export class FramedConnection {
     return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
   }
 
-  /** Route every incoming frame to `handler` (replaces the previous handler). */
+  /**
+   * Route every incoming frame to `handler` (replaces the previous handler). Frames that
+   * arrived while no handler was set (a Welcome and the first Call can share one TCP read)
+   * are delivered first, in order.
+   */
   onFrame(handler: (frame: Frame) => void): void {
-    this.#onFrame = handler;
+    this.#handler = handler;
+    while (this.#queued.length > 0 && this.#handler === handler && !this.#closed) handler(this.#queued.shift()!);
   }
 
   /** Called once, when the connection ends for any reason; `error` says why when it was not a clean close. */
@@ -76,7 +84,7 @@ export class FramedConnection {
       });
       this.onFrame((frame) => {
         clearTimeout(timer);
-        this.#onFrame = () => {};
+        this.#handler = undefined;
         resolve(frame);
       });
     });

@@ -1,0 +1,142 @@
+/**
+ * Options of every batch manager, and how they are resolved: site defaults (files and
+ * environment variables, see config.ts) under the options given in code, split into the
+ * options @cm acts on and the scheduler flags the driver renders, validated with zod before
+ * anything is submitted.
+ * @module
+ */
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { type OptionLayer, canonicalize, mergeLayers, siteDefaultLayers } from './config.js';
+import type { FlagValue } from './driver.js';
+
+const portSchema = z.number().int().min(0).max(65535);
+
+/** A scheduler flag's value: a string or number, `''`/`true` for a bare flag, `false` to leave it out. */
+export const flagValueSchema = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean (`""` for a bare flag)' });
+
+/**
+ * The options every batch manager understands, whatever its scheduler. Everything else in a
+ * manager's options is a scheduler flag. Flat, so each has an environment variable
+ * (`CM_BATCH_LOG_DIR`, `CM_BATCH_LAUNCH_TIMEOUT_MS`…).
+ */
+export const jobQueueOptionsSchema = z
+  .object({
+    /** `'array'`: one job array, a job per worker. `'tasks'`: one job with a task per worker. Default: the driver's first. */
+    layout: z.enum(['array', 'tasks']).optional(),
+    /** Job name (also the prefix of log files). */
+    jobName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, `_`, `.` or `-`').default('cm'),
+    /** Directory for job scripts and the jobs' stdout/stderr; must be visible from the compute nodes. Default `~/.cm/logs`. */
+    logDir: z.string().min(1).optional(),
+    /** Shell lines run in the job before the workers start (`module load nodejs`, `source venv/bin/activate`). */
+    prologue: z.array(z.string()).default([]),
+    /** Extra environment variables for the workers (written into the job script: no secrets here). */
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a valid variable name'), z.string()).default({}),
+    /** Node.js flags for the workers, e.g. `['--max-old-space-size=4096']`. */
+    nodeArgs: z.array(z.string()).default([]),
+    /** Delays in ms before retrying a submission that failed transiently; its length is the number of retries. Default 1, 2, 4, 8, 16 s. */
+    submitRetryDelays: z.array(z.number().int().min(0)).max(100).optional(),
+    /** First delay between status polls, ms; it grows while nothing changes. */
+    pollMs: z.number().int().min(50).default(1_000),
+    /** Longest delay between status polls, ms. */
+    pollMaxMs: z.number().int().min(50).default(15_000),
+    /** Progress display: a live line on a terminal, plain lines otherwise (`auto`), or none. Events are emitted regardless. */
+    progress: z.enum(['auto', 'tty', 'plain', 'none']).default('auto'),
+    /** Default `addprocs` timeout for this manager, ms (jobs still queued then are cancelled). Default 15 min. */
+    launchTimeoutMs: z.number().int().positive().default(900_000),
+    /** Interface the master listens on for these workers (`auto`: all, advertising the routable address). */
+    host: z.string().min(1).optional(),
+    /** Port (or inclusive range) the master listens on for these workers. */
+    port: z.union([portSchema, z.tuple([portSchema, portSchema])]).optional(),
+    /** Address the workers dial, when it differs from `host` (NAT, a specific interface). */
+    advertiseHost: z.string().min(1).optional(),
+    /**
+     * Submit a replacement job before a job's walltime ends, so the cluster keeps its size:
+     * `true` (10 minutes ahead) or how many ms ahead. Needs a walltime option.
+     */
+    replaceBeforeWalltime: z.union([z.boolean(), z.number().int().positive()]).default(false),
+    /** Start the workers inside the allocation the master runs in, without submitting (`salloc`, `sbatch`). */
+    inAllocation: z.boolean().optional(),
+  })
+  .strict();
+
+/** Options every batch manager takes, as written in code. */
+export type JobQueueOptions = z.input<typeof jobQueueOptionsSchema>;
+/** Generic options after validation and defaults. */
+export type ResolvedJobQueueOptions = z.output<typeof jobQueueOptionsSchema>;
+
+/** Other spellings of generic options. */
+const GENERIC_ALIASES: Readonly<Record<string, string>> = { outputDir: 'logDir', logDirectory: 'logDir' };
+
+/** The result of resolving a manager's options. */
+export interface ResolvedOptions {
+  generic: ResolvedJobQueueOptions;
+  /** Scheduler flags, canonical keys, in no particular order (the driver orders them). */
+  flags: Record<string, FlagValue>;
+  /** Where each option's value came from: `code`, a config file, or an environment variable. */
+  sources: Record<string, string>;
+}
+
+/**
+ * Merge site defaults with `code` options and validate them.
+ * @param flagSchema the driver's typed options (each a flag); unknown keys are flags too
+ * @throws UsageError naming every bad option and where it was set
+ */
+export function resolveOptions(
+  driverName: string,
+  flagSchema: z.ZodObject,
+  code: Readonly<Record<string, unknown>>,
+  aliases: Readonly<Record<string, string>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): ResolvedOptions {
+  const allAliases = { ...GENERIC_ALIASES, ...aliases };
+  const genericShape = jobQueueOptionsSchema.shape as Record<string, z.ZodType>;
+  const layers: OptionLayer[] = [...siteDefaultLayers(driverName, allAliases, env), { source: 'code', values: canonicalize(code, allAliases) }];
+  for (const layer of layers.filter((l) => l.generic)) {
+    const stray = Object.keys(layer.values).find((key) => !(key in genericShape));
+    if (stray) {
+      const where = layer.keySources?.[stray] ?? layer.source;
+      throw new UsageError(`\`${stray}\` (from ${where}) is not an option of every scheduler; set it for one scheduler (section "${driverName}", or CM_${driverName.toUpperCase()}_*)`, stray);
+    }
+  }
+  const { values, sources } = mergeLayers(layers);
+  const flagShape = flagSchema.shape as Record<string, z.ZodType>;
+  const generic: Record<string, unknown> = {};
+  const flags: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(values)) {
+    const fromEnv = sources[key]?.startsWith('CM_') ?? false;
+    const field = genericShape[key] ?? flagShape[key];
+    const coerced = fromEnv && typeof value === 'string' && field ? coerceEnvValue(field, value) : value;
+    (key in genericShape ? generic : flags)[key] = coerced;
+  }
+  const what = `${driverName} options`;
+  return {
+    generic: validate(jobQueueOptionsSchema, generic, sources, what),
+    flags: validate(flagSchema.catchall(flagValueSchema), flags, sources, what) as Record<string, FlagValue>,
+    sources,
+  };
+}
+
+/** An environment variable is a string; give the schema the number, boolean or JSON value it expects. */
+function coerceEnvValue(field: z.ZodType, raw: string): unknown {
+  if (field.safeParse(raw).success) return raw;
+  try {
+    const json: unknown = JSON.parse(raw);
+    if (field.safeParse(json).success) return json;
+  } catch {
+    // not JSON: leave it as written, so the error shows it
+  }
+  return raw;
+}
+
+function validate<S extends z.ZodType>(schema: S, value: unknown, sources: Record<string, string>, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((issue) => {
+    const key = String(issue.path[0] ?? '');
+    const path = issue.path.map(String).join('.') || '(options)';
+    const source = sources[key] && sources[key] !== 'code' ? ` (from ${sources[key]})` : '';
+    return `\`${path}\`${source}: ${issue.message}`;
+  });
+  throw new UsageError(`invalid ${what}: ${issues.join('; ')}`, parsed.error.issues[0]?.path.map(String).join('.'));
+}

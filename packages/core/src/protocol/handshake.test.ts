@@ -1,0 +1,94 @@
+import net from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FramedConnection } from './connection.js';
+import { FrameType } from './frame.js';
+import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker, joinMaster } from './handshake.js';
+
+const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
+const admitAll = (): Admission => ({ admit: true, workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
+const sockets: net.Socket[] = [];
+let server: net.Server | undefined;
+
+afterEach(() => {
+  for (const s of sockets) s.destroy();
+  server?.close();
+});
+
+async function pair(): Promise<{ master: FramedConnection; worker: FramedConnection }> {
+  const accepted = new Promise<net.Socket>((resolve) => {
+    server = net.createServer(resolve);
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const client = net.connect((server!.address() as net.AddressInfo).port, '127.0.0.1');
+  const serverSide = await accepted;
+  sockets.push(client, serverSide);
+  return { master: new FramedConnection(serverSide, HANDSHAKE_MAX_FRAME_BYTES), worker: new FramedConnection(client, HANDSHAKE_MAX_FRAME_BYTES) };
+}
+
+describe('handshake', () => {
+  it('admits a worker holding the secret, and the worker verifies the master', async () => {
+    const secret = randomBytes(32);
+    const { master, worker } = await pair();
+    const [accepted, welcome] = await Promise.all([
+      acceptWorker(master, secret, admitAll, { timeoutMs: 2000 }),
+      joinMaster(worker, secret, identity, { timeoutMs: 2000 }),
+    ]);
+    expect(accepted.identity).toEqual(identity);
+    expect(welcome.workerId).toBe(2);
+    expect(welcome.version).toEqual({ major: 1, minor: 0 });
+  });
+
+  it('refuses a worker with the wrong secret, and tells it so', async () => {
+    const { master, worker } = await pair();
+    const results = await Promise.allSettled([
+      acceptWorker(master, randomBytes(32), admitAll, { timeoutMs: 2000 }),
+      joinMaster(worker, randomBytes(32), identity, { timeoutMs: 2000 }),
+    ]);
+    expect(results[0]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/authentication failed/) } });
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/refused by peer: authentication failed/) } });
+  });
+
+  it('a worker refuses an impostor master that does not hold the secret, even if it admits anyone', async () => {
+    const { master, worker } = await pair();
+    // The impostor skips checking the worker's proof and answers with a proof it cannot compute.
+    master.send(FrameType.Hello, Buffer.from(JSON.stringify({ protocol: 'cm', version: { major: 1, minor: 0 }, nonce: randomBytes(32).toString('base64') })));
+    const joining = joinMaster(worker, randomBytes(32), identity, { timeoutMs: 2000 });
+    const auth = await master.nextFrame(2000, 'Auth frame');
+    expect(auth.type).toBe(FrameType.Auth);
+    const welcome = { version: { major: 1, minor: 0 }, proof: randomBytes(32).toString('base64'), workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 };
+    master.send(FrameType.Welcome, Buffer.from(JSON.stringify(welcome)));
+    await expect(joining).rejects.toThrow(/the master failed authentication/);
+  });
+
+  it('refuses a different protocol major, naming both versions', async () => {
+    const secret = randomBytes(32);
+    const { master, worker } = await pair();
+    const results = await Promise.allSettled([
+      acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 2, minor: 3 } }),
+      joinMaster(worker, secret, identity, { timeoutMs: 2000 }),
+    ]);
+    const message = /protocol version mismatch: master speaks 2\.3, worker speaks 1\.0/;
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(message) } });
+    expect(results[0].status).toBe('rejected');
+  });
+
+  it('interoperates across minor versions, using the lower one', async () => {
+    const secret = randomBytes(32);
+    const { master, worker } = await pair();
+    const [accepted, welcome] = await Promise.all([
+      acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 1, minor: 4 } }),
+      joinMaster(worker, secret, identity, { timeoutMs: 2000, version: { major: 1, minor: 1 } }),
+    ]);
+    expect(accepted.version).toEqual({ major: 1, minor: 1 });
+    expect(welcome.version).toEqual({ major: 1, minor: 1 });
+  });
+
+  it('passes on the master\'s refusal reason', async () => {
+    const secret = randomBytes(32);
+    const { master, worker } = await pair();
+    const refuse = (): Admission => ({ admit: false, reason: 'launch L1 already has all 2 of its workers' });
+    const results = await Promise.allSettled([acceptWorker(master, secret, refuse, { timeoutMs: 2000 }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/already has all 2/) } });
+  });
+});
