@@ -35,3 +35,4 @@ export { routableAddress } from './util/address.js';
 export { shellQuote, shellJoin } from './util/shell.js';
 export { parseOptions } from './util/validate.js';
 export type { Logger } from './util/logger.js';
+export * from './batch/index.js';

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach } from 'vitest';
 import { Cluster, type ClusterOptions } from '../src/index.js';
 
@@ -20,11 +21,11 @@ export function quietLogger(): { warnings: string[]; debug(): void; info(): void
   return { warnings, debug() {}, info() {}, warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) };
 }
 
-/** Whether a process with this pid exists. */
+/** Whether a process with this pid is running (an exited child its frozen parent has not reaped yet — a zombie — is not). */
 export function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
   } catch {
     return false;
   }

@@ -3,6 +3,7 @@
  * and the base that CPU pinning builds on (`wrap` runs the worker under another command).
  * @module
  */
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import { execa, type ResultPromise } from 'execa';
 import { z } from 'zod';
@@ -79,6 +80,11 @@ export class LocalManager implements ClusterManager {
       reject: false,
       cleanup: true,
     });
+    // Workers must not keep the master's process alive: a finished program exits, and its
+    // workers follow when their connections close. (A launch in progress is held open by its timeout.)
+    child.unref();
+    (child.stdout as Socket | null)?.unref();
+    (child.stderr as Socket | null)?.unref();
     const proc: LocalProcess = { child, stderrTail: [], exited: Promise.resolve() };
     const key = `${context.launchId}:${taskIndex}`;
     this.#processes.set(key, proc);
