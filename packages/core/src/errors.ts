@@ -82,7 +82,8 @@ export class ProtocolError extends Error {
 
 /** Starting workers failed: the launcher failed, a job ended before its workers joined, or the launch timed out. */
 export class LaunchError extends Error {
-  override readonly name = 'LaunchError';
+  // Typed as string so subclasses (SchedulerError) can name themselves.
+  override readonly name: string = 'LaunchError';
   /** Which manager launched (`local`, `slurm`, …). */
   readonly manager: string;
   /** Workers that had joined when the launch failed (they were removed again). */

@@ -85,6 +85,8 @@ export interface SubmitOptions {
   /** Stops retrying (a submission already running is allowed to finish, so its job id is not lost). */
   signal?: AbortSignal | undefined;
   cwd?: string | undefined;
+  /** Workers the launch expects (for the error's `expected`). */
+  expected?: number | undefined;
   /** Told about each retry, e.g. to show it as progress. */
   onRetry?(attempt: number, delayMs: number, said: string): void;
 }
@@ -106,6 +108,7 @@ export async function submitJob(driver: SchedulerDriver, scriptPath: string, opt
         scheduler: driver.name,
         command: argv,
         attempts: attempt,
+        expected: options.expected,
         hint: `expected a job id in its output ${JSON.stringify(output.stdout.slice(0, 200))}; a site wrapper around ${argv[0]} may change its output`,
       });
     }
@@ -117,13 +120,14 @@ export async function submitJob(driver: SchedulerDriver, scriptPath: string, opt
         scheduler: driver.name,
         command: argv,
         attempts: attempt,
+        expected: options.expected,
         hint: transient ? `the ${driver.name} controller kept failing; try again later, or allow more retries with \`submitRetryDelays\`` : driver.submit.hint?.(output.stderr),
       });
     }
     options.onRetry?.(attempt, delay, output.stderr.trim().split('\n').at(-1) ?? '');
     await sleep(delay, options.signal).catch(() => undefined);
     if (options.signal?.aborted) {
-      throw new SchedulerError(`${argv[0]} was not retried: the launch was cancelled`, { ...output, scheduler: driver.name, command: argv, attempts: attempt });
+      throw new SchedulerError(`${argv[0]} was not retried: the launch was cancelled`, { ...output, scheduler: driver.name, command: argv, attempts: attempt, expected: options.expected });
     }
   }
 }

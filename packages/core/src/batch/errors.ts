@@ -3,6 +3,7 @@
  * and what to do about it.
  * @module
  */
+import { LaunchError } from '../errors.js';
 import { shellJoin } from '../util/shell.js';
 
 /** Details of a failed scheduler command. */
@@ -19,17 +20,20 @@ export interface SchedulerErrorDetails {
   hint?: string | undefined;
   /** How many times the command was tried. */
   attempts?: number | undefined;
+  /** Workers the launch expected, when a launch failed. */
+  expected?: number | undefined;
 }
 
 /**
  * A scheduler command failed (the submission was refused, the controller could not be reached,
  * the command is not installed). Nothing of the launch is left queued when this is thrown.
+ * It is a {@link LaunchError}: `addprocs` rejects with it as it is.
  *
  * @example
  * `sbatch refused the job: "Invalid partition name specified" — check \`partition\`, or set it in the site config (exit code 1; command: sbatch --parsable /home/me/.cm/logs/cm-L1.sh)`
  */
-export class SchedulerError extends Error {
-  override readonly name = 'SchedulerError';
+export class SchedulerError extends LaunchError {
+  override readonly name: string = 'SchedulerError';
   readonly scheduler: string;
   /** The command line that failed, shell-quoted. */
   readonly commandLine: string;
@@ -49,7 +53,7 @@ export class SchedulerError extends Error {
     parts.push(` (${code}${tries}; command: ${commandLine})`);
     const full = (details.stderr ?? '').trim();
     if (full && full !== said) parts.push(`\n--- stderr ---\n${full}`);
-    super(parts.join(''), options);
+    super(parts.join(''), { manager: details.scheduler, expected: details.expected }, options);
     this.scheduler = details.scheduler;
     this.commandLine = commandLine;
     this.exitCode = details.exitCode;

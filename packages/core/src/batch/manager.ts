@@ -57,7 +57,8 @@ export abstract class JobQueueManager implements ClusterManager {
   readonly acceptsLateWorkers: boolean;
   /** `'array'`, `'tasks'`, or `'allocation'` (workers started inside the master's own allocation). */
   readonly layout: JobLayout | 'allocation';
-  protected readonly driver: SchedulerDriver;
+  /** The scheduler's declaration. */
+  readonly driver: SchedulerDriver;
   /** The generic options after site defaults and validation. */
   protected readonly options: ResolvedJobQueueOptions;
   /** The scheduler flags after site defaults and validation, canonical keys. */
@@ -158,6 +159,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const jobId = await submitJob(this.driver, scriptPath, {
       env: context.workerEnv,
       retryDelays,
+      expected: this.expectedWorkers,
       signal: replaces ? undefined : context.signal,
       onRetry: (attempt, delay, said) => {
         const message = `${this.name}: submission attempt ${attempt} failed (${said}); retrying in ${Math.round(delay / 100) / 10} s`;

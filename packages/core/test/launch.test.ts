@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { type ClusterManager, type LaunchContext, LaunchError, LocalManager } from '../src/index.js';
+import { alive, quietLogger, testCluster, waitFor } from './helpers.js';
+
+/** A manager that starts nothing, recording what the cluster asks of it. */
+class SilentManager implements ClusterManager {
+  readonly name = 'silent';
+  readonly shutdowns: string[] = [];
+  context: LaunchContext | undefined;
+  constructor(readonly expectedWorkers: number) {}
+  async launch(context: LaunchContext): Promise<void> {
+    this.context = context;
+  }
+  async shutdown(reason: string): Promise<void> {
+    this.shutdowns.push(reason);
+  }
+}
+
+describe('launching workers', () => {
+  it('a worker that dies before joining fails addprocs with its exit and stderr', async () => {
+    const cluster = testCluster();
+    const error = (await cluster.addprocs(new LocalManager({ np: 1, nodeArgs: ['--require', '/nonexistent/preload.cjs'] })).catch((e: unknown) => e)) as LaunchError;
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(error.message).toMatch(/local worker 0 exited with code 1 before joining/);
+    expect(error.stderrTail).toMatch(/Cannot find module '\/nonexistent\/preload.cjs'/);
+    expect(error.message).toContain('--- last lines of its stderr ---');
+    expect(cluster.nworkers()).toBe(0);
+  });
+
+  it('a partly failed launch is rolled back: workers that had joined are removed', async () => {
+    const cluster = testCluster();
+    // Task 1 runs `false` instead of a worker; task 0 joins normally.
+    const manager = new LocalManager(2, (command, index) => (index === 1 ? { file: 'false', args: [] } : command));
+    const joined: number[] = [];
+    cluster.on('worker-joined', (w) => joined.push(w.pid));
+    await expect(cluster.addprocs(manager)).rejects.toThrow(LaunchError);
+    expect(cluster.workers()).toEqual([]);
+    await waitFor(() => !joined.some(alive), 5_000, 'the joined worker of the failed launch to exit');
+  });
+
+  it('a launch that times out says how many workers joined and stops what it started', async () => {
+    const cluster = testCluster();
+    const manager = new SilentManager(3);
+    const error = (await cluster.addprocs(manager, { timeoutMs: 300 }).catch((e: unknown) => e)) as LaunchError;
+    expect(error).toBeInstanceOf(LaunchError);
+    expect(error.message).toMatch(/silent launch timed out after 300 ms with 0 of 3 workers joined/);
+    expect(error.joined).toBe(0);
+    expect(error.expected).toBe(3);
+    expect(manager.shutdowns).toHaveLength(1);
+    expect(manager.context!.signal.aborted).toBe(true);
+  });
+
+  it('an aborted launch stops and rejects', async () => {
+    const cluster = testCluster();
+    const manager = new SilentManager(1);
+    const controller = new AbortController();
+    const launching = cluster.addprocs(manager, { signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(launching).rejects.toThrow(/silent launch was aborted with 0 of 1 workers joined/);
+    expect(manager.shutdowns).toHaveLength(1);
+  });
+
+  it('the launch context carries the command, the connect environment and the launch id', async () => {
+    const cluster = testCluster();
+    const manager = new SilentManager(0);
+    await cluster.addprocs(manager);
+    const context = manager.context!;
+    expect(context.workerCommand.file).toBe(process.execPath);
+    expect(context.workerCommand.args[0]).toMatch(/dist\/worker\/main\.js$/);
+    expect(context.workerCommandLine).toContain('dist/worker/main.js');
+    expect(context.workerCommandLine).not.toContain(context.workerEnv.CM_SECRET);
+    expect(context.workerEnv).toMatchObject({ CM_MASTER_HOST: '127.0.0.1', CM_LAUNCH_ID: context.launchId });
+    expect(Buffer.from(context.workerEnv.CM_SECRET!, 'base64url')).toHaveLength(32);
+  });
+
+  it('workers beyond the expected count of a launch are refused', async () => {
+    const logger = quietLogger();
+    const cluster = testCluster({ logger });
+    // Two processes claim the same launch; only one is expected.
+    const doubled = new LocalManager(2);
+    Object.defineProperty(doubled, 'expectedWorkers', { value: 1 });
+    const ids = await cluster.addprocs(doubled, { timeoutMs: 10_000 });
+    expect(ids).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(cluster.nworkers()).toBe(1);
+    expect(logger.warnings.some((w) => /already has all 1 of its workers/.test(w))).toBe(true);
+  });
+
+  it('the cluster listens on a configured port range', async () => {
+    const cluster = testCluster({ port: [47_000, 47_010] });
+    const address = await cluster.listen();
+    expect(address.port).toBeGreaterThanOrEqual(47_000);
+    expect(address.port).toBeLessThanOrEqual(47_010);
+    const taken = testCluster({ port: address.port });
+    await expect(taken.listen()).rejects.toThrow(new RegExp(`could not listen on 127.0.0.1 port ${address.port}: .*EADDRINUSE`));
+  });
+});
