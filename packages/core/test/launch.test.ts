@@ -77,8 +77,13 @@ describe('launching workers', () => {
     const logger = quietLogger();
     const cluster = testCluster({ logger });
     // Two processes claim the same launch; only one is expected.
-    const doubled = new LocalManager(2);
-    Object.defineProperty(doubled, 'expectedWorkers', { value: 1 });
+    const twoProcesses = new LocalManager(2);
+    const doubled: ClusterManager = {
+      name: 'doubled',
+      expectedWorkers: 1,
+      launch: (context) => twoProcesses.launch(context),
+      shutdown: () => twoProcesses.shutdown(),
+    };
     const ids = await cluster.addprocs(doubled, { timeoutMs: 10_000 });
     expect(ids).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 500));

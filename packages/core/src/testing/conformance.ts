@@ -1,0 +1,213 @@
+/**
+ * The behaviour every batch driver must show, as one shared test suite (like unstorage's
+ * driver tests): a driver's test file calls {@link describeBatchDriver} with its test
+ * framework's `describe`/`it` and a way to create its manager, against a real or simulated
+ * scheduler, and adds only its own extra cases.
+ * @module
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import type { JobLayout, JobQueueManager } from '../batch/index.js';
+import { Cluster } from '../cluster/cluster.js';
+import type { ClusterOptions } from '../cluster/options.js';
+import { liveJobs, waitUntilGone } from './queue.js';
+
+/** The two functions of vitest, jest, mocha or node:test the suite needs. */
+export interface TestApi {
+  describe(name: string, fn: () => void): void;
+  it(name: string, fn: () => Promise<void>, timeoutMs?: number): void;
+}
+
+/** How to run the suite against one driver. */
+export interface BatchDriverConformance {
+  /** Shown in test names. */
+  name: string;
+  /** Create the manager under test; `options` come from the suite and go over `baseOptions`. */
+  create(np: number, options: Record<string, unknown>): JobQueueManager;
+  /** Options every launch of the suite uses (partition, a short walltime…). */
+  baseOptions?: Record<string, unknown>;
+  /** Options that keep a job queued until it is cancelled (a hold, an impossible-but-valid request). */
+  pendingOptions: Record<string, unknown>;
+  /** Options the scheduler refuses at submission, and the text its refusal must contain. */
+  refusedOptions?: { options: Record<string, unknown>; message: RegExp };
+  /** For the interrupt test: a module the child master imports (absolute path or URL) and its manager export. */
+  managerModule?: { path: string; exportName: string };
+  /** Layouts to test (default: every layout the driver declares). */
+  layouts?: JobLayout[];
+  /** Workers per launch (default 2). */
+  np?: number;
+  /** Time limit of each test, ms (default 90 s). */
+  timeoutMs?: number;
+  clusterOptions?: ClusterOptions;
+}
+
+const FAIL_MARKER = 'cm-conformance: failing on purpose';
+
+/** Register the conformance tests for a batch driver. */
+export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance): void {
+  const np = suite.np ?? 2;
+  const limit = suite.timeoutMs ?? 90_000;
+  const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+  const secret = randomBytes(32).toString('base64url');
+  const cluster = () => new Cluster({ logger: quiet, onOutput: () => {}, secret, ...suite.clusterOptions });
+  const make = (n: number, options: Record<string, unknown> = {}) => suite.create(n, { progress: 'none', ...suite.baseOptions, ...options });
+  const layouts = suite.layouts ?? (Object.keys(make(1).driver.layouts) as JobLayout[]);
+
+  api.describe(`${suite.name}: batch driver conformance`, () => {
+    api.it('renders a job script: directives first, worker settings, no secret', async () => {
+      const manager = make(np);
+      const script = manager.jobScript();
+      const lines = script.split('\n');
+      assert.match(lines[0]!, /^#!/, 'the script starts with an interpreter line');
+      const prefix = manager.driver.directivePrefix;
+      const directives = lines.slice(1).filter((line) => line.startsWith(prefix));
+      assert.ok(directives.length > 0, `the script has ${prefix} directives`);
+      const firstCommand = lines.slice(1).findIndex((line) => line.trim() !== '' && !line.startsWith('#'));
+      const lastDirective = lines.slice(1).findLastIndex((line) => line.startsWith(prefix));
+      assert.ok(lastDirective < firstCommand, 'every directive comes before the first command');
+      assert.match(script, /^export CM_TEE_OUTPUT=1$/m);
+      assert.match(script, /^export CM_TASK_INDEX_VARS=\S+$/m);
+      assert.match(script, /^export CM_JOB_ID_VARS=\S+$/m);
+      assert.match(script, /dist\/worker\/main\.js/);
+      assert.doesNotMatch(script, /CM_SECRET|CM_MASTER_HOST/, 'connection settings stay out of the script');
+    });
+
+    for (const layout of layouts) {
+      api.it(`[${layout}] one submission per addprocs; workers join with task index and job id; pmap runs`, async () => {
+        const c = cluster();
+        const manager = make(np, { layout });
+        try {
+          const ids = await c.addprocs(manager);
+          assert.equal(ids.length, np);
+          const jobs = manager.jobIds();
+          assert.equal(jobs.length, 1, `one submission, got ${jobs.join(', ')}`);
+          const configs = ids.map((id) => c.worker(id));
+          assert.deepEqual(configs.map((w) => w.jobId), ids.map(() => jobs[0]));
+          assert.deepEqual(configs.map((w) => w.taskIndex).sort(), Array.from({ length: np }, (_, i) => i));
+          const squares = await c.pmap((x: number) => x * x, [1, 2, 3, 4, 5]);
+          assert.deepEqual(squares, [1, 4, 9, 16, 25]);
+          const env = await c.everywhere(() => ({ secret: process.env.CM_SECRET ?? null, tee: process.env.CM_TEE_OUTPUT ?? null }));
+          assert.deepEqual(env, ids.map(() => ({ secret: null, tee: '1' })));
+          const launchId = configs[0]!.launchId;
+          const scripts = readdirSync(manager.logDir).filter((name) => name.includes(launchId) && name.endsWith('.sh'));
+          assert.equal(scripts.length, 1, `one job script for launch ${launchId} in ${manager.logDir}`);
+          assert.ok(!readFileSync(path.join(manager.logDir, scripts[0]!), 'utf8').includes(secret), 'the secret is not in the job script');
+          await c.close();
+          await waitUntilGone(manager.driver, jobs, 20_000);
+        } finally {
+          await c.close();
+        }
+      }, limit);
+    }
+
+    api.it('fails fast with the job’s own stderr when a job fails at start; nothing stays queued', async () => {
+      const c = cluster();
+      const manager = make(np, { prologue: [`echo '${FAIL_MARKER}' >&2`, 'exit 3'] });
+      const submitted = new Set<string>();
+      c.on('launch-progress', (p) => p.jobIds?.forEach((id) => submitted.add(id)));
+      const started = Date.now();
+      try {
+        const error = await c.addprocs(manager, { timeoutMs: limit - 10_000 }).then(() => undefined, (e: Error) => e);
+        assert.ok(error, 'addprocs must fail');
+        assert.equal(error.name, 'LaunchError', error.message);
+        assert.match((error as Error & { stderrTail?: string }).stderrTail ?? '', new RegExp(FAIL_MARKER), error.message);
+        assert.match(error.message, /before its workers joined/);
+        assert.ok(Date.now() - started < limit - 10_000, 'it failed before the launch timeout');
+        assert.equal(submitted.size, 1);
+        await waitUntilGone(manager.driver, [...submitted], 20_000);
+      } finally {
+        await c.close();
+      }
+    }, limit);
+
+    if (suite.refusedOptions) {
+      const refused = suite.refusedOptions;
+      api.it('reports a refused submission as a SchedulerError saying what to do; nothing is queued', async () => {
+        const c = cluster();
+        const manager = make(np, refused.options);
+        try {
+          const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
+          assert.ok(error, 'addprocs must fail');
+          assert.equal(error.name, 'SchedulerError', error.message);
+          assert.match(error.message, refused.message);
+          assert.match(error.message, /command: /);
+          assert.deepEqual(manager.jobIds(), []);
+        } finally {
+          await c.close();
+        }
+      }, limit);
+    }
+
+    api.it('cancels jobs still queued when the launch times out, and says how many joined', async () => {
+      const c = cluster();
+      const manager = make(np, suite.pendingOptions);
+      const submitted = new Set<string>();
+      c.on('launch-progress', (p) => p.jobIds?.forEach((id) => submitted.add(id)));
+      try {
+        const error = await c.addprocs(manager, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
+        assert.ok(error, 'addprocs must time out');
+        assert.match(error.message, /timed out .* with 0 of \d+ workers joined/);
+        assert.equal(submitted.size, 1);
+        await waitUntilGone(manager.driver, [...submitted], 20_000);
+        assert.deepEqual(manager.jobIds(), []);
+      } finally {
+        await c.close();
+      }
+    }, limit);
+
+    api.it('cancels a job whose workers were all removed by rmprocs', async () => {
+      const c = cluster();
+      const manager = make(np);
+      try {
+        const ids = await c.addprocs(manager);
+        const jobs = manager.jobIds();
+        await c.rmprocs(ids);
+        await waitUntilGone(manager.driver, jobs, 20_000);
+      } finally {
+        await c.close();
+      }
+    }, limit);
+
+    api.it('a worker lost with its job carries what the scheduler said (WorkerLostError.detail)', async () => {
+      const c = cluster();
+      const manager = make(np);
+      try {
+        const [id] = await c.addprocs(manager);
+        const call = c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error) => e);
+        await execa(manager.driver.cancel.command(manager.jobIds())[0]!, manager.driver.cancel.command(manager.jobIds()).slice(1));
+        const error = (await call) as (Error & { detail?: string }) | undefined;
+        assert.equal(error?.name, 'WorkerLostError', error?.message);
+        assert.match(error.detail ?? '', /cancel/i, error.message);
+      } finally {
+        await c.close();
+      }
+    }, limit);
+
+    if (suite.managerModule) {
+      const module = suite.managerModule;
+      api.it('SIGINT of the master cancels its jobs and ends it with the conventional status', async () => {
+        const master = fileURLToPath(new URL('./interrupted-master.js', import.meta.url));
+        const spec = { module: module.path, exportName: module.exportName, np, options: { progress: 'none', ...suite.baseOptions, ...suite.pendingOptions }, clusterOptions: suite.clusterOptions ?? {} };
+        const child = execa(process.execPath, [master, JSON.stringify(spec)], { reject: false, buffer: true, all: true });
+        const jobs = await new Promise<string[]>((resolve, reject) => {
+          let seen = '';
+          child.stdout?.on('data', (chunk: Buffer) => {
+            seen += chunk.toString();
+            const match = /^JOBS (\S+)$/m.exec(seen);
+            if (match) resolve(match[1]!.split(','));
+          });
+          void child.then((result) => reject(new Error(`the master exited before submitting: ${String(result.all)}`)));
+        });
+        assert.deepEqual(await liveJobs(make(1).driver, jobs), jobs, 'the job is queued before the interrupt');
+        child.kill('SIGINT');
+        const result = await child;
+        assert.ok(result.signal === 'SIGINT' || result.exitCode === 130, `the master ended by SIGINT (signal ${String(result.signal)}, exit ${String(result.exitCode)}): ${String(result.all)}`);
+        await waitUntilGone(make(1).driver, jobs, 20_000);
+      }, limit);
+    }
+  });
+}
