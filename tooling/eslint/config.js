@@ -11,6 +11,8 @@ export default tseslint.config(
       parserOptions: { projectService: true },
     },
     rules: {
+      // TypeScript checks names; for plain JS fixtures the runtime globals are Node's.
+      'no-undef': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-floating-promises': 'error',
@@ -23,6 +25,11 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/require-await': 'off',
     },
+  },
+  {
+    // Plain JavaScript (fixtures, examples, configs) is linted without type information.
+    files: ['**/*.{js,mjs,cjs}'],
+    ...tseslint.configs.disableTypeChecked,
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts'],

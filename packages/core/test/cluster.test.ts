@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { Future, LocalManager, RemoteError, UsageError, fetch, moduleFunction, myid } from '../src/index.js';
 import { alive, fixture, testCluster } from './helpers.js';
 
-const tasks = (name: string) => moduleFunction(fixture('tasks.mjs'), name);
+const tasks = <Args extends unknown[] = any[], Result = any>(name: string) => moduleFunction<Args, Result>(fixture('tasks.mjs'), name);
 
 /**
  * Vitest rewrites `import()` inside test files, which would make an inline function refer to
  * a test-runner variable; building the function from source keeps it as a user would write it.
  */
 function inline<F>(source: string): F {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- deliberately compiling source, as a worker does
   return new Function(`return (${source})`)() as F;
 }
 
@@ -113,7 +114,7 @@ describe('Cluster with local workers', () => {
     const [id] = await cluster.addprocs(new LocalManager(1));
     expect(() => cluster.remotecall(id!, Math.max)).toThrow(/built-in or bound function/);
     expect(() => cluster.remotecall(id!, (() => 1).bind(null))).toThrow(UsageError);
-    expect(() => cluster.remotecall(id!, 'nope' as never)).toThrow(/expected a function or a moduleFunction/);
+    expect(() => cluster.remotecall(id!, 'nope' as unknown as () => void)).toThrow(/expected a function or a moduleFunction/);
     expect(() => cluster.remotecall(id!, (f: unknown) => f, () => 1)).toThrow(/arguments cannot be sent to worker/);
     // The worker still answers: nothing half-sent broke the connection.
     expect(await cluster.remotecallFetch(id!, () => 'still fine')).toBe('still fine');
@@ -210,7 +211,7 @@ describe('Cluster with local workers', () => {
     const cluster = testCluster();
     await cluster.addprocs(new LocalManager(1));
     const flaky = (x: number) => {
-      const g = globalThis as Record<string, number>;
+      const g = globalThis as unknown as Record<string, number>;
       g.attempts = (g.attempts ?? 0) + 1;
       if (x === 3 && g.attempts < 3) throw new Error('transient');
       return x;

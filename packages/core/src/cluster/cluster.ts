@@ -284,7 +284,15 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     }
     for (const conn of this.#handshakes) conn.destroy();
     await Promise.all([...this.#workers.values()].map((handle) => this.#remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
-    await Promise.all([...this.#managers].map((manager) => manager.shutdown?.('the cluster was closed').catch((error: Error) => this.#logger.warn(`${manager.name} shutdown failed: ${error.message}`))));
+    await Promise.all(
+      [...this.#managers].map(async (manager) => {
+        try {
+          await manager.shutdown?.('the cluster was closed');
+        } catch (error) {
+          this.#logger.warn(`${manager.name} shutdown failed: ${(error as Error).message}`);
+        }
+      }),
+    );
     clearInterval(this.#heartbeat);
     await this.#listener.close();
   }
@@ -364,7 +372,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
     this.#workers.set(id, handle);
-    conn.onClose((error) => this.#lost(handle, error ? { reason: 'protocol-error', detail: error.message } : { reason: 'connection-closed' }));
+    conn.onClose((error) => void this.#lost(handle, error ? { reason: 'protocol-error', detail: error.message } : { reason: 'connection-closed' }));
     this.#startHeartbeat();
     launch.workerJoined(id);
     launch.manager.manage?.(config, 'joined');

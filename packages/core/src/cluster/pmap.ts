@@ -111,7 +111,7 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
         call = worker.call(fn, 'map', batch.indices.map((i) => items[i]));
       } catch (error) {
         // The items cannot be serialized: no retry will help.
-        call = Promise.reject(error as Error);
+        call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       call.then(
         (outcome) => {

@@ -4,7 +4,8 @@
  * @module
  */
 import { ProtocolError, RemoteError, WorkerLostError, type WorkerLossInfo } from '../errors.js';
-import { FramedConnection, splitCallId } from '../protocol/connection.js';
+import type { FramedConnection} from '../protocol/connection.js';
+import { splitCallId } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import {
   type CallMessage,

@@ -7,7 +7,8 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import { CALL_ID_BYTES } from './messages.js';
-import { FRAME_HEADER_BYTES, FrameReader, FrameType, encodeFrame, frameHeader } from './frame.js';
+import type { FrameType} from './frame.js';
+import { FRAME_HEADER_BYTES, FrameReader, encodeFrame, frameHeader } from './frame.js';
 
 export interface Frame {
   type: FrameType;

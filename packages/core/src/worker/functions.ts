@@ -18,6 +18,7 @@ export class FunctionTable {
     try {
       // `new Function` compiles in the worker's global scope, so only globals are visible —
       // which is exactly the contract of an inline function. The sourceURL names it in stacks.
+      // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiling shipped source is the point
       const compiled = new Function(`return (${source});\n//# sourceURL=${INLINE_FILE_PREFIX}${id}.js`)() as unknown;
       if (typeof compiled !== 'function') throw new TypeError(`inline function ${id} did not compile to a function`);
       this.#inline.set(id, compiled as AnyFunction);

@@ -18,8 +18,8 @@ export interface OutputCapture {
 
 export function captureOutput(send: (stream: Stream, lines: string[]) => void, options: { tee: boolean }): OutputCapture {
   const originals: Record<Stream, Write> = {
-    stdout: process.stdout.write.bind(process.stdout) as Write,
-    stderr: process.stderr.write.bind(process.stderr) as Write,
+    stdout: process.stdout.write.bind(process.stdout),
+    stderr: process.stderr.write.bind(process.stderr),
   };
   const tails: Record<Stream, string> = { stdout: '', stderr: '' };
   let timer: NodeJS.Timeout | undefined;
@@ -44,9 +44,9 @@ export function captureOutput(send: (stream: Stream, lines: string[]) => void, o
       if (parts.length > 0) send(stream, parts);
       if (tails[stream] && !timer) timer = setTimeout(flush, PARTIAL_LINE_FLUSH_MS).unref();
       const done = typeof encodingOrCallback === 'function' ? encodingOrCallback : callback;
-      if (typeof done === 'function') process.nextTick(done as () => void);
+      if (typeof done === 'function') process.nextTick(done);
       return true;
-    } as Write;
+    };
 
   process.stdout.write = intercept('stdout');
   process.stderr.write = intercept('stderr');
