@@ -7,6 +7,8 @@
  * @module
  */
 
+import os from 'node:os';
+
 /** A blocking cleanup: cancel this manager's jobs now. Must not throw. */
 export type InterruptCleanup = () => void;
 
@@ -35,8 +37,12 @@ function signalExitListeners(): number {
 const onSignal = (signal: NodeJS.Signals): void => {
   runCleanups();
   uninstall();
-  const ownHandlers = process.listenerCount(signal) - signalExitListeners();
-  if (ownHandlers <= 0) process.kill(process.pid, signal);
+  // The program's own handlers (not signal-exit's) decide what happens next.
+  if (process.listenerCount(signal) - signalExitListeners() > 0) return;
+  // With no listener left the default action ends the process inside kill(). If signal-exit
+  // still listens, the signal may be swallowed: then exit the conventional way ourselves.
+  process.kill(process.pid, signal);
+  process.exit(128 + os.constants.signals[signal]);
 };
 
 const onExit = (): void => runCleanups();

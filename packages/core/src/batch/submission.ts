@@ -8,7 +8,8 @@ import { open } from 'node:fs/promises';
 import { LaunchError } from '../errors.js';
 import type { LaunchContext, WorkerConfig } from '../manager/types.js';
 import { type JobLayout, type JobStatus, type SchedulerDriver, describeEnd, isEnded } from './driver.js';
-import { ProgressLine, describeProgress } from './progress.js';
+import type { ProgressLine} from './progress.js';
+import { describeProgress } from './progress.js';
 import type { JobWatcher } from './watcher.js';
 
 const STDERR_TAIL_LINES = 20;

@@ -177,9 +177,10 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
       const manager = make(np);
       try {
         const [id] = await c.addprocs(manager);
-        const call = c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error) => e);
-        await execa(manager.driver.cancel.command(manager.jobIds())[0]!, manager.driver.cancel.command(manager.jobIds()).slice(1));
-        const error = (await call) as (Error & { detail?: string }) | undefined;
+        const call = c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+        const [cancel, ...args] = manager.driver.cancel.command(manager.jobIds());
+        await execa(cancel!, args);
+        const error = await call;
         assert.equal(error?.name, 'WorkerLostError', error?.message);
         assert.match(error.detail ?? '', /cancel/i, error.message);
       } finally {
@@ -190,7 +191,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
     if (suite.managerModule) {
       const module = suite.managerModule;
       api.it('SIGINT of the master cancels its jobs and ends it with the conventional status', async () => {
-        const master = fileURLToPath(new URL('./interrupted-master.js', import.meta.url));
+        const master = fileURLToPath(new URL('../../dist/testing/interrupted-master.js', import.meta.url));
         const spec = { module: module.path, exportName: module.exportName, np, options: { progress: 'none', ...suite.baseOptions, ...suite.pendingOptions }, clusterOptions: suite.clusterOptions ?? {} };
         const child = execa(process.execPath, [master, JSON.stringify(spec)], { reject: false, buffer: true, all: true });
         const jobs = await new Promise<string[]>((resolve, reject) => {
