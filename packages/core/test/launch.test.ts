@@ -38,6 +38,15 @@ describe('launching workers', () => {
     await waitFor(() => !joined.some(alive), 5_000, 'the joined worker of the failed launch to exit');
   });
 
+  it('a failed launch of a reused manager stops only that launch\'s workers', async () => {
+    const cluster = testCluster();
+    const manager = new LocalManager(1);
+    const [first] = await cluster.addprocs(manager);
+    await expect(cluster.addprocs(manager, { timeoutMs: 1 })).rejects.toThrow(/timed out after 1 ms/);
+    expect(cluster.workers()).toEqual([first]);
+    expect(await cluster.remotecallFetch(first!, () => 'alive')).toBe('alive');
+  });
+
   it('a launch that times out says how many workers joined and stops what it started', async () => {
     const cluster = testCluster();
     const manager = new SilentManager(3);

@@ -4,11 +4,9 @@
  * usable address is a clear error before anything starts, and tests need no real network.
  * @module
  */
-import type { NetworkInterfaceInfo } from 'node:os';
-import { UsageError } from '@cm/core';
+import { type NetworkInterfaces, UsageError, pickRoutableAddress } from '@cm/core';
 
-/** What `os.networkInterfaces()` returns. */
-export type NetworkInterfaces = NodeJS.Dict<NetworkInterfaceInfo[]>;
+export type { NetworkInterfaces };
 
 /** A resolved listening address. */
 export interface ElasticAddress {
@@ -19,23 +17,6 @@ export interface ElasticAddress {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
-
-/** Link-local addresses need a zone id to dial and are not reachable beyond one link: last resort only. */
-function isLinkLocal(info: NetworkInterfaceInfo): boolean {
-  return info.family === 'IPv4' ? info.address.startsWith('169.254.') : /^fe[89ab][0-9a-f]:/i.test(info.address);
-}
-
-/**
- * The address other machines should dial: the first non-loopback IPv4 address, else IPv6,
- * preferring addresses that are not link-local. `interfaceName` limits the search to one
- * interface (e.g. `ib0` for InfiniBand); `family` to one address family.
- */
-export function pickRoutableAddress(interfaces: NetworkInterfaces, options: { interfaceName?: string | undefined; family?: 'IPv4' | 'IPv6' | undefined } = {}): NetworkInterfaceInfo | undefined {
-  const entries = Object.entries(interfaces).filter(([name]) => options.interfaceName === undefined || name === options.interfaceName);
-  const candidates = entries.flatMap(([, list]) => list ?? []).filter((info) => !info.internal && (options.family === undefined || info.family === options.family));
-  const rank = (info: NetworkInterfaceInfo) => (isLinkLocal(info) ? 2 : 0) + (info.family === 'IPv4' ? 0 : 1);
-  return [...candidates].sort((a, b) => rank(a) - rank(b))[0];
-}
 
 function describeInterfaces(interfaces: NetworkInterfaces): string {
   const names = Object.entries(interfaces).map(([name, list]) => `${name} (${(list ?? []).map((i) => i.address).join(', ') || 'no address'})`);

@@ -11,5 +11,5 @@ export {
   type TerminatedWorker,
 } from './elastic-manager.js';
 export { connectCommand, type ConnectCommandOptions, type ConnectTarget } from './connect-command.js';
-export { resolveElasticAddress, pickRoutableAddress, type ElasticAddress, type NetworkInterfaces } from './address.js';
+export { resolveElasticAddress, type ElasticAddress } from './address.js';
 export { loadOrCreateSecret } from './secret-file.js';

@@ -1,7 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
-import { UsageError } from '@cm/core';
 import { describe, expect, it } from 'vitest';
-import { type NetworkInterfaces, pickRoutableAddress, resolveElasticAddress } from '../src/address.js';
+import { type NetworkInterfaces, UsageError, pickRoutableAddress } from '@cm/core';
+import { resolveElasticAddress } from '../src/address.js';
 
 function nic(address: string, internal = false): NetworkInterfaceInfo {
   const family = address.includes(':') ? 'IPv6' : 'IPv4';

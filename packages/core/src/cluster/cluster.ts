@@ -145,7 +145,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#launches.delete(launch.id);
     const ids = launch.joined.filter((id) => this.#workers.has(id));
     await this.rmprocs(ids).catch((error: Error) => this.#logger.warn(`while undoing a failed launch: ${error.message}`));
-    await launch.manager.shutdown?.(reason).catch((error: Error) => this.#logger.warn(`${launch.manager.name} shutdown failed: ${error.message}`));
+    await launch.manager.shutdown?.(reason, launch.id).catch((error: Error) => this.#logger.warn(`${launch.manager.name} shutdown failed: ${error.message}`));
   }
 
   /**
@@ -402,7 +402,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     handle.failAll(full);
     this.#logger.warn(`worker ${handle.id} (${handle.config.host}, pid ${handle.config.pid}) was lost (${loss.reason})${detail ? `: ${detail}` : ''}`);
     const launch = this.#launches.get(handle.config.launchId);
-    if (launch && !launch.settled) {
+    // A launch that takes workers at any time (elastic) does not fail because one left early.
+    if (launch && !launch.settled && !manager.acceptsLateWorkers) {
       launch.fail(new LaunchError(`worker ${handle.id} of a ${manager.name} launch was lost before all workers had joined: ${detail ?? loss.reason}`, { manager: manager.name, joined: launch.joined.length, expected: launch.expected }));
     }
     this.emit('worker-lost', handle.config, full);

@@ -134,13 +134,14 @@ export class LocalManager implements ClusterManager {
     return proc.exit;
   }
 
-  async shutdown(): Promise<void> {
-    const running = [...this.#processes.values()].filter((p) => p.exit === undefined);
+  async shutdown(_reason?: string, launchId?: string): Promise<void> {
+    const mine = [...this.#processes.entries()].filter(([key]) => launchId === undefined || key.startsWith(`${launchId}:`));
+    const running = mine.map(([, proc]) => proc).filter((p) => p.exit === undefined);
     for (const proc of running) {
       proc.child.kill('SIGTERM');
       setTimeout(() => proc.child.kill('SIGKILL'), TERM_GRACE_MS).unref();
     }
     await Promise.all(running.map((p) => p.exited));
-    this.#processes.clear();
+    for (const [key] of mine) this.#processes.delete(key);
   }
 }

@@ -100,6 +100,10 @@ export interface ClusterManager {
   kill?(worker: WorkerConfig): Promise<void>;
   /** What happened to a lost worker (scheduler state, exit signal…), when the manager can tell. */
   explainLoss?(worker: WorkerConfig): Promise<string | undefined>;
-  /** Stop everything this manager started. Called on close, and on a failed, timed-out or aborted launch. */
-  shutdown?(reason: string): Promise<void>;
+  /**
+   * Stop what this manager started: everything (on `close`, `launchId` undefined), or only
+   * the processes and jobs of one failed, timed-out or aborted launch (`launchId` given) —
+   * a manager reused for several `addprocs` keeps its other launches running.
+   */
+  shutdown?(reason: string, launchId?: string): Promise<void>;
 }

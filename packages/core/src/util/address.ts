@@ -1,11 +1,34 @@
-import os from 'node:os';
+/**
+ * Which address of this machine other machines should dial. One place for it: the master's
+ * listener, the elastic manager and drivers all pick the same way.
+ * @module
+ */
+import os, { type NetworkInterfaceInfo } from 'node:os';
+
+/** What `os.networkInterfaces()` returns. */
+export type NetworkInterfaces = NodeJS.Dict<NetworkInterfaceInfo[]>;
+
+/** Link-local addresses need a zone id to dial and are not reachable beyond one link: last resort only. */
+function isLinkLocal(info: NetworkInterfaceInfo): boolean {
+  return info.family === 'IPv4' ? info.address.startsWith('169.254.') : /^fe[89ab][0-9a-f]:/i.test(info.address);
+}
 
 /**
- * The machine's first non-loopback IPv4 address (then IPv6), which workers on other hosts
- * can dial. Undefined when the machine has none.
+ * The interface address other machines should dial: the first non-loopback IPv4 address,
+ * else IPv6, preferring addresses that are not link-local. `interfaceName` limits the search
+ * to one interface (e.g. `ib0` for InfiniBand); `family` to one address family.
  */
+export function pickRoutableAddress(
+  interfaces: NetworkInterfaces = os.networkInterfaces(),
+  options: { interfaceName?: string | undefined; family?: 'IPv4' | 'IPv6' | undefined } = {},
+): NetworkInterfaceInfo | undefined {
+  const entries = Object.entries(interfaces).filter(([name]) => options.interfaceName === undefined || name === options.interfaceName);
+  const candidates = entries.flatMap(([, list]) => list ?? []).filter((info) => !info.internal && (options.family === undefined || info.family === options.family));
+  const rank = (info: NetworkInterfaceInfo) => (isLinkLocal(info) ? 2 : 0) + (info.family === 'IPv4' ? 0 : 1);
+  return [...candidates].sort((a, b) => rank(a) - rank(b))[0];
+}
+
+/** This machine's routable address (see pickRoutableAddress), or undefined when it has none. */
 export function routableAddress(): string | undefined {
-  const all = Object.values(os.networkInterfaces()).flatMap((list) => list ?? []);
-  const external = all.filter((a) => !a.internal);
-  return external.find((a) => a.family === 'IPv4')?.address ?? external.find((a) => a.family === 'IPv6')?.address;
+  return pickRoutableAddress()?.address;
 }
