@@ -63,6 +63,8 @@ export abstract class JobQueueManager implements ClusterManager {
   protected readonly options: ResolvedJobQueueOptions;
   /** The scheduler flags after site defaults and validation, canonical keys. */
   protected readonly flags: Readonly<Record<string, FlagValue>>;
+  /** Where each option came from (`code`, a config file, an environment variable). */
+  protected readonly optionSources: Readonly<Record<string, string>>;
   readonly #watcher: JobWatcher;
   readonly #submissions = new Set<Submission>();
   readonly #steps = new Set<AllocationStep>();
@@ -79,6 +81,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const resolved = resolveOptions(driver.name, spec.flagSchema, options ?? {}, spec.aliases, env);
     this.options = resolved.generic;
     this.flags = resolved.flags;
+    this.optionSources = resolved.sources;
     const allocation = driver.allocation?.detect(env);
     const inAllocation = this.options.inAllocation ?? (np === undefined && allocation !== undefined);
     if (inAllocation && !allocation) {
@@ -191,7 +194,9 @@ export abstract class JobQueueManager implements ClusterManager {
   async #launchInAllocation(context: LaunchContext): Promise<void> {
     const declaration = this.driver.allocation!;
     const worker = [context.workerCommand.file, ...this.options.nodeArgs, ...context.workerCommand.args];
-    const argv = declaration.command(this.expectedWorkers, this.driver.optionFlags(this.flags), worker);
+    // Site defaults (partition, account, walltime) are for submissions: the allocation has settled them.
+    const fromCode = Object.fromEntries(Object.entries(this.flags).filter(([key]) => this.optionSources[key] === 'code'));
+    const argv = declaration.command(this.expectedWorkers, this.driver.optionFlags(fromCode), worker);
     const step = new AllocationStep(this.name, declaration, argv, context, { env: this.options.env, expected: this.expectedWorkers });
     this.#steps.add(step);
     void step.exited.then(() => this.#updateTrap());
