@@ -1,0 +1,154 @@
+// Behaviours of the batch machinery beyond the conformance suite, against simq: retrying
+// transient submission failures, one batched status command per poll, walltime (endsAt,
+// TIMEOUT explained, replacement jobs), failures after joining, abort, and interrupt
+// handlers that exist only while jobs do.
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Cluster, JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/index.js';
+import { SimulatedQueueManager, type SimulatedOptions, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
+import { quietLogger, waitFor } from './helpers.js';
+
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-simq-'));
+const open: Cluster[] = [];
+const cluster = () => {
+  const c = new Cluster({ logger: quietLogger(), onOutput: () => {}, host: '127.0.0.1' });
+  open.push(c);
+  return c;
+};
+const simq = (np: number, options: SimulatedOptions = {}) => new SimulatedQueueManager(np, { logDir, progress: 'none', ...options });
+
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+/** A driver of our own, as a third party would write one: simq with a changed command. */
+class CustomManager extends JobQueueManager {
+  constructor(driver: SchedulerDriver, np: number) {
+    super(np, { logDir, progress: 'none' }, { driver, flagSchema: simulatedOptionsSchema });
+  }
+}
+
+describe('submission', () => {
+  it('retries transient failures with the configured delays, reporting each retry as progress', async () => {
+    const c = cluster();
+    const progress: string[] = [];
+    c.on('launch-progress', (p) => progress.push(p.message));
+    const ids = await c.addprocs(simq(1, { flaky: 2, submitRetryDelays: [50, 50, 50] }));
+    expect(ids).toHaveLength(1);
+    expect(progress.filter((m) => /submission attempt \d failed \(simq: error: controller busy, try again later\); retrying in 0\.1 s/.test(m))).toHaveLength(2);
+  });
+
+  it('gives up after the last delay with a SchedulerError saying how often it tried', async () => {
+    const error = await cluster()
+      .addprocs(simq(1, { flaky: 5, submitRetryDelays: [20] }))
+      .then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('SchedulerError');
+    expect(error?.message).toMatch(/refused the job: "controller busy, try again later" — the simq controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 1, after 2 attempts;/);
+  });
+
+  it('says so when the scheduler’s commands are not installed', async () => {
+    const driver: SchedulerDriver = { ...simulatedDriver, name: 'nosuch', submit: { ...simulatedDriver.submit, command: (script) => ['cm-no-such-submit', script] } };
+    const error = await cluster()
+      .addprocs(new CustomManager(driver, 1))
+      .then(() => undefined, (e: Error) => e);
+    expect(error?.name).toBe('SchedulerError');
+    expect(error?.message).toMatch(/`cm-no-such-submit` was not found — is this a nosuch submit host\? Put the nosuch client commands on PATH/);
+  });
+});
+
+describe('watching', () => {
+  it('polls all jobs of a scheduler with one status command per poll, backing off', async () => {
+    const calls: string[][] = [];
+    const driver: SchedulerDriver = {
+      ...simulatedDriver,
+      name: 'counted',
+      status: { ...simulatedDriver.status, command: (ids) => (calls.push([...ids]), simulatedDriver.status.command(ids)) },
+    };
+    const held = (): JobQueueManager => new (class extends JobQueueManager {
+      constructor() {
+        super(1, { logDir, progress: 'none', hold: true, pollMs: 100, pollMaxMs: 2_000 }, { driver, flagSchema: simulatedOptionsSchema });
+      }
+    })();
+    const c = cluster();
+    const [a, b] = [held(), held()];
+    const launches = [c.addprocs(a, { timeoutMs: 4_000 }), c.addprocs(b, { timeoutMs: 4_000 })].map((p) => p.catch((e: Error) => e));
+    await waitFor(() => a.jobIds().length + b.jobIds().length === 2, 5_000, 'both submissions');
+    const both = [...a.jobIds(), ...b.jobIds()].sort();
+    const since = calls.length;
+    await Promise.all(launches);
+    // Until the first launch timed out and cancelled its job, every poll asked about both jobs.
+    const lastWithBoth = calls.findLastIndex((ids) => ids.length === 2);
+    const window = calls.slice(since, lastWithBoth + 1);
+    expect(window.length).toBeGreaterThanOrEqual(3);
+    // ~4 s at 100 ms growing ×1.5 up to 2 s is about 8 polls; one command per job would double it.
+    expect(window.length).toBeLessThanOrEqual(12);
+    for (const ids of window) expect([...ids].sort()).toEqual(both);
+  });
+});
+
+describe('walltime', () => {
+  it('tells each worker when its job ends, and explains a worker lost at the walltime', async () => {
+    const c = cluster();
+    const [id] = await c.addprocs(simq(1, { time: 3 }));
+    const endsAt = c.worker(id!).endsAt!;
+    expect(endsAt - Date.now()).toBeGreaterThan(1_000);
+    expect(endsAt - Date.now()).toBeLessThanOrEqual(3_000);
+    const error = await c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    expect(error?.name).toBe('WorkerLostError');
+    expect(error?.detail).toMatch(/^simq job \d+_0 ended TIMEOUT \(TimeLimit\): it reached its walltime limit; ask for more time$/);
+  });
+
+  it('submits a replacement job before the walltime when asked, and its workers join the same launch', async () => {
+    const c = cluster();
+    const manager = simq(1, { time: 4, replaceBeforeWalltime: 2_500 });
+    const [first] = await c.addprocs(manager);
+    const firstJob = c.worker(first!).jobId;
+    const replacement = await new Promise<number>((resolve) => c.on('worker-joined', (w) => resolve(w.id)));
+    expect(c.worker(replacement).jobId).not.toBe(firstJob);
+    expect(c.worker(replacement).launchId).toBe(c.worker(first!).launchId);
+    expect(manager.jobIds()).toHaveLength(2);
+    await waitFor(() => !c.workers().includes(first!), 8_000, 'the first job to reach its walltime');
+    expect(c.workers()).toContain(replacement);
+    const jobs = manager.jobIds();
+    await c.close();
+    await waitUntilGone(simulatedDriver, jobs, 10_000);
+  });
+
+  it('refuses replaceBeforeWalltime without a walltime longer than the lead', () => {
+    expect(() => simq(1, { replaceBeforeWalltime: true })).toThrow(/`replaceBeforeWalltime` \(600000 ms ahead\) needs a walltime option longer than that/);
+    expect(() => simq(1, { time: 60, replaceBeforeWalltime: 90_000 })).toThrow(/\(it is 60 s\)/);
+  });
+});
+
+describe('jobs that end, aborts and interrupts', () => {
+  it('explains a worker whose job failed after it joined', async () => {
+    const c = cluster();
+    const [id] = await c.addprocs(simq(1, { layout: 'array' }));
+    const error = await c.remotecallFetch(id!, () => process.exit(5)).then(() => undefined, (e: Error & { detail?: string }) => e);
+    expect(error?.detail).toMatch(/^simq job \d+_0 ended FAILED \(NonZeroExitCode\), exit code 5: it failed$/);
+  });
+
+  it('cancels the job when addprocs is aborted', async () => {
+    const c = cluster();
+    const manager = simq(2, { hold: true });
+    const controller = new AbortController();
+    const launch = c.addprocs(manager, { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    await waitFor(() => manager.jobIds().length === 1, 5_000, 'the submission');
+    const [job] = manager.jobIds();
+    controller.abort();
+    expect((await launch)?.message).toMatch(/aborted with 0 of 2 workers joined/);
+    await waitUntilGone(simulatedDriver, [job!], 5_000);
+  });
+
+  it('installs interrupt handlers only while jobs are live', async () => {
+    expect(interruptHandlersInstalled()).toBe(false);
+    const c = cluster();
+    await c.addprocs(simq(1));
+    expect(interruptHandlersInstalled()).toBe(true);
+    expect(process.listenerCount('SIGINT')).toBeGreaterThan(0);
+    await c.close();
+    expect(interruptHandlersInstalled()).toBe(false);
+  });
+});
