@@ -48,8 +48,8 @@ export function runSchedulerCommandSync(scheduler: string, argv: Argv, options: 
 }
 
 interface ExecResult {
-  stdout: unknown;
-  stderr: unknown;
+  stdout?: string | string[] | Uint8Array | unknown[] | undefined;
+  stderr?: string | string[] | Uint8Array | unknown[] | undefined;
   exitCode?: number | undefined;
   code?: string | undefined;
   timedOut?: boolean;
@@ -57,8 +57,13 @@ interface ExecResult {
   shortMessage?: string;
 }
 
+/** execa gives strings for our options (no lines or buffers mode); anything else counts as empty. */
+function text(value: ExecResult['stdout']): string {
+  return typeof value === 'string' ? value : '';
+}
+
 function checkRan(scheduler: string, argv: Argv, result: ExecResult): CommandOutput {
-  const output = { stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), exitCode: result.exitCode };
+  const output = { stdout: text(result.stdout), stderr: text(result.stderr), exitCode: result.exitCode };
   if (result.code === 'ENOENT') {
     throw new SchedulerError(`\`${argv[0]}\` was not found`, {
       scheduler,
