@@ -88,6 +88,57 @@ describe('watching', () => {
   });
 });
 
+describe('cancelling', () => {
+  /** simq with every cancel command recorded. */
+  const recording = () => {
+    const cancels: string[][] = [];
+    const driver: SchedulerDriver = { ...simulatedDriver, name: 'recorded', cancel: { command: (ids) => (cancels.push([...ids]), simulatedDriver.cancel.command(ids)) } };
+    const make = (np: number, options: SimulatedOptions) =>
+      new (class extends JobQueueManager {
+        constructor() {
+          super(np, { logDir, progress: 'none', ...options }, { driver, flagSchema: simulatedOptionsSchema });
+        }
+      })();
+    return { cancels, make };
+  };
+
+  it('cancels each array task when its worker is removed, and a job of tasks when its last worker is', async () => {
+    const { cancels, make } = recording();
+    const c = cluster();
+    const array = make(2, { layout: 'array' });
+    const [a, b] = await c.addprocs(array);
+    const [arrayJob] = array.jobIds();
+    await c.rmprocs(a!);
+    await waitFor(() => cancels.length === 1, 5_000, 'the first cancel');
+    expect(cancels[0]![0]).toMatch(new RegExp(`^${arrayJob}_[01]$`));
+    await c.rmprocs(b!);
+    await waitFor(() => cancels.length === 2, 5_000, 'the second cancel');
+    expect(cancels.flat().sort()).toEqual([`${arrayJob}_0`, `${arrayJob}_1`]);
+
+    const tasks = make(2, { layout: 'tasks' });
+    const [x, y] = await c.addprocs(tasks);
+    const [tasksJob] = tasks.jobIds();
+    await c.rmprocs(x!);
+    expect(cancels).toHaveLength(2);
+    await c.rmprocs(y!);
+    await waitFor(() => cancels.length === 3, 5_000, 'the job cancel');
+    expect(cancels[2]).toEqual([tasksJob]);
+  });
+
+  it('cancels a job still queued when the cluster closes', async () => {
+    const { cancels, make } = recording();
+    const c = cluster();
+    const manager = make(1, { hold: true });
+    const launch = c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    await waitFor(() => manager.jobIds().length === 1, 5_000, 'the submission');
+    const [job] = manager.jobIds();
+    await c.close();
+    expect((await launch)?.message).toMatch(/the cluster was closed/);
+    expect(cancels).toEqual([[job]]);
+    await waitUntilGone(simulatedDriver, [job!], 5_000);
+  });
+});
+
 describe('walltime', () => {
   it('tells each worker when its job ends, and explains a worker lost at the walltime', async () => {
     const c = cluster();

@@ -159,7 +159,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
       }
     }, limit);
 
-    api.it('cancels a job whose workers were all removed by rmprocs', async () => {
+    api.it('leaves nothing queued after rmprocs of all its workers', async () => {
       const c = cluster();
       const manager = make(np);
       try {
