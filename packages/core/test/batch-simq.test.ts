@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Cluster, JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/index.js';
-import { SimulatedQueueManager, type SimulatedOptions, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
+import { execa } from 'execa';
+import { SimulatedQueueManager, type SimulatedOptions, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
 import { quietLogger, waitFor } from './helpers.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-simq-'));
@@ -191,6 +192,23 @@ describe('jobs that end, aborts and interrupts', () => {
     controller.abort();
     expect((await launch)?.message).toMatch(/aborted with 0 of 2 workers joined/);
     await waitUntilGone(simulatedDriver, [job!], 5_000);
+  });
+
+  it('a master that exits without close() cancels its jobs on the way out', async () => {
+    const dist = (file: string) => JSON.stringify(new URL(`../dist/${file}`, import.meta.url).href);
+    const program = [
+      `const { Cluster } = await import(${dist('index.js')});`,
+      `const { SimulatedQueueManager } = await import(${dist('testing/index.js')});`,
+      `const manager = new SimulatedQueueManager(2, { progress: 'none', logDir: ${JSON.stringify(logDir)} });`,
+      `await new Cluster({ host: '127.0.0.1' }).addprocs(manager);`,
+      `console.log('JOBS ' + manager.jobIds().join(','));`,
+    ].join('\n');
+    const result = await execa(process.execPath, ['--input-type=module', '-e', program], { timeout: 30_000 });
+    const jobs = /^JOBS (\S+)$/m.exec(result.stdout)![1]!.split(',');
+    expect(await liveJobs(simulatedDriver, jobs)).toEqual([]);
+    // Cancelled by the exit hook before the workers could notice that the master was gone.
+    const status = await execa(process.execPath, [simqPath(), 'status', ...jobs]);
+    expect(status.stdout.split('\n').map((line) => line.split(' ')[1])).toEqual(['CANCELLED', 'CANCELLED']);
   });
 
   it('installs interrupt handlers only while jobs are live', async () => {
