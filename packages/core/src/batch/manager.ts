@@ -113,7 +113,7 @@ export abstract class JobQueueManager implements ClusterManager {
 
   /** Directory of job scripts and job logs. */
   get logDir(): string {
-    return this.options.logDir ?? path.join(os.homedir(), '.cm', 'logs');
+    return path.resolve(this.options.logDir ?? path.join(os.homedir(), '.cm', 'logs'));
   }
 
   /**

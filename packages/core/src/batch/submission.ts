@@ -133,9 +133,9 @@ export class Submission {
     this.#report();
     const ended = statuses.filter((status) => isEnded(status.kind));
     if (ended.length > 0 && !this.#launchSettled()) void this.#failFast(ended[0]!);
-    const whole = statuses.length === 1 && statuses[0]!.taskIndex === null;
-    const allEnded = ended.length === statuses.length && (whole || this.layout === 'tasks' || statuses.length >= this.np);
-    if (allEnded) this.markGone();
+    // Status lists every live task (pending ones too), so all listed ended means none is left;
+    // a pending array task cancelled on its own simply vanishes from Slurm's list.
+    if (statuses.length > 0 && ended.length === statuses.length) this.markGone();
   }
 
   /** A job or task ended before the launch's workers joined: fail `addprocs` with what the job wrote to stderr. */
