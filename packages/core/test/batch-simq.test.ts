@@ -211,6 +211,23 @@ describe('jobs that end, aborts and interrupts', () => {
     expect(status.stdout.split('\n').map((line) => line.split(' ')[1])).toEqual(['CANCELLED', 'CANCELLED']);
   });
 
+  it('a manager reused for a second addprocs that fails keeps the first launch’s job', async () => {
+    const c = cluster();
+    const manager = simq(1);
+    const [first] = await c.addprocs(manager);
+    const [kept] = manager.jobIds();
+    const controller = new AbortController();
+    const second = c.addprocs(manager, { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    // Abort once the second job is submitted (its worker needs far longer than this to join).
+    await waitFor(() => manager.jobIds().length === 2, 5_000, 'the second submission');
+    controller.abort();
+    expect((await second)?.message).toMatch(/aborted/);
+    await waitFor(() => manager.jobIds().length === 1, 5_000, 'the second job to be cancelled');
+    expect(manager.jobIds()).toEqual([kept]);
+    expect(await liveJobs(simulatedDriver, [kept!])).toEqual([kept]);
+    expect(await c.remotecallFetch(first!, () => 'still here')).toBe('still here');
+  });
+
   it('installs interrupt handlers only while jobs are live', async () => {
     expect(interruptHandlersInstalled()).toBe(false);
     const c = cluster();

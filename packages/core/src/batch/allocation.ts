@@ -16,6 +16,8 @@ const TERM_GRACE_MS = 3_000;
 
 /** One running step: the command that started a launch's workers inside the allocation. */
 export class AllocationStep {
+  /** The launch whose workers it starts. */
+  readonly launchId: string;
   readonly #child: ResultPromise;
   readonly #stderrTail: string[] = [];
   readonly exited: Promise<void>;
@@ -28,6 +30,7 @@ export class AllocationStep {
     context: LaunchContext,
     extra: { env: Readonly<Record<string, string>>; expected: number },
   ) {
+    this.launchId = context.launchId;
     const [file, ...args] = argv;
     this.#child = execa(file!, args, {
       env: {

@@ -250,10 +250,16 @@ export abstract class JobQueueManager implements ClusterManager {
     return ended ? `the ${this.name} step that ran it ${ended.exit}` : undefined;
   }
 
-  async shutdown(_reason: string): Promise<void> {
-    this.#shutDown = true;
-    const live = [...this.#submissions].filter((s) => !s.gone);
-    await Promise.all([this.#cancel(live), ...[...this.#steps].map((step) => step.stop())]);
+  /**
+   * Cancel the jobs (and stop the in-allocation steps) of one failed launch (`launchId`), or of
+   * every launch on `close` — after which the manager takes no more launches.
+   */
+  async shutdown(_reason: string, launchId?: string): Promise<void> {
+    if (launchId === undefined) this.#shutDown = true;
+    const ofLaunch = (id: string) => launchId === undefined || id === launchId;
+    const live = [...this.#submissions].filter((s) => !s.gone && ofLaunch(s.context.launchId));
+    const steps = [...this.#steps].filter((step) => ofLaunch(step.launchId));
+    await Promise.all([this.#cancel(live), ...steps.map((step) => step.stop())]);
     this.#updateTrap();
   }
 
