@@ -11,7 +11,7 @@ import type { ClusterManager, LaunchProgress, WorkerConfig } from '../manager/ty
 import { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
-import { encodePayload } from '../protocol/messages.js';
+import { encodeMessage } from '../protocol/messages.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 import { Future } from './future.js';
@@ -170,7 +170,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
         resolve(true);
       });
     });
-    handle.conn.send(FrameType.Shutdown, encodePayload({ reason: loss.detail ?? loss.reason }));
+    handle.conn.send(FrameType.Shutdown, encodeMessage({ reason: loss.detail ?? loss.reason }));
     if (!(await exited)) {
       this.#logger.warn(`worker ${handle.id} did not exit within ${this.#options.shutdownGraceMs} ms of being asked; killing it`);
       await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { UsageError } from '../errors.js';
-import type { FunctionRef } from '../protocol/messages.js';
+import type { FunctionDefinition } from '../protocol/messages.js';
 
 const MODULE_FUNCTION = Symbol.for('@cm/core.moduleFunction');
 
@@ -58,33 +58,39 @@ export function isModuleFunction(value: unknown): value is ModuleFunction {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MODULE_FUNCTION] === true;
 }
 
-/** A function prepared for sending: a reference plus, for inline functions, the source to define it. */
+/** A function prepared for sending: its id, and the definition sent once per worker before its first call. */
 export interface PreparedFunction {
-  ref: FunctionRef;
-  /** Set for inline functions: sent once per worker before the first call that uses it. */
-  source?: string;
+  id: number;
+  definition: FunctionDefinition;
 }
 
-/** Gives each distinct inline source one id for the cluster's lifetime, so workers compile it once. */
+/**
+ * Gives each distinct inline source and each module export one id for the cluster's
+ * lifetime, so workers compile or import it once and calls carry only the id.
+ */
 export class FunctionRegistry {
-  readonly #idsBySource = new Map<string, number>();
-  readonly #prepared = new WeakMap<object, PreparedFunction>();
+  readonly #byKey = new Map<string, PreparedFunction>();
+  readonly #byFunction = new WeakMap<object, PreparedFunction>();
 
   prepare(fn: unknown, caller: string): PreparedFunction {
-    if (isModuleFunction(fn)) return { ref: { kind: 'module', url: fn.url, name: fn.name } };
-    if (typeof fn !== 'function') {
-      throw new UsageError(`${caller}: expected a function or a moduleFunction(url, exportName), got ${fn === null ? 'null' : typeof fn}`, 'fn');
+    if (typeof fn === 'function') {
+      const cached = this.#byFunction.get(fn);
+      if (cached) return cached;
+      const source = inlineSource(fn as (...args: unknown[]) => unknown, caller);
+      const prepared = this.#register(`inline:${source}`, { source });
+      this.#byFunction.set(fn, prepared);
+      return prepared;
     }
-    const cached = this.#prepared.get(fn);
-    if (cached) return cached;
-    const source = inlineSource(fn as (...args: unknown[]) => unknown, caller);
-    let id = this.#idsBySource.get(source);
-    if (id === undefined) {
-      id = this.#idsBySource.size + 1;
-      this.#idsBySource.set(source, id);
+    if (isModuleFunction(fn)) return this.#register(`module:${fn.url}#${fn.name}`, { module: fn.url, name: fn.name });
+    throw new UsageError(`${caller}: expected a function or a moduleFunction(url, exportName), got ${fn === null ? 'null' : typeof fn}`, 'fn');
+  }
+
+  #register(key: string, definition: FunctionDefinition): PreparedFunction {
+    let prepared = this.#byKey.get(key);
+    if (!prepared) {
+      prepared = { id: this.#byKey.size + 1, definition };
+      this.#byKey.set(key, prepared);
     }
-    const prepared: PreparedFunction = { ref: { kind: 'inline', id }, source };
-    this.#prepared.set(fn, prepared);
     return prepared;
   }
 }

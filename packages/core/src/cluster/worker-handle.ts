@@ -4,16 +4,17 @@
  * @module
  */
 import { ProtocolError, RemoteError, WorkerLostError, type WorkerLossInfo } from '../errors.js';
-import type { FramedConnection} from '../protocol/connection.js';
-import { splitCallId } from '../protocol/connection.js';
+import type { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import {
-  type CallMessage,
   type CallMode,
   type OutputMessage,
   type ResultMessage,
-  decodePayload,
-  encodePayload,
+  decodeMessage,
+  decodeResult,
+  encodeCall,
+  encodeMessage,
+  messageId,
 } from '../protocol/messages.js';
 import type { WorkerConfig } from '../manager/types.js';
 import type { PreparedFunction } from './remote-function.js';
@@ -45,7 +46,7 @@ export class WorkerHandle {
           this.#settle(payload);
           return;
         case FrameType.Output: {
-          const { stream, lines } = decodePayload<OutputMessage>(payload, 'output');
+          const { stream, lines } = decodeMessage<OutputMessage>(payload, 'output');
           this.onOutput(stream, lines);
           return;
         }
@@ -69,29 +70,29 @@ export class WorkerHandle {
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
   call(fn: PreparedFunction, mode: CallMode, args: unknown[]): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
-    const payload = encodePayload({ fn: fn.ref, mode, args } satisfies CallMessage);
-    if (fn.source !== undefined && fn.ref.kind === 'inline' && !this.#defined.has(fn.ref.id)) {
-      this.conn.send(FrameType.Define, encodePayload({ id: fn.ref.id, source: fn.source }));
-      this.#defined.add(fn.ref.id);
-    }
     const id = this.#nextCallId;
+    const payload = encodeCall({ id, fnId: fn.id, mode, args });
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
+    if (!this.#defined.has(fn.id)) {
+      this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));
+      this.#defined.add(fn.id);
+    }
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
       if (this.#pending.size === 1) this.#updateRef();
-      this.conn.sendWithId(FrameType.Call, id, payload);
+      this.conn.send(FrameType.Call, payload);
     });
   }
 
   #settle(payload: Buffer): void {
-    const { id, body } = splitCallId(payload);
+    const id = messageId(payload);
     const pending = this.#pending.get(id);
     if (!pending) return; // answer to a call we already gave up on
     this.#pending.delete(id);
     if (this.#pending.size === 0) this.#updateRef();
     let result: ResultMessage;
     try {
-      result = decodePayload<ResultMessage>(body, `the result of call ${id} from worker ${this.id}`);
+      result = decodeResult(payload, `the result of call ${id} from worker ${this.id}`);
     } catch (error) {
       pending.reject(error as Error);
       return;

@@ -71,7 +71,7 @@ export class LocalManager implements ClusterManager {
     const base = { file: context.workerCommand.file, args: [...this.options.nodeArgs, ...context.workerCommand.args] };
     const command = this.wrap ? this.wrap(base, taskIndex) : base;
     const child = execa(command.file, command.args, {
-      env: { ...this.options.env, ...context.workerEnv, [WORKER_ENV.taskIndex]: String(taskIndex) },
+      env: { ...context.workerEnv, ...this.options.env, [WORKER_ENV.taskIndex]: String(taskIndex) },
       cwd: this.options.cwd,
       stdin: 'ignore',
       stdout: 'pipe',

@@ -6,9 +6,10 @@
  */
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
-import { CALL_ID_BYTES } from './messages.js';
-import type { FrameType} from './frame.js';
-import { FRAME_HEADER_BYTES, FrameReader, encodeFrame, frameHeader } from './frame.js';
+import type { EncodedPayload } from './codec.js';
+import { FRAME_HEADER_BYTES, FrameReader, type FrameType } from './frame.js';
+
+const EMPTY = new Uint8Array(0);
 
 export interface Frame {
   type: FrameType;
@@ -91,30 +92,35 @@ export class FramedConnection {
     });
   }
 
-  send(type: FrameType, payload?: Uint8Array): void {
-    if (this.#closed) return;
-    this.socket.write(encodeFrame(type, payload));
+  /** Send a frame. Handshake frames pass raw bytes; session frames an encoded payload. */
+  send(type: FrameType, payload: Uint8Array | EncodedPayload = EMPTY): void {
+    const encoded = payload instanceof Uint8Array ? { parts: [payload], byteLength: payload.byteLength } : payload;
+    this.#write(type, encoded);
   }
 
-  /** Send a Call or Result frame: the call id goes before the payload so a decode failure still names the call. */
-  sendWithId(type: FrameType, id: number, payload: Buffer): void {
+  #write(type: FrameType, payload: EncodedPayload): void {
     if (this.#closed) return;
-    const bodyBytes = CALL_ID_BYTES + payload.length;
-    if (payload.length <= COALESCE_LIMIT) {
+    const bodyBytes = payload.byteLength;
+    if (bodyBytes <= COALESCE_LIMIT) {
+      // Small frames: one buffer, one write, one packet.
       const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
       frame.writeUInt32BE(bodyBytes + 1, 0);
       frame[4] = type;
-      frame.writeUInt32BE(id, FRAME_HEADER_BYTES);
-      payload.copy(frame, FRAME_HEADER_BYTES + CALL_ID_BYTES);
+      let offset = FRAME_HEADER_BYTES;
+      for (const part of payload.parts) {
+        frame.set(part, offset);
+        offset += part.byteLength;
+      }
       this.socket.write(frame);
       return;
     }
-    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES + CALL_ID_BYTES);
-    frameHeader(type, bodyBytes).copy(header);
-    header.writeUInt32BE(id, FRAME_HEADER_BYTES);
+    // Big frames: the parts (attachments are the caller's own typed arrays) go out as they are.
+    const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+    header.writeUInt32BE(bodyBytes + 1, 0);
+    header[4] = type;
     this.socket.cork();
     this.socket.write(header);
-    this.socket.write(payload);
+    for (const part of payload.parts) this.socket.write(part);
     this.socket.uncork();
   }
 
@@ -132,10 +138,4 @@ export class FramedConnection {
     this.#closeListeners = [];
     for (const listener of listeners) listener(error);
   }
-}
-
-/** Split a Call/Result frame payload into its call id and V8 bytes. */
-export function splitCallId(payload: Buffer): { id: number; body: Buffer } {
-  if (payload.length < CALL_ID_BYTES) throw new ProtocolError(`call frame too short (${payload.length} bytes) to hold a call id`);
-  return { id: payload.readUInt32BE(0), body: payload.subarray(CALL_ID_BYTES) };
 }

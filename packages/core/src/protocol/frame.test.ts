@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ProtocolError } from '../errors.js';
-import { FrameReader, FrameType, encodeFrame, frameHeader } from './frame.js';
+import { FrameReader, FrameType, encodeFrame } from './frame.js';
 
 function collect(max = 1024) {
   const frames: Array<{ type: number; payload: string }> = [];
@@ -12,7 +12,6 @@ describe('frame wire format', () => {
   it('writes a big-endian length that counts the type byte, then the type, then the payload', () => {
     const frame = encodeFrame(FrameType.Output, Buffer.from('abc'));
     expect([...frame]).toEqual([0, 0, 0, 4, FrameType.Output, 0x61, 0x62, 0x63]);
-    expect([...frameHeader(FrameType.Call, 3)]).toEqual([0, 0, 0, 4, FrameType.Call]);
   });
 
   it('reads several frames from one chunk', () => {

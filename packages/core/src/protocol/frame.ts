@@ -43,14 +43,6 @@ export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 const KNOWN_TYPES = new Set<number>(Object.values(FrameType));
 
-/** Frame header (length and type) as a buffer, so big payloads are written without copying them. */
-export function frameHeader(type: FrameType, payloadBytes: number): Buffer {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-  header.writeUInt32BE(payloadBytes + 1, 0);
-  header[4] = type;
-  return header;
-}
-
 /** One whole frame in one buffer (for small frames). */
 export function encodeFrame(type: FrameType, payload: Uint8Array = EMPTY): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.byteLength);

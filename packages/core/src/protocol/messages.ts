@@ -1,24 +1,27 @@
 /**
- * What the session frames carry, and how payloads are encoded (V8 structured clone).
- * The byte layout of frames lives in frame.ts; the handshake in handshake.ts.
+ * The session messages: what each frame type carries, byte by byte. Values inside them are
+ * encoded by codec.ts; frames themselves by frame.ts; the handshake lives in handshake.ts.
  * @module
  */
-import v8 from 'node:v8';
 import { ProtocolError, type SerializedError } from '../errors.js';
+import { type EncodedPayload, decodeValue, encodeValue } from './codec.js';
 
-/** Which function a call runs: an inline function defined earlier on this connection, or a module export. */
-export type FunctionRef =
-  | { kind: 'inline'; id: number }
-  | { kind: 'module'; url: string; name: string };
+/** How a Define names its function: source to compile, or a module export to import. */
+export type FunctionDefinition = { source: string } | { module: string; name: string };
+
+/** Define (0x12): value `{ id, source }` or `{ id, module, name }`. */
+export type DefineMessage = { id: number } & FunctionDefinition;
 
 /**
  * `call`: run `fn(...args)` and send back its value.
  * `map`: run `fn(item)` for each element of `args` in order and send back all values (pmap batches).
  */
 export type CallMode = 'call' | 'map';
+const MODE_BYTES: Record<CallMode, number> = { call: 0, map: 1 };
 
 export interface CallMessage {
-  fn: FunctionRef;
+  id: number;
+  fnId: number;
   mode: CallMode;
   args: unknown[];
 }
@@ -33,12 +36,7 @@ export interface MapOutcome {
   elapsedMs: number;
 }
 
-export type ResultMessage = { ok: true; value: unknown } | { ok: false; error: SerializedError };
-
-export interface DefineMessage {
-  id: number;
-  source: string;
-}
+export type ResultMessage = { id: number } & ({ ok: true; value: unknown } | { ok: false; error: SerializedError });
 
 export interface OutputMessage {
   stream: 'stdout' | 'stderr';
@@ -49,19 +47,63 @@ export interface ShutdownMessage {
   reason: string;
 }
 
-/** Encode a session payload. Throws a DataCloneError (from V8) when the value cannot be cloned. */
-export function encodePayload(value: unknown): Buffer {
-  return v8.serialize(value);
+/** Call: uint32 call id, uint32 function id, uint8 mode (0 call, 1 map), then the argument list as a value. */
+const CALL_HEAD_BYTES = 9;
+/** Result: uint32 call id, uint8 status (0 value, 1 error), then the value or the error as a value. */
+const RESULT_HEAD_BYTES = 5;
+
+function prepend(head: Buffer, value: EncodedPayload): EncodedPayload {
+  return { parts: [head, ...value.parts], byteLength: head.length + value.byteLength };
 }
 
-/** Decode a session payload; a ProtocolError names what could not be decoded. */
-export function decodePayload<T>(bytes: Buffer, what: string): T {
-  try {
-    return v8.deserialize(bytes) as T;
-  } catch (error) {
-    throw new ProtocolError(`could not decode ${what} (${bytes.length} bytes): ${(error as Error).message}`, { cause: error });
-  }
+/** Encode a Call. Throws DataCloneError when an argument cannot be cloned. */
+export function encodeCall(call: CallMessage): EncodedPayload {
+  const args = encodeValue(call.args, CALL_HEAD_BYTES);
+  const head = Buffer.allocUnsafe(CALL_HEAD_BYTES);
+  head.writeUInt32BE(call.id, 0);
+  head.writeUInt32BE(call.fnId, 4);
+  head[8] = MODE_BYTES[call.mode];
+  return prepend(head, args);
 }
 
-/** Call and Result frames start with the call id so a payload that fails to decode still fails the right call. */
-export const CALL_ID_BYTES = 4;
+/** The call id of a Call or Result frame, readable even when the rest does not decode. */
+export function messageId(body: Buffer): number {
+  if (body.length < 4) throw new ProtocolError(`frame too short (${body.length} bytes) to hold a call id`);
+  return body.readUInt32BE(0);
+}
+
+export function decodeCall(body: Buffer): CallMessage {
+  if (body.length < CALL_HEAD_BYTES + 1) throw new ProtocolError(`Call frame too short (${body.length} bytes)`);
+  const id = body.readUInt32BE(0);
+  const mode = body[8] === 1 ? 'map' : 'call';
+  const args = decodeValue(body.subarray(CALL_HEAD_BYTES), `the arguments of call ${id}`, CALL_HEAD_BYTES);
+  if (!Array.isArray(args)) throw new ProtocolError(`the arguments of call ${id} are not a list`);
+  return { id, fnId: body.readUInt32BE(4), mode, args };
+}
+
+/** Encode a Result. Throws DataCloneError when the value cannot be cloned. */
+export function encodeResult(result: ResultMessage): EncodedPayload {
+  const value = encodeValue(result.ok ? result.value : result.error, RESULT_HEAD_BYTES);
+  const head = Buffer.allocUnsafe(RESULT_HEAD_BYTES);
+  head.writeUInt32BE(result.id, 0);
+  head[4] = result.ok ? 0 : 1;
+  return prepend(head, value);
+}
+
+export function decodeResult(body: Buffer, what: string): ResultMessage {
+  if (body.length < RESULT_HEAD_BYTES + 1) throw new ProtocolError(`Result frame too short (${body.length} bytes)`);
+  const id = body.readUInt32BE(0);
+  const value = decodeValue(body.subarray(RESULT_HEAD_BYTES), what, RESULT_HEAD_BYTES);
+  return body[4] === 0 ? { id, ok: true, value } : { id, ok: false, error: value as SerializedError };
+}
+
+/** Define, Output and Shutdown carry one value each. */
+export function encodeMessage(message: DefineMessage | OutputMessage | ShutdownMessage): EncodedPayload {
+  return encodeValue(message, 0);
+}
+
+export function decodeMessage<T extends DefineMessage | OutputMessage | ShutdownMessage>(body: Buffer, what: string): T {
+  return decodeValue(body, what, 0) as T;
+}
+
+export type { EncodedPayload };

@@ -3,47 +3,54 @@
  * the master defined, and module exports imported once and cached.
  * @module
  */
-import type { FunctionRef } from '../protocol/messages.js';
+import type { DefineMessage } from '../protocol/messages.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
 const INLINE_FILE_PREFIX = 'cm-inline-';
 
-export class FunctionTable {
-  readonly #inline = new Map<number, AnyFunction | Error>();
-  readonly #modules = new Map<string, Promise<AnyFunction>>();
+interface ModuleEntry {
+  module: string;
+  name: string;
+  loaded?: Promise<AnyFunction>;
+}
 
-  /** Compile an inline function. A syntax error is kept and thrown by every call that uses it. */
-  define(id: number, source: string): void {
+export class FunctionTable {
+  readonly #ready = new Map<number, AnyFunction | Error | ModuleEntry>();
+
+  /** Define function `id`: compile inline source now (a syntax error is kept and thrown by every call); import modules on first use. */
+  define(message: DefineMessage): void {
+    if ('module' in message) {
+      this.#ready.set(message.id, { module: message.module, name: message.name });
+      return;
+    }
     try {
       // `new Function` compiles in the worker's global scope, so only globals are visible —
       // which is exactly the contract of an inline function. The sourceURL names it in stacks.
       // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiling shipped source is the point
-      const compiled = new Function(`return (${source});\n//# sourceURL=${INLINE_FILE_PREFIX}${id}.js`)() as unknown;
-      if (typeof compiled !== 'function') throw new TypeError(`inline function ${id} did not compile to a function`);
-      this.#inline.set(id, compiled as AnyFunction);
+      const compiled = new Function(`return (${message.source});\n//# sourceURL=${INLINE_FILE_PREFIX}${message.id}.js`)() as unknown;
+      if (typeof compiled !== 'function') throw new TypeError(`inline function ${message.id} did not compile to a function`);
+      this.#ready.set(message.id, compiled as AnyFunction);
     } catch (error) {
-      this.#inline.set(id, error as Error);
+      this.#ready.set(message.id, error as Error);
     }
   }
 
-  /** The function for `ref`: synchronously when it is ready, else a promise (first use of a module). */
-  resolve(ref: FunctionRef): AnyFunction | Promise<AnyFunction> {
-    if (ref.kind === 'inline') {
-      const fn = this.#inline.get(ref.id);
-      if (fn === undefined) throw new Error(`inline function ${ref.id} was never defined on this worker (protocol error)`);
-      if (fn instanceof Error) throw fn;
-      return fn;
+  /** Function `id`: synchronously when it is ready, else a promise (first use of a module). */
+  resolve(id: number): AnyFunction | Promise<AnyFunction> {
+    const entry = this.#ready.get(id);
+    if (entry === undefined) throw new Error(`function ${id} was never defined on this worker (protocol error)`);
+    if (typeof entry === 'function') return entry;
+    if (entry instanceof Error) throw entry;
+    if (!entry.loaded) {
+      entry.loaded = importExport(entry.module, entry.name);
+      entry.loaded.then(
+        (fn) => this.#ready.set(id, fn),
+        // A failed import is not cached: the file may be fixed and the call retried.
+        () => (entry.loaded = undefined),
+      );
     }
-    const key = `${ref.url}#${ref.name}`;
-    let loaded = this.#modules.get(key);
-    if (!loaded) {
-      loaded = importExport(ref.url, ref.name);
-      this.#modules.set(key, loaded);
-      // A failed import is not cached: the file may be fixed and the call retried.
-      loaded.catch(() => this.#modules.delete(key));
-    }
-    return loaded;
+    return entry.loaded;
   }
 }
 

@@ -7,17 +7,21 @@ import { readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import { serializeError } from '../errors.js';
-import { FramedConnection, splitCallId } from '../protocol/connection.js';
+import { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, joinMaster } from '../protocol/handshake.js';
 import {
   type CallMessage,
   type DefineMessage,
+  type EncodedPayload,
   type MapFailure,
   type MapOutcome,
   type ResultMessage,
-  decodePayload,
-  encodePayload,
+  decodeCall,
+  decodeMessage,
+  encodeMessage,
+  encodeResult,
+  messageId,
 } from '../protocol/messages.js';
 import { backoffDelays } from '../util/backoff.js';
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
@@ -128,31 +132,29 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
 
 function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean): Promise<number> {
   const functions = new FunctionTable();
-  const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodePayload({ stream, lines })), { tee });
+  const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodeMessage({ stream, lines })), { tee });
   let shuttingDown = false;
 
-  const sendResult = (id: number, result: ResultMessage) => {
-    let bytes: Buffer;
+  const sendResult = (result: ResultMessage) => {
+    let payload: EncodedPayload;
     try {
-      bytes = encodePayload(result);
+      payload = encodeResult(result);
     } catch (error) {
-      bytes = encodePayload({
-        ok: false,
-        error: serializeError(new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`)),
-      } satisfies ResultMessage);
+      const unsendable = new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`);
+      payload = encodeResult({ id: result.id, ok: false, error: serializeError(unsendable) });
     }
-    conn.sendWithId(FrameType.Result, id, bytes);
+    conn.send(FrameType.Result, payload);
   };
 
-  const runCall = async (id: number, body: Buffer) => {
+  const runCall = async (call: CallMessage) => {
+    const { id } = call;
     try {
-      const call = decodePayload<CallMessage>(body, `call ${id}`);
-      let fn = functions.resolve(call.fn);
+      let fn = functions.resolve(call.fnId);
       if (fn instanceof Promise) fn = await fn;
       if (call.mode === 'call') {
         let value = fn(...call.args);
         if (value instanceof Promise) value = await value;
-        sendResult(id, { ok: true, value });
+        sendResult({ id, ok: true, value });
         return;
       }
       const started = performance.now();
@@ -167,24 +169,32 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
           failures.push([i, serializeError(explainInlineError(error))]);
         }
       }
-      sendResult(id, { ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
+      sendResult({ id, ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
     } catch (error) {
-      sendResult(id, { ok: false, error: serializeError(explainInlineError(error)) });
+      sendResult({ id, ok: false, error: serializeError(explainInlineError(error)) });
     }
+  };
+
+  const receiveCall = (payload: Buffer) => {
+    let call: CallMessage;
+    try {
+      call = decodeCall(payload);
+    } catch (error) {
+      // The call fails, not the connection: its id is outside the undecodable part.
+      sendResult({ id: messageId(payload), ok: false, error: serializeError(error) });
+      return;
+    }
+    void runCall(call);
   };
 
   conn.onFrame(({ type, payload }) => {
     switch (type) {
-      case FrameType.Call: {
-        const { id, body } = splitCallId(payload);
-        void runCall(id, body);
+      case FrameType.Call:
+        receiveCall(payload);
         return;
-      }
-      case FrameType.Define: {
-        const { id, source } = decodePayload<DefineMessage>(payload, 'function definition');
-        functions.define(id, source);
+      case FrameType.Define:
+        functions.define(decodeMessage<DefineMessage>(payload, 'function definition'));
         return;
-      }
       case FrameType.Heartbeat:
         return;
       case FrameType.Shutdown:

@@ -1,0 +1,34 @@
+// A 64 MiB Float64Array sent to a worker and returned, vs the same bytes through a raw socket and back.
+import { Cluster, LocalManager } from '@cm/core';
+import { rawBulk, startEchoPeer } from '../floor.mjs';
+import { MiB, medianOf } from '../stats.mjs';
+
+const BYTES = 64 * MiB;
+const RUNS = 5;
+
+export async function bulk({ clusterOptions = {}, label = 'bulk data' } = {}) {
+  const peer = await startEchoPeer();
+  await rawBulk(peer.socket, BYTES);
+  const rawSeconds = await medianOf(RUNS, () => rawBulk(peer.socket, BYTES));
+  await peer.stop();
+
+  const cluster = new Cluster(clusterOptions);
+  try {
+    const [id] = await cluster.addprocs(new LocalManager(1));
+    const data = new Float64Array(BYTES / 8).map((_, i) => i);
+    const echo = (x) => x;
+    await cluster.remotecallFetch(id, echo, data);
+    const cmSeconds = await medianOf(RUNS, async () => {
+      const started = process.hrtime.bigint();
+      const back = await cluster.remotecallFetch(id, echo, data);
+      if (back.length !== data.length) throw new Error('bulk round trip lost data');
+      return Number(process.hrtime.bigint() - started) / 1e9;
+    });
+    // Throughput counts the bytes once per round trip, for both.
+    const cm = BYTES / cmSeconds / 1e9;
+    const floor = BYTES / rawSeconds / 1e9;
+    return [{ what: label, measure: '64 MiB round trip (GB/s)', cm, floor, ratio: cm / floor, target: '>= 0.8x floor', pass: cm / floor >= 0.8 }];
+  } finally {
+    await cluster.close();
+  }
+}
