@@ -1,12 +1,14 @@
 // The shared batch-driver suite against simq, the simulated scheduler: the reference run that
 // every driver's own test file repeats against its scheduler.
 import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, it } from 'vitest';
+import { afterAll, describe, it } from 'vitest';
 import { SimulatedQueueManager, describeBatchDriver } from '../src/testing/index.js';
 
 const logDir = path.join(os.tmpdir(), `cm-batch-test-${process.pid}`);
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 
 describeBatchDriver(
   { describe, it },

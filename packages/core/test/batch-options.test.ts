@@ -1,13 +1,14 @@
 // Option keys, flags, walltimes, site config files and environment variables, and how they
 // merge and fail — the part of the batch machinery an administrator and a user both touch.
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError, canonicalKey, optionFlag, optionFlags, parseWalltime, resolveOptions, siteConfigFiles } from '../src/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-options-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const write = (name: string, content: unknown) => {
   const file = path.join(tmp, name);
   mkdirSync(path.dirname(file), { recursive: true });

@@ -2,16 +2,17 @@
 // transient submission failures, one batched status command per poll, walltime (endsAt,
 // TIMEOUT explained, replacement jobs), failures after joining, abort, and interrupt
 // handlers that exist only while jobs do.
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Cluster, JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/index.js';
 import { execa } from 'execa';
 import { SimulatedQueueManager, type SimulatedOptions, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
 import { quietLogger, waitFor } from './helpers.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-simq-'));
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 const open: Cluster[] = [];
 const cluster = () => {
   const c = new Cluster({ logger: quietLogger(), onOutput: () => {}, host: '127.0.0.1' });

@@ -1,13 +1,14 @@
 // Unit tests of the Slurm declaration: flag mapping, script rendering, job-id and status
 // parsing, state mapping, option checks and site-config merging. No Slurm needed.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError, isEnded } from '@cm/core';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { SlurmManager, slurmDriver } from '../src/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cm-slurm-unit-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 const emptyConfig = path.join(tmp, 'empty.json');
 writeFileSync(emptyConfig, '{}');
 

@@ -1,18 +1,19 @@
 // Against the real single-node Slurm of tooling/schedulers/slurm.sh. Gated by slurmIsUp():
 // skipped locally when Slurm is not up, failing under CI=true.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Cluster } from '@cm/core';
 import { describeBatchDriver, waitUntilGone } from '@cm/core/testing';
 import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SlurmManager, addprocsSlurm, slurmDriver } from '../src/index.js';
 import { slurmIsUp } from './slurm-gate.js';
 
 const up = slurmIsUp();
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-slurm-test-'));
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 const base = { partition: 'debug', time: '00:10:00', logDir, progress: 'none' as const };
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 
