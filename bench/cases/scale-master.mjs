@@ -4,7 +4,7 @@ import { Cluster } from '@cm/core';
 
 const n = Number(process.argv[2]);
 const here = new URL('.', import.meta.url).pathname;
-const HEARTBEAT_WINDOW_MS = 5_000;
+const HEARTBEAT_WINDOW_MS = 10_000;
 
 /** A manager whose "workers" are N protocol clients in one child process. */
 class SimulatedWorkers {

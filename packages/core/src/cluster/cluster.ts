@@ -421,7 +421,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
           void this.#lost(handle, { reason: 'heartbeat-timeout', detail: `no heartbeat for ${timeoutMs} ms` });
           handle.conn.destroy();
         } else {
-          handle.conn.send(FrameType.Heartbeat);
+          handle.conn.heartbeat(now, intervalMs);
         }
       }
     }, intervalMs).unref();

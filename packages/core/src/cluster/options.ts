@@ -25,12 +25,17 @@ export const clusterOptionsSchema = z
       .optional(),
     heartbeat: z
       .object({
-        /** How often each side sends a heartbeat, ms. */
-        intervalMs: z.number().int().min(10).default(1_000),
+        /**
+         * How often each side sends a heartbeat when it has sent nothing else, ms. Killed
+         * workers are noticed at once (their connection closes); heartbeats catch frozen or
+         * unreachable hosts, so a few seconds is plenty — and at thousands of workers every
+         * heartbeat is a system call on the master.
+         */
+        intervalMs: z.number().int().min(10).default(5_000),
         /** Silence after which the other side counts as gone, ms. */
         timeoutMs: z.number().int().min(50).default(30_000),
       })
-      .default({ intervalMs: 1_000, timeoutMs: 30_000 })
+      .default({ intervalMs: 5_000, timeoutMs: 30_000 })
       .refine((h) => h.timeoutMs > h.intervalMs, 'timeoutMs must be larger than intervalMs'),
     /** Largest frame accepted from an authenticated worker, bytes. */
     maxFrameBytes: z.number().int().min(1024).max(0xffff_ffff).default(2 ** 31),

@@ -7,7 +7,9 @@
 import type { Socket } from 'node:net';
 import { ProtocolError } from '../errors.js';
 import type { EncodedPayload } from './codec.js';
-import { FRAME_HEADER_BYTES, FrameReader, type FrameType } from './frame.js';
+import { FRAME_HEADER_BYTES, FrameReader, FrameType } from './frame.js';
+
+const HEARTBEAT = FrameType.Heartbeat;
 
 const EMPTY = new Uint8Array(0);
 
@@ -23,6 +25,8 @@ export class FramedConnection {
   readonly reader: FrameReader;
   /** `Date.now()` of the last frame received; heartbeats are judged against it. */
   lastReceivedAt = Date.now();
+  /** `Date.now()` of the last frame sent: a heartbeat is only needed after a quiet interval. */
+  lastSentAt = 0;
   /** Who gets frames now; while nobody does (between handshake steps), frames wait in #queued. */
   #handler: ((frame: Frame) => void) | undefined;
   #queued: Frame[] = [];
@@ -98,8 +102,14 @@ export class FramedConnection {
     this.#write(type, encoded);
   }
 
+  /** Send a heartbeat unless something else went out within `intervalMs` (any frame is a sign of life). */
+  heartbeat(now: number, intervalMs: number): void {
+    if (now - this.lastSentAt >= intervalMs * 0.9) this.send(HEARTBEAT);
+  }
+
   #write(type: FrameType, payload: EncodedPayload): void {
     if (this.#closed) return;
+    this.lastSentAt = Date.now();
     const bodyBytes = payload.byteLength;
     if (bodyBytes <= COALESCE_LIMIT) {
       // Small frames: one buffer, one write, one packet.

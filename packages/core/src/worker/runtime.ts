@@ -213,7 +213,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       conn.destroy(new Error(`no heartbeat from the master for ${settings.timeoutMs} ms`));
       return;
     }
-    conn.send(FrameType.Heartbeat);
+    conn.heartbeat(Date.now(), settings.heartbeatMs);
   }, settings.heartbeatMs);
 
   return new Promise((resolve) => {
