@@ -12,7 +12,16 @@ const json = args.includes('--json');
 const onlyArg = args.find((a) => a.startsWith('--only'));
 const only = onlyArg ? (onlyArg.includes('=') ? onlyArg.split('=')[1] : args[args.indexOf(onlyArg) + 1]).split(',') : undefined;
 
-const cases = { latency, 'small-tasks': smallTasks, bulk, startup, scale };
+const encrypted = { clusterOptions: { encrypt: true } };
+const cases = {
+  latency,
+  'latency-encrypted': () => latency({ ...encrypted, label: 'latency, encrypted' }),
+  'small-tasks': smallTasks,
+  bulk,
+  'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
+  startup,
+  scale,
+};
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 
 const rows = [];

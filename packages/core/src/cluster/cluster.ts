@@ -81,7 +81,12 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#options = parseOptions(clusterOptionsSchema, options, 'Cluster options');
     this.#secret = this.#options.secret ? Buffer.from(this.#options.secret, 'base64url') : randomBytes(32);
     this.#logger = this.#options.logger ?? stderrLogger;
-    this.#listener = new MasterListener(this.#options, (socket) => this.#accept(socket));
+    this.#listener = new MasterListener(
+      this.#options,
+      { encrypt: this.#options.encrypt, secret: this.#secret },
+      (socket) => this.#accept(socket),
+      (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
+    );
   }
 
   /**
@@ -110,6 +115,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     }
     opts.signal?.throwIfAborted();
     const master = await this.#listener.address(manager.needsRoutableAddress ?? false, manager.listen);
+    opts.signal?.throwIfAborted(); // listening may have taken a moment
     const launch = new Launch(manager);
     this.#launches.set(launch.id, launch);
     this.#managers.add(manager);
@@ -121,7 +127,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const onAbort = () => launch.fail(new LaunchError(`${manager.name} launch was aborted with ${launch.joined.length} of ${launch.expected} workers joined`, { manager: manager.name, joined: launch.joined.length, expected: launch.expected }, { cause: opts.signal?.reason }));
     opts.signal?.addEventListener('abort', onAbort, { once: true });
 
-    const context = launch.context(master, this.#secret, (update) => this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name }));
+    const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name }));
     manager.launch(context).then(
       () => {
         if (launch.expected === 0) launch.succeed();
@@ -200,20 +206,27 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    * @throws UsageError for an unknown or removed worker, a function that cannot be shipped, or arguments that cannot be cloned
    */
   remotecall<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Future<Res<F>> {
-    const handle = this.#handle(id, 'remotecall');
-    const prepared = this.#functions.prepare(fn, 'remotecall');
-    let call: Promise<unknown>;
-    try {
-      call = handle.call(prepared, 'call', args);
-    } catch (error) {
-      throw new UsageError(`remotecall: the arguments cannot be sent to worker ${id}: ${(error as Error).message}`, 'args', { cause: error });
-    }
-    return new Future(id, call as Promise<Res<F>>);
+    return new Future(id, this.#call(id, fn, args, 'remotecall') as Promise<Res<F>>);
   }
 
   /** `remotecall` and wait for the value. */
-  async remotecallFetch<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<Res<F>> {
-    return this.remotecall(id, fn, ...args).fetch();
+  remotecallFetch<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<Res<F>> {
+    try {
+      return this.#call(id, fn, args, 'remotecallFetch') as Promise<Res<F>>;
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Send one call; throws (before sending anything) for an unknown worker, an unshippable function or uncloneable arguments. */
+  #call(id: number, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
+    const handle = this.#handle(id, caller);
+    const prepared = this.#functions.prepare(fn, caller);
+    try {
+      return handle.call(prepared, 'call', args);
+    } catch (error) {
+      throw new UsageError(`${caller}: the arguments cannot be sent to worker ${id}: ${(error as Error).message}`, 'args', { cause: error });
+    }
   }
 
   /**
@@ -331,11 +344,14 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
         this.#handshakes.delete(conn);
         conn.end();
         setTimeout(() => conn.destroy(), 1_000).unref();
-        const reason = error.message;
-        this.#logger.warn(`rejected connection from ${remote}: ${reason}`);
-        this.emit('peer-rejected', { remoteAddress: remote, reason });
+        this.#rejected(remote, error.message);
       },
     );
+  }
+
+  #rejected(remoteAddress: string, reason: string): void {
+    this.#logger.warn(`rejected connection from ${remoteAddress}: ${reason}`);
+    this.emit('peer-rejected', { remoteAddress, reason });
   }
 
   #admit(identity: WorkerIdentity): ReturnType<Parameters<typeof acceptWorker>[2]> {

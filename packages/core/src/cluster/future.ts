@@ -11,12 +11,13 @@ export class Future<T = unknown> implements PromiseLike<T> {
     readonly workerId: number,
     promise: Promise<T>,
   ) {
-    this.#promise = promise.finally(() => {
+    this.#promise = promise;
+    // Marks readiness, and (as a handled branch) keeps a Future nobody awaits from crashing
+    // the process with an unhandled rejection; whoever awaits or fetches it still sees the error.
+    const settle = () => {
       this.#ready = true;
-    });
-    // A Future nobody awaits must not crash the process with an unhandled rejection;
-    // whoever awaits or fetches it still sees the error.
-    this.#promise.catch(() => {});
+    };
+    promise.then(settle, settle);
   }
 
   /** The value, once the call has finished; rejects with the call's error. */

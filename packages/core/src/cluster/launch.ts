@@ -9,6 +9,7 @@ import type { ClusterManager, LaunchContext, LaunchProgress } from '../manager/t
 import { WORKER_ENV } from '../worker/env.js';
 import { workerEntryPath } from '../worker/entry.js';
 import { shellJoin } from '../util/shell.js';
+import type { TransportSecurity } from '../protocol/transport.js';
 import type { ListenAddress } from './listener.js';
 
 /**
@@ -77,7 +78,7 @@ export class Launch {
     this.controller.abort(launchError);
   }
 
-  context(master: ListenAddress, secret: Buffer, onProgress: (update: LaunchProgress) => void): LaunchContext {
+  context(master: ListenAddress, { encrypt, secret }: TransportSecurity, onProgress: (update: LaunchProgress) => void): LaunchContext {
     const file = process.execPath;
     const args = [workerEntryPath()];
     return {
@@ -90,6 +91,7 @@ export class Launch {
         [WORKER_ENV.masterPort]: String(master.port),
         [WORKER_ENV.launchId]: this.id,
         [WORKER_ENV.secret]: secret.toString('base64url'),
+        ...(encrypt ? { [WORKER_ENV.tls]: '1' } : {}),
       },
       master,
       signal: this.controller.signal,

@@ -4,8 +4,9 @@
  * exactly the one the user configured with `host`.
  * @module
  */
-import net from 'node:net';
+import type net from 'node:net';
 import { LaunchError, UsageError } from '../errors.js';
+import { type TransportSecurity, createServer } from '../protocol/transport.js';
 import { routableAddress } from '../util/address.js';
 
 export interface ListenAddress {
@@ -31,7 +32,9 @@ export class MasterListener {
 
   constructor(
     private readonly options: { host?: string | undefined; advertiseHost?: string | undefined; port: number | [number, number] },
+    private readonly security: TransportSecurity,
     private readonly onConnection: (socket: net.Socket) => void,
+    private readonly onRejected: (remoteAddress: string, reason: string) => void,
   ) {}
 
   /**
@@ -67,7 +70,7 @@ export class MasterListener {
     const [first, last] = typeof target.port === 'number' ? [target.port, target.port] : target.port;
     let lastError: Error | undefined;
     for (let port = first; port <= last; port++) {
-      const server = net.createServer({ noDelay: true }, this.onConnection);
+      const server = createServer(this.security, this.onConnection, this.onRejected);
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

@@ -23,6 +23,13 @@ export const clusterOptionsSchema = z
       .string()
       .refine((s) => Buffer.from(s, 'base64url').length >= 32, 'must be base64url of at least 32 random bytes (e.g. crypto.randomBytes(32).toString("base64url"))')
       .optional(),
+    /**
+     * Encrypt worker connections with TLS 1.2 and a pre-shared key derived from the secret
+     * (TLS-PSK). Off by default: on loopback and cluster interconnects it costs a fifth of
+     * bulk throughput (see the README's Performance section); turn it on when workers
+     * connect over networks you do not trust. Authentication is mutual either way.
+     */
+    encrypt: z.boolean().default(false),
     heartbeat: z
       .object({
         /**

@@ -32,8 +32,6 @@ const ALIGN = 8;
 /** Same order as Node's own serializer, so in-band host objects are read the same way. */
 const VIEW_TYPES = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, DataView, Buffer, BigInt64Array, BigUint64Array] as const;
 
-type ViewConstructor = (typeof VIEW_TYPES)[number];
-
 function viewTypeIndex(view: ArrayBufferView): number {
   if (view.constructor === Buffer) return 10;
   return VIEW_TYPES.findIndex((ctor) => ctor !== Buffer && view.constructor === ctor);
@@ -70,7 +68,7 @@ class PayloadDeserializer extends v8.DefaultDeserializer {
 
   _readHostObject(): unknown {
     const tag = this.readUint32();
-    const ctor = VIEW_TYPES[tag & 0xff] as ViewConstructor | undefined;
+    const ctor = VIEW_TYPES[tag & 0xff];
     if (!ctor) throw new Error(`unknown typed array type ${tag & 0xff}`);
     let bytes: Buffer;
     if (tag & OUT_OF_BAND) {

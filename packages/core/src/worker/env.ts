@@ -27,6 +27,8 @@ export const WORKER_ENV = {
   endsAt: 'CM_ENDS_AT',
   /** How long to keep trying to reach the master, in ms. */
   connectTimeoutMs: 'CM_CONNECT_TIMEOUT_MS',
+  /** "1": connect with TLS-PSK (the master's `encrypt` option). */
+  tls: 'CM_TLS',
   /** Also write forwarded stdout/stderr to the worker's own streams ("1"), e.g. into a batch job's log. */
   teeOutput: 'CM_TEE_OUTPUT',
 } as const;
@@ -49,6 +51,7 @@ export const workerEnvSchema = z.object({
   [WORKER_ENV.endsAt]: envInt(WORKER_ENV.endsAt).optional(),
   [WORKER_ENV.connectTimeoutMs]: envInt(WORKER_ENV.connectTimeoutMs).optional(),
   [WORKER_ENV.teeOutput]: z.string().optional(),
+  [WORKER_ENV.tls]: z.enum(['0', '1']).optional(),
 });
 
 /** The first of `names` (comma-separated) that is set in `env` and passes `accept`. */

@@ -4,7 +4,7 @@
  * @module
  */
 import { readFileSync, statSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import { serializeError } from '../errors.js';
 import { FramedConnection } from '../protocol/connection.js';
@@ -23,6 +23,7 @@ import {
   encodeResult,
   messageId,
 } from '../protocol/messages.js';
+import { type TransportSecurity, connect } from '../protocol/transport.js';
 import { backoffDelays } from '../util/backoff.js';
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
 import { FunctionTable, explainInlineError } from './functions.js';
@@ -42,6 +43,7 @@ export const WorkerExit = {
 } as const;
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+const RETRYABLE_CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
 class WorkerStartError extends Error {
@@ -67,30 +69,28 @@ function readSecret(env: NodeJS.ProcessEnv, config: { secret?: string | undefine
   throw new WorkerStartError(`neither ${WORKER_ENV.secret} nor ${WORKER_ENV.secretFile} is set: the worker cannot authenticate`, WorkerExit.Config);
 }
 
-function connectOnce(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    socket.once('connect', () => {
-      socket.removeListener('error', reject);
-      resolve(socket);
-    });
-    socket.once('error', reject);
-  });
-}
-
-async function connectWithRetry(host: string, port: number, timeoutMs: number): Promise<net.Socket> {
+async function connectWithRetry(host: string, port: number, security: TransportSecurity, timeoutMs: number): Promise<net.Socket> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   for (const delay of backoffDelays({ initialMs: 100, maxMs: 2_000 })) {
     try {
-      return await connectOnce(host, port);
+      return await connect(host, port, security);
     } catch (error) {
       lastError = error;
+      // Only "not there yet" is worth waiting for; a refused TLS handshake will not change.
+      if (!RETRYABLE_CONNECT_ERRORS.has((error as NodeJS.ErrnoException).code ?? '')) break;
     }
     if (Date.now() + delay > deadline) break;
     await new Promise((resolve) => setTimeout(resolve, delay));
   }
-  throw new WorkerStartError(`could not reach the master at ${host}:${port} within ${timeoutMs} ms: ${(lastError as Error).message}`, WorkerExit.Connect);
+  // OpenSSL's messages carry source paths; its `reason` says what happened ("sslv3 alert bad record mac").
+  const reason = (lastError as { reason?: string }).reason ?? (lastError as Error).message;
+  throw new WorkerStartError(
+    RETRYABLE_CONNECT_ERRORS.has((lastError as NodeJS.ErrnoException).code ?? '')
+      ? `could not reach the master at ${host}:${port} within ${timeoutMs} ms: ${reason}`
+      : `could not connect to the master at ${host}:${port}: ${reason}${security.encrypt ? ' (with encryption on, this means the worker does not hold the cluster secret)' : ''}`,
+    WorkerExit.Connect,
+  );
 }
 
 /** Start the worker from environment variables; resolves to the exit code once the session ends. */
@@ -116,7 +116,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
 
   const host = config[WORKER_ENV.masterHost];
   const port = config[WORKER_ENV.masterPort];
-  const socket = await connectWithRetry(host, port, config[WORKER_ENV.connectTimeoutMs] ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const security = { encrypt: config[WORKER_ENV.tls] === '1', secret };
+  const socket = await connectWithRetry(host, port, security, config[WORKER_ENV.connectTimeoutMs] ?? DEFAULT_CONNECT_TIMEOUT_MS);
   const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
   let welcome;
   try {
@@ -146,6 +147,30 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     conn.send(FrameType.Result, payload);
   };
 
+  const fail = (id: number, error: unknown) => sendResult({ id, ok: false, error: serializeError(explainInlineError(error)) });
+
+  /** The common case — a defined, synchronous function — answers without a detour through promises. */
+  const runCallNow = (call: CallMessage): boolean => {
+    let fn;
+    try {
+      fn = functions.resolve(call.fnId);
+    } catch (error) {
+      fail(call.id, error);
+      return true;
+    }
+    if (call.mode !== 'call' || fn instanceof Promise) return false;
+    let value;
+    try {
+      value = fn(...call.args);
+    } catch (error) {
+      fail(call.id, error);
+      return true;
+    }
+    if (value instanceof Promise) value.then((resolved) => sendResult({ id: call.id, ok: true, value: resolved }), (error: unknown) => fail(call.id, error));
+    else sendResult({ id: call.id, ok: true, value });
+    return true;
+  };
+
   const runCall = async (call: CallMessage) => {
     const { id } = call;
     try {
@@ -171,7 +196,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       }
       sendResult({ id, ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
     } catch (error) {
-      sendResult({ id, ok: false, error: serializeError(explainInlineError(error)) });
+      fail(id, error);
     }
   };
 
@@ -184,7 +209,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       sendResult({ id: messageId(payload), ok: false, error: serializeError(error) });
       return;
     }
-    void runCall(call);
+    if (!runCallNow(call)) void runCall(call);
   };
 
   conn.onFrame(({ type, payload }) => {
