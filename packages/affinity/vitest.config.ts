@@ -1,11 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '@cm/tooling/vitest';
 
-export default defineConfig({
-  test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Integration tests start real worker processes; two cores are shared by everything.
-    testTimeout: 30_000,
-    hookTimeout: 30_000,
-    fileParallelism: false,
-  },
-});
+export default packageTestConfig();

@@ -1,11 +1,4 @@
-import { defineConfig } from 'vitest/config';
+import { packageTestConfig } from '@cm/tooling/vitest';
 
-export default defineConfig({
-  test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-    // Integration tests submit real Slurm jobs; the single-node Slurm and two cores are shared.
-    testTimeout: 120_000,
-    hookTimeout: 60_000,
-    fileParallelism: false,
-  },
-});
+// Slurm tests submit real jobs to the single-node Slurm: give them longer.
+export default packageTestConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
