@@ -3,7 +3,8 @@
  * interface, plus LocalManager for workers on this machine.
  * @packageDocumentation
  */
-export { Cluster, type ClusterEvents } from './cluster/cluster.js';
+export { Cluster } from './cluster/cluster.js';
+export type { ClusterEvents } from './cluster/types.js';
 export {
   clusterOptionsSchema,
   addprocsOptionsSchema,

@@ -7,11 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
-import type { ClusterManager, LaunchProgress, WorkerConfig } from '../manager/types.js';
+import type { ClusterManager, WorkerConfig } from '../manager/types.js';
 import { FramedConnection } from '../protocol/connection.js';
-import { FrameType } from '../protocol/frame.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
-import { encodeMessage } from '../protocol/messages.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 import { Future } from './future.js';
@@ -28,6 +26,7 @@ import {
 } from './options.js';
 import { runPmap } from './pmap.js';
 import { FunctionRegistry, type RemoteFunction } from './remote-function.js';
+import type { Args, ClusterEvents, Item, Res } from './types.js';
 import { WorkerHandle } from './worker-handle.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
@@ -35,19 +34,6 @@ const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
 /** How long a lost worker's manager may take to say what happened before calls are failed anyway. */
 const EXPLAIN_LOSS_TIMEOUT_MS = 1_000;
 
-/** Events a Cluster emits. */
-export interface ClusterEvents {
-  'worker-joined': [worker: WorkerConfig];
-  'worker-lost': [worker: WorkerConfig, loss: WorkerLossInfo];
-  'worker-removed': [worker: WorkerConfig];
-  output: [output: { workerId: number; stream: 'stdout' | 'stderr'; line: string }];
-  'launch-progress': [progress: LaunchProgress & { launchId: string; manager: string }];
-  'peer-rejected': [rejection: { remoteAddress: string; reason: string }];
-}
-
-type Args<F> = F extends (...args: infer A) => unknown ? A : F extends RemoteFunction<infer A, unknown> ? A : never;
-type Res<F> = F extends (...args: never[]) => infer R ? Awaited<R> : F extends RemoteFunction<never[], infer R> ? Awaited<R> : never;
-type Item<F> = Args<F> extends [infer First, ...unknown[]] ? First : unknown;
 
 /**
  * A cluster of worker processes and the master that drives them.
@@ -60,6 +46,11 @@ type Item<F> = Args<F> extends [infer First, ...unknown[]] ? First : unknown;
  * console.log(await cluster.pmap((x: number) => x * x, [1, 2, 3])); // [1, 4, 9]
  * ```
  */
+/** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
+function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
+  (stream === 'stdout' ? process.stdout : process.stderr).write(`From worker ${workerId}: ${line}\n`);
+}
+
 export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposable {
   readonly #options: ResolvedClusterOptions;
   readonly #secret: Buffer;
@@ -120,12 +111,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#launches.set(launch.id, launch);
     this.#managers.add(manager);
 
-    const timeoutMs = opts.timeoutMs ?? manager.defaultLaunchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS;
-    const timer = setTimeout(() => {
-      launch.fail(new LaunchError(`${manager.name} launch timed out after ${timeoutMs} ms with ${launch.joined.length} of ${launch.expected} workers joined; raise addprocs' timeoutMs if the queue is slow`, { manager: manager.name, joined: launch.joined.length, expected: launch.expected }));
-    }, timeoutMs);
-    const onAbort = () => launch.fail(new LaunchError(`${manager.name} launch was aborted with ${launch.joined.length} of ${launch.expected} workers joined`, { manager: manager.name, joined: launch.joined.length, expected: launch.expected }, { cause: opts.signal?.reason }));
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const stopWatching = launch.failOnTimeoutOrAbort(opts.timeoutMs ?? manager.defaultLaunchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, opts.signal);
 
     const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name }));
     manager.launch(context).then(
@@ -141,8 +127,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       await this.#rollBack(launch, (error as Error).message);
       throw error;
     } finally {
-      clearTimeout(timer);
-      opts.signal?.removeEventListener('abort', onAbort);
+      stopWatching();
       if (!manager.acceptsLateWorkers) this.#launches.delete(launch.id);
     }
   }
@@ -169,15 +154,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     if (!this.#workers.delete(handle.id)) return;
     this.#removed.set(handle.id, loss.detail ?? loss.reason);
     handle.failAll(loss);
-    const exited = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), this.#options.shutdownGraceMs);
-      handle.conn.onClose(() => {
-        clearTimeout(timer);
-        resolve(true);
-      });
-    });
-    handle.conn.send(FrameType.Shutdown, encodeMessage({ reason: loss.detail ?? loss.reason }));
-    if (!(await exited)) {
+    if (!(await handle.askToExit(loss.detail ?? loss.reason, this.#options.shutdownGraceMs))) {
       this.#logger.warn(`worker ${handle.id} did not exit within ${this.#options.shutdownGraceMs} ms of being asked; killing it`);
       await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));
       handle.conn.destroy();
@@ -396,9 +373,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   #output(workerId: number, stream: 'stdout' | 'stderr', lines: string[]): void {
+    const route = this.#options.onOutput ?? printWorkerOutput;
     for (const line of lines) {
-      if (this.#options.onOutput) this.#options.onOutput(workerId, stream, line);
-      else (stream === 'stdout' ? process.stdout : process.stderr).write(`From worker ${workerId}: ${line}\n`);
+      route(workerId, stream, line);
       if (this.listenerCount('output') > 0) this.emit('output', { workerId, stream, line });
     }
   }

@@ -56,6 +56,21 @@ export class Launch {
     return this.joined.length < this.expected || this.manager.acceptsLateWorkers === true;
   }
 
+  /** Fail the launch after `timeoutMs`, or when `signal` aborts. Returns a function that stops watching. */
+  failOnTimeoutOrAbort(timeoutMs: number, signal: AbortSignal | undefined): () => void {
+    const name = this.manager.name;
+    const counts = () => ({ manager: name, joined: this.joined.length, expected: this.expected });
+    const timer = setTimeout(() => {
+      this.fail(new LaunchError(`${name} launch timed out after ${timeoutMs} ms with ${this.joined.length} of ${this.expected} workers joined; raise addprocs' timeoutMs if the queue is slow`, counts()));
+    }, timeoutMs);
+    const onAbort = () => this.fail(new LaunchError(`${name} launch was aborted with ${this.joined.length} of ${this.expected} workers joined`, counts(), { cause: signal?.reason }));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+  }
+
   workerJoined(id: number): void {
     this.joined.push(id);
     if (this.joined.length >= this.expected) this.succeed();

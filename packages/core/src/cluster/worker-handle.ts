@@ -101,6 +101,19 @@ export class WorkerHandle {
     else pending.reject(new RemoteError(this.id, this.config.host, result.error));
   }
 
+  /** Send Shutdown; resolves true once the worker has closed its connection, false after `graceMs`. */
+  askToExit(reason: string, graceMs: number): Promise<boolean> {
+    const exited = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), graceMs);
+      this.conn.onClose(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    this.conn.send(FrameType.Shutdown, encodeMessage({ reason }));
+    return exited;
+  }
+
   /** Fail every call in flight: the worker is gone. */
   failAll(loss: WorkerLossInfo): void {
     this.leaving ??= loss;
