@@ -92,6 +92,31 @@ export async function rawBulk(socket, bytes) {
   return Number(process.hrtime.bigint() - started) / 1e9;
 }
 
+/**
+ * Like rawBulk, but the echo arrives into one contiguous buffer of its own, as any receiver
+ * that hands the bytes on as an array must (fresh memory each time).
+ */
+export async function rawBulkAssembled(socket, bytes) {
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(bytes, 0);
+  const body = Buffer.alloc(bytes, 7);
+  const started = process.hrtime.bigint();
+  const into = Buffer.allocUnsafe(bytes + 4);
+  let received = 0;
+  const done = new Promise((resolve) =>
+    socket.on('data', (d) => {
+      d.copy(into, received);
+      received += d.length;
+      if (received >= bytes + 4) resolve();
+    }),
+  );
+  socket.write(header);
+  socket.write(body);
+  await done;
+  socket.removeAllListeners('data');
+  return Number(process.hrtime.bigint() - started) / 1e9;
+}
+
 /** Seconds to start `n` `node -e 0` processes at once and see them all exit. */
 export async function nodeStart(n) {
   const started = process.hrtime.bigint();

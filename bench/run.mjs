@@ -2,7 +2,6 @@
 // `pnpm bench --json` prints machine-readable figures; `--only latency,bulk` runs a subset.
 import os from 'node:os';
 import { bulk } from './cases/bulk.mjs';
-import { bulkTunedMaster } from './cases/bulk-tuned-master.mjs';
 import { latency } from './cases/latency.mjs';
 import { scale } from './cases/scale.mjs';
 import { smallTasks } from './cases/small-tasks.mjs';
@@ -20,7 +19,6 @@ const cases = {
   'small-tasks': smallTasks,
   bulk,
   'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
-  'bulk-tuned-master': bulkTunedMaster,
   startup,
   scale,
 };
