@@ -72,40 +72,21 @@ export async function rawPipelined(socket, { count, bytes }) {
   return count / (Number(process.hrtime.bigint() - started) / 1e9);
 }
 
-/** Seconds for `bytes` to go to the echo peer and all the way back. */
-export async function rawBulk(socket, bytes) {
-  const header = Buffer.alloc(4);
-  header.writeUInt32BE(bytes, 0);
-  const body = Buffer.alloc(bytes, 7);
-  let received = 0;
-  const started = process.hrtime.bigint();
-  const done = new Promise((resolve) =>
-    socket.on('data', (d) => {
-      received += d.length;
-      if (received >= bytes + 4) resolve();
-    }),
-  );
-  socket.write(header);
-  socket.write(body);
-  await done;
-  socket.removeAllListeners('data');
-  return Number(process.hrtime.bigint() - started) / 1e9;
-}
-
 /**
- * Like rawBulk, but the echo arrives into one contiguous buffer of its own, as any receiver
- * that hands the bytes on as an array must (fresh memory each time).
+ * Seconds for `bytes` to go to the echo peer and all the way back. With `assemble`, the echo
+ * lands in one contiguous buffer of its own (fresh memory each time), as any receiver that
+ * hands the bytes on as an array must.
  */
-export async function rawBulkAssembled(socket, bytes) {
+export async function rawBulk(socket, bytes, { assemble = false } = {}) {
   const header = Buffer.alloc(4);
   header.writeUInt32BE(bytes, 0);
   const body = Buffer.alloc(bytes, 7);
   const started = process.hrtime.bigint();
-  const into = Buffer.allocUnsafe(bytes + 4);
+  const into = assemble ? Buffer.allocUnsafe(bytes + 4) : undefined;
   let received = 0;
   const done = new Promise((resolve) =>
     socket.on('data', (d) => {
-      d.copy(into, received);
+      if (into) d.copy(into, received);
       received += d.length;
       if (received >= bytes + 4) resolve();
     }),

@@ -1,6 +1,6 @@
 // A 64 MiB Float64Array sent to a worker and returned, vs the same bytes through a raw socket and back.
 import { Cluster, LocalManager } from '@cm/core';
-import { rawBulk, rawBulkAssembled, startEchoPeer } from '../floor.mjs';
+import { rawBulk, startEchoPeer } from '../floor.mjs';
 import { MiB, medianOf } from '../stats.mjs';
 
 const BYTES = 64 * MiB;
@@ -10,7 +10,7 @@ export async function bulk({ clusterOptions = {}, label = 'bulk data' } = {}) {
   const peer = await startEchoPeer();
   await rawBulk(peer.socket, BYTES);
   const rawSeconds = await medianOf(RUNS, () => rawBulk(peer.socket, BYTES));
-  const assembledSeconds = await medianOf(RUNS, () => rawBulkAssembled(peer.socket, BYTES));
+  const assembledSeconds = await medianOf(RUNS, () => rawBulk(peer.socket, BYTES, { assemble: true }));
   await peer.stop();
 
   const cluster = new Cluster(clusterOptions);

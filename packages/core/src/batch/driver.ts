@@ -95,7 +95,7 @@ export type FlagValue = string | number | boolean;
 /**
  * Everything specific to one batch scheduler. A driver file is mostly this object.
  *
- * @example The shape of a driver (see `@cm/slurm` for a complete one)
+ * @example The shape of a driver (packages/slurm in this repository is a complete one)
  * ```ts
  * const driver: SchedulerDriver = {
  *   name: 'slurm',

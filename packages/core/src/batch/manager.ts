@@ -45,7 +45,7 @@ export interface JobQueueManagerSpec {
 
 /**
  * A ClusterManager that starts workers through a batch scheduler. Extend it with a driver
- * declaration; see `@cm/slurm` for an example and docs/batch-schedulers.md for the machinery.
+ * declaration; packages/slurm is an example, and docs/batch-schedulers.md describes the machinery.
  */
 export abstract class JobQueueManager implements ClusterManager {
   readonly name: string;
