@@ -61,6 +61,10 @@ describe('progress', () => {
     expect(describeProgress('slurm', '7', array, { joined: 1, expected: 3, tasks: 3 })).toBe('slurm job 7 (array of 3): 2 PENDING (Priority), 1 RUNNING - 1/3 workers joined');
   });
 
+  it('says the job runs once every worker has joined, even if the last poll still saw it pending', () => {
+    expect(describeProgress('slurm', '123', [status('PENDING', null, 'Resources')], { joined: 8, expected: 8 })).toBe('slurm job 123: running - 8/8 workers joined');
+  });
+
   const stream = (isTTY: boolean) => {
     const written: string[] = [];
     return { written, stream: { isTTY, write: (text: string) => written.push(text) } as unknown as NodeJS.WriteStream };

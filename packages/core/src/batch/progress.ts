@@ -53,6 +53,8 @@ export function describeProgress(
 ): string {
   const head = workers.tasks && workers.tasks > 1 ? `${scheduler} job ${jobId} (array of ${workers.tasks})` : `${scheduler} job ${jobId}`;
   const tail = ` - ${workers.joined}/${workers.expected} workers joined`;
+  // Every worker has dialled in, so the job runs, whatever the last poll (up to 15 s old) said.
+  if (workers.joined >= workers.expected) return `${head}: running${tail}`;
   if (!statuses || statuses.length === 0) return `${head}: submitted${tail}`;
   if (statuses.length === 1 && statuses[0]!.taskIndex === null) return `${head}: ${stateText(statuses[0]!)}${tail}`;
   const counts = new Map<string, number>();
