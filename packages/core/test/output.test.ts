@@ -34,6 +34,17 @@ describe('worker output', () => {
     await waitFor(() => lines.includes('progress 50%'), 2_000, 'the partial line');
   });
 
+  it('a promise user code leaves rejected is reported on stderr and the worker keeps serving', async () => {
+    const lines: string[] = [];
+    const cluster = testCluster({ onOutput: (_id, stream, line) => stream === 'stderr' && lines.push(line) });
+    const [id] = await cluster.addprocs(new LocalManager(1));
+    await cluster.remotecallFetch(id!, () => {
+      void Promise.reject(new Error('stray rejection'));
+    });
+    await waitFor(() => lines.some((l) => l.includes('unhandled promise rejection in user code: Error: stray rejection')), 2_000, 'the report');
+    expect(await cluster.remotecallFetch(id!, () => 'alive')).toBe('alive');
+  });
+
   it('is also emitted as output events', async () => {
     const cluster = testCluster({ onOutput: () => {} });
     const [id] = await cluster.addprocs(new LocalManager(1));

@@ -135,6 +135,12 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
   const functions = new FunctionTable();
   const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodeMessage({ stream, lines })), { tee });
   let shuttingDown = false;
+  // A promise some user code left rejected and unhandled would end the process (Node's
+  // default), taking every call on this worker with it. Report it on stderr, which reaches
+  // the master as `From worker N: …`, and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`cm-worker: unhandled promise rejection in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+  });
 
   const sendResult = (result: ResultMessage) => {
     let payload: EncodedPayload;
