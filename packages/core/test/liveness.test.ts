@@ -24,6 +24,22 @@ describe('liveness', () => {
     expect(() => cluster.remotecall(id!, () => 1)).toThrow(/is gone \(lost: killed by SIGKILL\)/);
   });
 
+  it('a worker killed by an exception thrown outside any call says why, to the master and in WorkerLostError', async () => {
+    const lines: string[] = [];
+    const cluster = testCluster({ onOutput: (_id, stream, line) => stream === 'stderr' && lines.push(line) });
+    const [id] = await cluster.addprocs(new LocalManager(1));
+    const lost = new Promise<string | undefined>((resolve) => cluster.on('worker-lost', (_w, loss) => resolve(loss.detail)));
+    const pending = cluster.remotecallFetch(id!, () => new Promise(() => {}));
+    await cluster.remotecallFetch(id!, () => {
+      setTimeout(() => {
+        throw new Error('kaboom in a timer');
+      }, 10);
+    });
+    await expect(pending).rejects.toThrow(/exited with code 1: uncaught exception in user code, exiting: Error: kaboom in a timer/);
+    expect(await lost).toMatch(/^exited with code 1: uncaught exception/);
+    expect(lines.some((l) => l.includes('uncaught exception in user code, exiting: Error: kaboom in a timer'))).toBe(true);
+  });
+
   it('SIGKILL of a worker mid-pmap: every item is in the result exactly once, computed by the survivors', async () => {
     const cluster = testCluster();
     const [victim, survivor] = await cluster.addprocs(new LocalManager(2));

@@ -131,7 +131,9 @@ export class LocalManager implements ClusterManager {
     const proc = this.#process(worker);
     if (!proc) return undefined;
     await proc.exited;
-    return proc.exit;
+    // The worker's last words on its own stderr (e.g. the uncaught exception that ended it).
+    const last = proc.stderrTail.filter((line) => line.startsWith('cm-worker:')).at(-1);
+    return last ? `${proc.exit}: ${last.replace(/^cm-worker:\s*/, '')}` : proc.exit;
   }
 
   async shutdown(_reason?: string, launchId?: string): Promise<void> {

@@ -3,7 +3,7 @@
  * we are, run calls, forward output, heartbeat, and exit when the master is gone.
  * @module
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeSync } from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
 import { serializeError } from '../errors.js';
@@ -34,6 +34,8 @@ import { captureOutput } from './output.js';
 export const WorkerExit = {
   /** The master asked us to stop. */
   Shutdown: 0,
+  /** An uncaught exception (in user code or the runtime). */
+  Crashed: 1,
   /** Bad environment or configuration: nothing was attempted. */
   Config: 2,
   /** Could not reach or authenticate with the master. */
@@ -53,6 +55,10 @@ class WorkerStartError extends Error {
   ) {
     super(message);
   }
+}
+
+function describeThrown(value: unknown): string {
+  return value instanceof Error ? (value.stack ?? value.message) : String(value);
 }
 
 /** Read the secret from CM_SECRET or CM_SECRET_FILE, and remove it from the environment user code sees. */
@@ -135,11 +141,23 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
   const functions = new FunctionTable();
   const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodeMessage({ stream, lines })), { tee });
   let shuttingDown = false;
+  let crashed = false;
   // A promise some user code left rejected and unhandled would end the process (Node's
   // default), taking every call on this worker with it. Report it on stderr, which reaches
   // the master as `From worker N: …`, and keep serving.
   process.on('unhandledRejection', (reason) => {
-    process.stderr.write(`cm-worker: unhandled promise rejection in user code: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
+    process.stderr.write(`cm-worker: unhandled promise rejection in user code: ${describeThrown(reason)}\n`);
+  });
+  // An exception thrown outside any call (a timer, an event handler) leaves the process in an
+  // unknown state, so the worker still exits — but says why, both to the master and to its own
+  // stderr (the launcher's or the job's log), so the WorkerLostError can be explained.
+  process.once('uncaughtException', (error) => {
+    const message = `cm-worker: uncaught exception in user code, exiting: ${describeThrown(error)}\n`;
+    process.stderr.write(message);
+    writeSync(2, message);
+    crashed = true;
+    conn.end();
+    setTimeout(() => process.exit(WorkerExit.Crashed), 200).unref();
   });
 
   const sendResult = (result: ResultMessage) => {
@@ -252,6 +270,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       clearInterval(heartbeat);
       output.restore();
       if (shuttingDown) return resolve(WorkerExit.Shutdown);
+      if (crashed) return resolve(WorkerExit.Crashed);
       process.stderr.write(`cm-worker ${process.pid}: the master is gone${error ? ` (${error.message})` : ''}; exiting\n`);
       resolve(WorkerExit.MasterLost);
     });
