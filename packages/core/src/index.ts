@@ -32,7 +32,7 @@ export { WORKER_ENV } from './worker/env.js';
 export { workerEntryPath } from './worker/entry.js';
 export { PROTOCOL_VERSION, type ProtocolVersion } from './protocol/version.js';
 export { backoffDelays, sleep, type BackoffOptions } from './util/backoff.js';
-export { routableAddress, pickRoutableAddress, type NetworkInterfaces } from './util/address.js';
+export { routableAddress, pickRoutableAddress, interfaceAddress, describeInterfaces, type NetworkInterfaces } from './util/address.js';
 export { shellQuote, shellJoin } from './util/shell.js';
 export { parseOptions } from './util/validate.js';
 export type { Logger } from './util/logger.js';

@@ -100,6 +100,14 @@ describe('launching workers', () => {
     expect(logger.warnings.some((w) => /already has all 1 of its workers|is not \(or no longer\) accepting workers/.test(w))).toBe(true);
   });
 
+  it('the cluster listens on a named network interface, and names the ones there are when it is wrong', async () => {
+    const cluster = testCluster({ interface: 'lo' });
+    expect((await cluster.listen()).host).toBe('127.0.0.1');
+    expect(await cluster.addprocs(new LocalManager(1))).toHaveLength(1);
+    expect(() => testCluster({ interface: "nope0" })).toThrow(/`interface`: this machine has no interface nope0; it has .*lo \(127\.0\.0\.1/);
+    expect(() => testCluster({ interface: 'lo', host: '127.0.0.1' })).toThrow(/give `host` or `interface`, not both/);
+  });
+
   it('the cluster listens on a configured port range', async () => {
     const cluster = testCluster({ port: [47_000, 47_010] });
     const address = await cluster.listen();

@@ -4,7 +4,7 @@
  * usable address is a clear error before anything starts, and tests need no real network.
  * @module
  */
-import { type NetworkInterfaces, UsageError, pickRoutableAddress } from '@cm/core';
+import { type NetworkInterfaces, UsageError, describeInterfaces, pickRoutableAddress } from '@cm/core';
 
 export type { NetworkInterfaces };
 
@@ -17,11 +17,6 @@ export interface ElasticAddress {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
-
-function describeInterfaces(interfaces: NetworkInterfaces): string {
-  const names = Object.entries(interfaces).map(([name, list]) => `${name} (${(list ?? []).map((i) => i.address).join(', ') || 'no address'})`);
-  return names.join('; ') || 'none';
-}
 
 /**
  * Resolve `addr` into what to bind and what to advertise:

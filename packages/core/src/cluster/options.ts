@@ -14,6 +14,8 @@ export const clusterOptionsSchema = z
      * the machine's routable address) once a manager starts workers on other machines.
      */
     host: z.string().min(1).optional(),
+    /** Listen on this network interface's address (`ib0` for InfiniBand, `eth1`…) instead of giving `host`. */
+    interface: z.string().min(1).optional(),
     /** Address workers dial, when it differs from `host` (NAT, a specific interface name…). */
     advertiseHost: z.string().min(1).optional(),
     /** Port, or inclusive `[first, last]` range tried in order. 0 lets the OS pick. */

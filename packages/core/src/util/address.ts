@@ -28,6 +28,20 @@ export function pickRoutableAddress(
   return [...candidates].sort((a, b) => rank(a) - rank(b))[0];
 }
 
+/**
+ * The address of the named interface (`eth0`, `ib0`, `lo`): its first IPv4 address, else
+ * IPv6; undefined when there is no such interface.
+ */
+export function interfaceAddress(name: string, interfaces: NetworkInterfaces = os.networkInterfaces()): string | undefined {
+  const list = interfaces[name] ?? [];
+  return (list.find((a) => a.family === 'IPv4') ?? list[0])?.address;
+}
+
+/** `eth0 (10.0.0.5), lo (127.0.0.1)`: for error messages. */
+export function describeInterfaces(interfaces: NetworkInterfaces = os.networkInterfaces()): string {
+  return Object.entries(interfaces).map(([name, list]) => `${name} (${(list ?? []).map((a) => a.address).join(', ') || 'no address'})`).join('; ') || 'none';
+}
+
 /** This machine's routable address (see pickRoutableAddress), or undefined when it has none. */
 export function routableAddress(): string | undefined {
   return pickRoutableAddress()?.address;
