@@ -153,8 +153,8 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
   // stderr (the launcher's or the job's log), so the WorkerLostError can be explained.
   process.once('uncaughtException', (error) => {
     const message = `cm-worker: uncaught exception in user code, exiting: ${describeThrown(error)}\n`;
-    process.stderr.write(message);
-    writeSync(2, message);
+    process.stderr.write(message); // forwarded (and, with tee, also written locally)
+    if (!tee) writeSync(2, message);
     crashed = true;
     conn.end();
     setTimeout(() => process.exit(WorkerExit.Crashed), 200).unref();
