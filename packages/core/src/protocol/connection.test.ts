@@ -1,24 +1,12 @@
-import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import type { Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType, encodeFrame } from './frame.js';
 
-let server: net.Server | undefined;
-const sockets: net.Socket[] = [];
-afterEach(() => {
-  for (const s of sockets) s.destroy();
-  server?.close();
-});
-
-async function connectedPair(): Promise<{ raw: net.Socket; conn: FramedConnection }> {
-  const accepted = new Promise<net.Socket>((resolve) => {
-    server = net.createServer(resolve);
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const raw = net.connect((server!.address() as net.AddressInfo).port, '127.0.0.1');
-  const other = await accepted;
-  sockets.push(raw, other);
-  return { raw, conn: new FramedConnection(other, 1024) };
+async function connectedPair(): Promise<{ raw: Socket; conn: FramedConnection }> {
+  const { client, server } = await socketPair();
+  return { raw: client, conn: new FramedConnection(server, 1024) };
 }
 
 describe('FramedConnection', () => {

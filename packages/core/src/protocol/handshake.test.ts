@@ -1,29 +1,15 @@
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker, joinMaster } from './handshake.js';
 
 const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
 const admitAll = (): Admission => ({ admit: true, workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
-const sockets: net.Socket[] = [];
-let server: net.Server | undefined;
-
-afterEach(() => {
-  for (const s of sockets) s.destroy();
-  server?.close();
-});
-
 async function pair(): Promise<{ master: FramedConnection; worker: FramedConnection }> {
-  const accepted = new Promise<net.Socket>((resolve) => {
-    server = net.createServer(resolve);
-  });
-  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-  const client = net.connect((server!.address() as net.AddressInfo).port, '127.0.0.1');
-  const serverSide = await accepted;
-  sockets.push(client, serverSide);
-  return { master: new FramedConnection(serverSide, HANDSHAKE_MAX_FRAME_BYTES), worker: new FramedConnection(client, HANDSHAKE_MAX_FRAME_BYTES) };
+  const { client, server } = await socketPair();
+  return { master: new FramedConnection(server, HANDSHAKE_MAX_FRAME_BYTES), worker: new FramedConnection(client, HANDSHAKE_MAX_FRAME_BYTES) };
 }
 
 describe('handshake', () => {
