@@ -194,6 +194,24 @@ describe('Cluster with local workers', () => {
     expect(await cluster.pmap((x: number) => x, [])).toEqual([]);
   });
 
+  it('pmap puts workers that join while it runs to work', async () => {
+    const cluster = testCluster();
+    const [first] = await cluster.addprocs(new LocalManager(1));
+    const mapping = cluster.pmap(
+      async (x: number) => {
+        await new Promise((r) => setTimeout(r, 20));
+        return [x, process.pid] as const;
+      },
+      Array.from({ length: 150 }, (_, i) => i),
+      { batchSize: 1 },
+    );
+    const [second] = await cluster.addprocs(new LocalManager(1));
+    const results = await mapping;
+    expect(results.map(([x]) => x)).toEqual(Array.from({ length: 150 }, (_, i) => i));
+    const pids = new Set(results.map(([, pid]) => pid));
+    expect(pids).toEqual(new Set([cluster.worker(first!).pid, cluster.worker(second!).pid]));
+  });
+
   it('pmap rejects with the RemoteError of a failing item, after its retries', async () => {
     const cluster = testCluster();
     await cluster.addprocs(new LocalManager(2));
