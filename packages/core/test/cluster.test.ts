@@ -212,6 +212,18 @@ describe('Cluster with local workers', () => {
     expect(pids).toEqual(new Set([cluster.worker(first!).pid, cluster.worker(second!).pid]));
   });
 
+  it('pmap gives no items to a worker whose job ends within the walltime margin', async () => {
+    const cluster = testCluster();
+    const [ending] = await cluster.addprocs(new LocalManager({ np: 1, env: { CM_ENDS_AT: String(Date.now() + 30_000) } }));
+    const [fresh] = await cluster.addprocs(new LocalManager(1));
+    expect(cluster.worker(ending!).endsAt).toBeGreaterThan(Date.now());
+    const pids = await cluster.pmap(() => process.pid, Array.from({ length: 40 }, (_, i) => i), { batchSize: 1 });
+    expect(new Set(pids)).toEqual(new Set([cluster.worker(fresh!).pid]));
+    // With a shorter margin, both take items.
+    const both = await cluster.pmap(() => process.pid, Array.from({ length: 40 }, (_, i) => i), { batchSize: 1, walltimeMarginMs: 1_000 });
+    expect(new Set(both).size).toBe(2);
+  });
+
   it('pmap rejects with the RemoteError of a failing item, after its retries', async () => {
     const cluster = testCluster();
     await cluster.addprocs(new LocalManager(2));
