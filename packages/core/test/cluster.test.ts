@@ -120,6 +120,16 @@ describe('Cluster with local workers', () => {
     expect(await cluster.remotecallFetch(id!, () => 'still fine')).toBe('still fine');
   });
 
+  it('values over maxFrameBytes fail that call with a clear error, both ways, and the worker stays', async () => {
+    const cluster = testCluster({ maxFrameBytes: 1024 * 1024 });
+    const [id] = await cluster.addprocs(new LocalManager(1));
+    expect(() => cluster.remotecall(id!, (b: Buffer) => b.length, Buffer.alloc(2 * 1024 * 1024))).toThrow(
+      /arguments cannot be sent to worker \d+: the call would be a frame of \d+ bytes, over the limit of 1048576 bytes; raise the Cluster option maxFrameBytes/,
+    );
+    await expect(cluster.remotecallFetch(id!, () => new Float64Array(300_000))).rejects.toThrow(/result cannot be sent to the master: the result would be a frame of \d+ bytes, over the limit of 1048576 bytes/);
+    expect(await cluster.remotecallFetch(id!, () => 'still here')).toBe('still here');
+  });
+
   it('method shorthand and async functions are shipped too', async () => {
     const cluster = testCluster();
     const [id] = await cluster.addprocs(new LocalManager(1));

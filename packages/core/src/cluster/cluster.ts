@@ -321,7 +321,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     acceptWorker(conn, this.#secret, (identity) => this.#admit(identity), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
       ({ identity, workerId }) => {
         this.#handshakes.delete(conn);
-        conn.reader.maxFrameBytes = this.#options.maxFrameBytes;
+        conn.maxFrameBytes = this.#options.maxFrameBytes;
         this.#join(conn, identity, workerId);
       },
       (error: Error) => {

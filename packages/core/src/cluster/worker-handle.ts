@@ -72,6 +72,7 @@ export class WorkerHandle {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
     const id = this.#nextCallId;
     const payload = encodeCall({ id, fnId: fn.id, mode, args });
+    this.conn.assertFits(payload, 'the call');
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
     if (!this.#defined.has(fn.id)) {
       this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));

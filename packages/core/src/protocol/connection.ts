@@ -96,9 +96,29 @@ export class FramedConnection {
     });
   }
 
-  /** Send a frame. Handshake frames pass raw bytes; session frames an encoded payload. */
+  /**
+   * The largest frame either side accepts: the reader's limit, and — since both ends use the
+   * cluster's `maxFrameBytes` — what this side may send.
+   */
+  get maxFrameBytes(): number {
+    return this.reader.maxFrameBytes;
+  }
+
+  set maxFrameBytes(limit: number) {
+    this.reader.maxFrameBytes = limit;
+  }
+
+  /** Throw (before anything is sent) when `payload` would make a frame the peer must refuse. */
+  assertFits(payload: EncodedPayload, what: string): void {
+    if (payload.byteLength + 1 > this.maxFrameBytes) {
+      throw new ProtocolError(`${what} would be a frame of ${payload.byteLength + 1} bytes, over the limit of ${this.maxFrameBytes} bytes; raise the Cluster option maxFrameBytes`);
+    }
+  }
+
+  /** Send a frame. Handshake frames pass raw bytes; session frames an encoded message (messages.ts). */
   send(type: FrameType, payload: Uint8Array | EncodedPayload = EMPTY): void {
     const encoded = payload instanceof Uint8Array ? { parts: [payload], byteLength: payload.byteLength } : payload;
+    this.assertFits(encoded, `frame type 0x${type.toString(16)}`);
     this.#write(type, encoded);
   }
 

@@ -132,14 +132,22 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
     conn.destroy();
     throw new WorkerStartError(`handshake with the master at ${host}:${port} failed: ${(error as Error).message}`, WorkerExit.Connect);
   }
-  conn.reader.maxFrameBytes = welcome.maxFrameBytes;
+  conn.maxFrameBytes = welcome.maxFrameBytes;
   setMyid(welcome.workerId);
   return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1');
 }
 
 function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean): Promise<number> {
   const functions = new FunctionTable();
-  const output = captureOutput((stream, lines) => conn.send(FrameType.Output, encodeMessage({ stream, lines })), { tee });
+  const sendOutput = (stream: 'stdout' | 'stderr', lines: string[]) => {
+    try {
+      conn.send(FrameType.Output, encodeMessage({ stream, lines }));
+    } catch (error) {
+      // A line longer than a frame may be: say so rather than make the user's write throw.
+      conn.send(FrameType.Output, encodeMessage({ stream, lines: [`cm-worker: ${lines.length} line(s) of output dropped: ${(error as Error).message}`] }));
+    }
+  };
+  const output = captureOutput(sendOutput, { tee });
   let shuttingDown = false;
   let crashed = false;
   // A promise some user code left rejected and unhandled would end the process (Node's
@@ -164,6 +172,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     let payload: EncodedPayload;
     try {
       payload = encodeResult(result);
+      conn.assertFits(payload, 'the result');
     } catch (error) {
       const unsendable = new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`);
       payload = encodeResult({ id: result.id, ok: false, error: serializeError(unsendable) });
