@@ -10,7 +10,6 @@ import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
 import { FramedConnection } from '../protocol/connection.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
-import { describeInterfaces, interfaceAddress } from '../util/address.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 import { Future } from './future.js';
@@ -71,12 +70,6 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   constructor(options: ClusterOptions = {}) {
     super();
     this.#options = parseOptions(clusterOptionsSchema, options, 'Cluster options');
-    if (this.#options.interface !== undefined) {
-      if (this.#options.host !== undefined) throw new UsageError('invalid Cluster options: give `host` or `interface`, not both', 'interface');
-      const address = interfaceAddress(this.#options.interface);
-      if (!address) throw new UsageError(`invalid Cluster options: \`interface\`: this machine has no interface ${this.#options.interface}; it has ${describeInterfaces()}`, 'interface');
-      this.#options.host = address;
-    }
     this.#secret = this.#options.secret ? Buffer.from(this.#options.secret, 'base64url') : randomBytes(32);
     this.#logger = this.#options.logger ?? stderrLogger;
     this.#listener = new MasterListener(

@@ -7,7 +7,14 @@
 import type net from 'node:net';
 import { LaunchError, UsageError } from '../errors.js';
 import { type TransportSecurity, createServer } from '../protocol/transport.js';
-import { routableAddress } from '../util/address.js';
+import { describeInterfaces, interfaceAddress, routableAddress } from '../util/address.js';
+
+function interfaceHost(name: string, host: string | undefined): string {
+  if (host !== undefined) throw new UsageError('invalid Cluster options: give `host` or `interface`, not both', 'interface');
+  const address = interfaceAddress(name);
+  if (!address) throw new UsageError(`invalid Cluster options: \`interface\`: this machine has no interface ${name}; it has ${describeInterfaces()}`, 'interface');
+  return address;
+}
 
 export interface ListenAddress {
   /** The address workers dial. */
@@ -30,12 +37,17 @@ export class MasterListener {
   readonly #servers = new Map<string, { server: net.Server; address: ListenAddress }>();
   readonly #opening = new Map<string, Promise<ListenAddress>>();
 
+  private readonly options: { host?: string | undefined; advertiseHost?: string | undefined; port: number | [number, number] };
+
+  /** @throws UsageError for an `interface` this machine does not have, or both `host` and `interface` */
   constructor(
-    private readonly options: { host?: string | undefined; advertiseHost?: string | undefined; port: number | [number, number] },
+    options: { host?: string | undefined; interface?: string | undefined; advertiseHost?: string | undefined; port: number | [number, number] },
     private readonly security: TransportSecurity,
     private readonly onConnection: (socket: net.Socket) => void,
     private readonly onRejected: (remoteAddress: string, reason: string) => void,
-  ) {}
+  ) {
+    this.options = { ...options, host: options.interface === undefined ? options.host : interfaceHost(options.interface, options.host) };
+  }
 
   /**
    * Listen (once per scope, or once per explicit request) and return the address workers
