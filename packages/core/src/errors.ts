@@ -132,7 +132,9 @@ export function serializeError(error: unknown): SerializedError {
   return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(error)}` };
 }
 
-function describeThrown(value: unknown): string {
+/** Anything thrown, as text for a person: an Error's stack, else the value itself. */
+export function describeThrown(value: unknown): string {
+  if (value instanceof Error) return value.stack ?? value.message;
   try {
     return typeof value === 'string' ? JSON.stringify(value) : String(value);
   } catch {

@@ -6,7 +6,7 @@
 import { readFileSync, statSync, writeSync } from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
-import { serializeError } from '../errors.js';
+import { describeThrown, serializeError } from '../errors.js';
 import { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, joinMaster } from '../protocol/handshake.js';
@@ -24,7 +24,7 @@ import {
   messageId,
 } from '../protocol/messages.js';
 import { type TransportSecurity, connect } from '../protocol/transport.js';
-import { backoffDelays } from '../util/backoff.js';
+import { backoffDelays, sleep } from '../util/backoff.js';
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { setMyid } from './identity.js';
@@ -57,10 +57,6 @@ class WorkerStartError extends Error {
   }
 }
 
-function describeThrown(value: unknown): string {
-  return value instanceof Error ? (value.stack ?? value.message) : String(value);
-}
-
 /** Read the secret from CM_SECRET or CM_SECRET_FILE, and remove it from the environment user code sees. */
 function readSecret(env: NodeJS.ProcessEnv, config: { secret?: string | undefined; file?: string | undefined }): Buffer {
   delete env[WORKER_ENV.secret];
@@ -87,7 +83,7 @@ async function connectWithRetry(host: string, port: number, security: TransportS
       if (!RETRYABLE_CONNECT_ERRORS.has((error as NodeJS.ErrnoException).code ?? '')) break;
     }
     if (Date.now() + delay > deadline) break;
-    await new Promise((resolve) => setTimeout(resolve, delay));
+    await sleep(delay);
   }
   // OpenSSL's messages carry source paths; its `reason` says what happened ("sslv3 alert bad record mac").
   const reason = (lastError as { reason?: string }).reason ?? (lastError as Error).message;
