@@ -6,6 +6,7 @@
  * @module
  */
 import { pbspro, torque } from './pbs/register.mjs';
+import { lsf } from './lsf/register.mjs';
 
 /**
  * @typedef {object} SimulatorKind
@@ -21,4 +22,5 @@ import { pbspro, torque } from './pbs/register.mjs';
 export const registry = {
   pbspro,
   torque,
+  lsf,
 };
