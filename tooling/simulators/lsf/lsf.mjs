@@ -54,6 +54,8 @@ export function clusterConfig(dir) {
     cluster: /** @type {string} */ (config.cluster ?? 'cluster1'),
     host: /** @type {string} */ (config.host ?? os.hostname().split('.')[0]),
     killGraceMs: /** @type {number} */ (config.killGraceMs ?? 2000),
+    // Time scale for -W (tests use a small value so a one-minute run limit passes quickly).
+    secondsPerMinute: /** @type {number} */ (config.secondsPerMinute ?? 60),
     stdoutDirect: /^y/i.test(conf.LSB_STDOUT_DIRECT ?? ''),
     parseScript: /^y/i.test(conf.LSB_BSUB_PARSE_SCRIPT ?? ''),
     displayEnh: /^y/i.test(conf.LSB_BJOBS_DISPLAY_ENH ?? ''),
