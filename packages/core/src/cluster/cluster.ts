@@ -10,10 +10,12 @@ import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
 import { FramedConnection } from '../protocol/connection.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
+import { holdOpen } from '../util/keep-alive.js';
 import { type Logger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
+import { combineDetail, explainWithin, lossOnClose } from './loss.js';
 import { type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
@@ -31,6 +33,8 @@ import { WorkerHandle } from './worker-handle.js';
 
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
+/** How long a refused peer's socket stays open (not read) so the Refuse frame reaches it. */
+const REFUSE_LINGER_MS = 1_000;
 /** How long a lost worker's manager may take to say what happened before calls are failed anyway. */
 const EXPLAIN_LOSS_TIMEOUT_MS = 1_000;
 
@@ -152,6 +156,15 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   async #remove(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
     if (!this.#workers.delete(handle.id)) return;
+    const release = holdOpen();
+    try {
+      await this.#stop(handle, loss);
+    } finally {
+      release();
+    }
+  }
+
+  async #stop(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
     this.#removed.set(handle.id, loss.detail ?? loss.reason);
     handle.failAll(loss);
     if (!(await handle.askToExit(loss.detail ?? loss.reason, this.#options.shutdownGraceMs))) {
@@ -269,6 +282,17 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   async #close(): Promise<void> {
+    // The program awaits close(); what it waits on (workers exiting, managers' processes and
+    // jobs ending) are unref'd handles, which alone would let Node exit mid-close.
+    const release = holdOpen();
+    try {
+      await this.#closeAll();
+    } finally {
+      release();
+    }
+  }
+
+  async #closeAll(): Promise<void> {
     for (const launch of this.#launches.values()) {
       launch.fail(new LaunchError(`${launch.manager.name} launch stopped: the cluster was closed`, { manager: launch.manager.name, joined: launch.joined.length, expected: launch.expected }));
     }
@@ -319,8 +343,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       },
       (error: Error) => {
         this.#handshakes.delete(conn);
-        conn.end();
-        setTimeout(() => conn.destroy(), 1_000).unref();
+        // Not one more byte from a refused peer is read or queued (a flood after a failed
+        // handshake once took the master to gigabytes); the Refuse still gets a moment to go out.
+        conn.dismiss(REFUSE_LINGER_MS);
         this.#rejected(remote, error.message);
       },
     );
@@ -365,7 +390,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
     this.#workers.set(id, handle);
-    conn.onClose((error) => void this.#lost(handle, error ? { reason: 'protocol-error', detail: error.message } : { reason: 'connection-closed' }));
+    conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
     this.#startHeartbeat();
     launch.workerJoined(id);
     launch.manager.manage?.(config, 'joined');
@@ -385,11 +410,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     if (!this.#workers.delete(handle.id)) return;
     handle.leaving = loss;
     const { manager } = handle.config;
-    let detail = loss.detail;
-    if (manager.explainLoss) {
-      const timeout = new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), EXPLAIN_LOSS_TIMEOUT_MS).unref());
-      detail = (await Promise.race([manager.explainLoss(handle.config).catch(() => undefined), timeout])) ?? detail;
-    }
+    const explanation = manager.explainLoss ? await explainWithin(manager.explainLoss(handle.config), EXPLAIN_LOSS_TIMEOUT_MS) : undefined;
+    const detail = combineDetail(loss, explanation);
     const full: WorkerLossInfo = { ...loss, detail };
     this.#removed.set(handle.id, `lost: ${detail ?? loss.reason}`);
     handle.failAll(full);
@@ -413,6 +435,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
         if (now - handle.conn.lastReceivedAt > timeoutMs) {
           void this.#lost(handle, { reason: 'heartbeat-timeout', detail: `no heartbeat for ${timeoutMs} ms` });
           handle.conn.destroy();
+          // A frozen process (SIGSTOP, a hung node) would otherwise hold its CPUs or its job
+          // until close(); its manager stops it now.
+          handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing unresponsive worker ${handle.id} failed: ${error.message}`));
         } else {
           handle.conn.heartbeat(now, intervalMs);
         }

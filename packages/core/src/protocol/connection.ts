@@ -27,9 +27,13 @@ export class FramedConnection {
   lastReceivedAt = Date.now();
   /** `Date.now()` of the last frame sent: a heartbeat is only needed after a quiet interval. */
   lastSentAt = 0;
-  /** Who gets frames now; while nobody does (between handshake steps), frames wait in #queued. */
+  /**
+   * Who gets frames now. While nobody does (between handshake steps, after a refusal) the
+   * connection stops reading: one frame waits in #waiting, the bytes after it stay unparsed in
+   * the reader, and the socket is paused so the kernel's window holds the peer back.
+   */
   #handler: ((frame: Frame) => void) | undefined;
-  #queued: Frame[] = [];
+  #waiting: Frame | undefined;
   #closed = false;
   #closeListeners: Array<(error: Error | undefined) => void> = [];
 
@@ -40,8 +44,12 @@ export class FramedConnection {
     socket.setNoDelay(true);
     this.reader = new FrameReader((type, payload) => {
       this.lastReceivedAt = Date.now();
-      if (this.#handler) this.#handler({ type, payload });
-      else this.#queued.push({ type, payload });
+      const handler = this.#handler;
+      if (handler) handler({ type, payload });
+      else this.#waiting = { type, payload };
+      // A one-shot handler (a handshake step) is done: parse nothing more until the next
+      // step has set its handler and, with it, the frame limit that applies.
+      if (!this.#handler) this.stopReading();
     }, maxFrameBytes);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -63,13 +71,43 @@ export class FramedConnection {
   }
 
   /**
-   * Route every incoming frame to `handler` (replaces the previous handler). Frames that
-   * arrived while no handler was set (a Welcome and the first Call can share one TCP read)
-   * are delivered first, in order.
+   * Route every incoming frame to `handler` (replaces the previous handler). A frame that
+   * arrived while no handler was set is delivered first; bytes after it (a Welcome and the
+   * first Call can share one TCP read) are parsed only now, under the current frame limit.
    */
   onFrame(handler: (frame: Frame) => void): void {
     this.#handler = handler;
-    while (this.#queued.length > 0 && this.#handler === handler && !this.#closed) handler(this.#queued.shift()!);
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (waiting && !this.#closed) {
+      handler(waiting);
+      if (this.#handler !== handler) return; // a one-shot handler took it
+    }
+    if (this.#closed || !this.reader.paused) return;
+    this.socket.resume();
+    try {
+      this.reader.resume();
+    } catch (error) {
+      this.destroy(error instanceof Error ? error : new ProtocolError(String(error)));
+    }
+  }
+
+  /** Read nothing more from the peer (what has arrived stays unparsed; the kernel window fills and holds it back). */
+  stopReading(): void {
+    this.reader.pause();
+    this.socket.pause();
+  }
+
+  /**
+   * Turn a refused peer away: stop reading at once, let what was written (a Refuse) go out,
+   * and destroy the socket after `lingerMs` at the latest, whatever the peer does.
+   */
+  dismiss(lingerMs: number): void {
+    this.#handler = undefined;
+    this.#waiting = undefined;
+    this.stopReading();
+    this.end();
+    setTimeout(() => this.destroy(), lingerMs).unref();
   }
 
   /** Called once, when the connection ends for any reason; `error` says why when it was not a clean close. */

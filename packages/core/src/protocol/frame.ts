@@ -69,6 +69,9 @@ export class FrameReader {
   #body: Buffer | undefined;
   #bodyFilled = 0;
   #bodyType: FrameType = FrameType.Heartbeat;
+  /** Set by pause(): bytes after the last delivered frame wait here, not yet parsed. */
+  #paused = false;
+  #held: Buffer | undefined;
 
   constructor(
     private readonly onFrame: FrameHandler,
@@ -76,8 +79,38 @@ export class FrameReader {
     public maxFrameBytes: number,
   ) {}
 
+  /**
+   * Stop parsing after the frame being delivered. The bytes that follow are kept unparsed
+   * until resume(), so a frame that arrived in the same read as a handshake frame is judged
+   * by the limit in force once the handshake step is done (not by the pre-auth limit).
+   */
+  pause(): void {
+    this.#paused = true;
+  }
+
+  /** Parse what was held back (under the current limit) and go on. Throws like push(). */
+  resume(): void {
+    this.#paused = false;
+    const held = this.#held;
+    this.#held = undefined;
+    if (held) this.push(held);
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /** Bytes received but not yet parsed or delivered (held while paused, or a partial frame). */
+  get bufferedBytes(): number {
+    return (this.#held?.length ?? 0) + (this.#carry?.length ?? 0) + (this.#body?.length ?? 0);
+  }
+
   /** Feed bytes in. Throws ProtocolError on an oversized, empty or unknown frame; the caller closes the connection. */
   push(chunk: Buffer): void {
+    if (this.#paused) {
+      this.#held = this.#held ? Buffer.concat([this.#held, chunk]) : chunk;
+      return;
+    }
     let data = chunk;
     if (this.#body) {
       const take = Math.min(this.#body.length - this.#bodyFilled, data.length);
@@ -88,6 +121,7 @@ export class FrameReader {
       this.#body = undefined;
       this.onFrame(this.#bodyType, body);
       data = data.subarray(take);
+      if (this.#paused) return this.#hold(data);
     }
     if (this.#carry) {
       data = Buffer.concat([this.#carry, data]);
@@ -103,6 +137,7 @@ export class FrameReader {
       if (end <= data.length) {
         offset = end;
         this.onFrame(type as FrameType, data.subarray(start, end));
+        if (this.#paused) return this.#hold(data.subarray(offset));
         continue;
       }
       this.#body = Buffer.allocUnsafe(length - 1);
@@ -111,6 +146,10 @@ export class FrameReader {
       return;
     }
     if (offset < data.length) this.#carry = Buffer.from(data.subarray(offset));
+  }
+
+  #hold(rest: Buffer): void {
+    if (rest.length > 0) this.#held = rest;
   }
 
   #check(length: number, type: number): void {
