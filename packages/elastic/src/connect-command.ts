@@ -1,6 +1,6 @@
 /**
  * The shell line that starts one elastic worker anywhere: the master's address, the launch
- * id and the path of the secret file in the environment, then node and the `cm-worker`
+ * id, the path of the secret file and (when the cluster encrypts) the TLS switch in the environment, then node and the `cm-worker`
  * entry. It never contains the secret itself.
  * @module
  */
@@ -20,6 +20,8 @@ export interface ConnectTarget {
   port: number;
   launchId: string;
   secretFile: string;
+  /** The cluster encrypts connections (`new Cluster({ encrypt: true })`): workers must dial with TLS. */
+  tls: boolean;
   /** `node` and its arguments (`…/cm-worker`), as core launches workers. */
   workerCommand: { readonly file: string; readonly args: readonly string[] };
   cwd: string;
@@ -36,6 +38,8 @@ export function connectCommand(target: ConnectTarget, options: ConnectCommandOpt
     `${WORKER_ENV.masterPort}=${target.port}`,
     `${WORKER_ENV.launchId}=${target.launchId}`,
     `${WORKER_ENV.secretFile}=${target.secretFile}`,
+    // Without it a worker speaks plain TCP to a TLS master and never joins.
+    ...(target.tls ? [`${WORKER_ENV.tls}=1`] : []),
   ];
   const command = shellJoin(['env', ...variables, exe, ...target.workerCommand.args]);
   return options.sameCwd === false ? command : `cd ${shellQuote(target.cwd)} && ${command}`;

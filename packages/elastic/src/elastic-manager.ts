@@ -140,7 +140,15 @@ export class ElasticManager extends EventEmitter<ElasticManagerEvents> implement
         'secretFile',
       );
     }
-    this.#target = { host: context.master.host, port: context.master.port, launchId: context.launchId, secretFile, workerCommand: context.workerCommand, cwd: process.cwd() };
+    this.#target = {
+      host: context.master.host,
+      port: context.master.port,
+      launchId: context.launchId,
+      secretFile,
+      tls: context.workerEnv[WORKER_ENV.tls] === '1',
+      workerCommand: context.workerCommand,
+      cwd: process.cwd(),
+    };
     this.emit('ready', { host: context.master.host, port: context.master.port, command: this.connectCommand() });
   }
 

@@ -115,6 +115,18 @@ describe('ElasticManager with workers started from the printed command', () => {
     expect(c.workers()).toEqual([id]);
   });
 
+  it('with encrypt: true the printed command carries the TLS setting, and a worker started with exactly it joins', async () => {
+    cluster = new Cluster({ encrypt: true, onOutput: () => {}, logger: { debug() {}, info() {}, warn() {}, error() {} } });
+    const manager = new ElasticManager({ addr: '127.0.0.1', secretFile: path.join(dir, 'secret') });
+    await cluster.addprocs(manager);
+    const line = printedCommand(manager);
+    expect(line).toMatch(/ CM_TLS=1 /);
+    const id = await startWorker(manager, line);
+    expect(await cluster.remotecallFetch(id, () => 'over TLS')).toBe('over TLS');
+    // Without encryption the line has no TLS switch (a plain worker then joins a plain master).
+    expect(line.replace(' CM_TLS=1', '')).not.toMatch(/CM_TLS/);
+  });
+
   it('with np, addprocs waits for that many workers; a relative `node` command works', async () => {
     const c = newCluster();
     const manager = new ElasticManager({ addr: '127.0.0.1', np: 2, secretFile: path.join(dir, 'secret'), printing: { absoluteExe: false, sameCwd: false } });
