@@ -7,6 +7,7 @@
  */
 import { pbspro, torque } from './pbs/register.mjs';
 import { lsf } from './lsf/register.mjs';
+import { htcondor } from './htcondor/register.mjs';
 
 /**
  * @typedef {object} SimulatorKind
@@ -23,4 +24,5 @@ export const registry = {
   pbspro,
   torque,
   lsf,
+  htcondor,
 };
