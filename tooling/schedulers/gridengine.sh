@@ -337,9 +337,12 @@ queues_ready() {
   [[ $states == *"all.q@$HOST ok"* && $states == *"short.q@$HOST ok"* ]]
 }
 
+# Daemons start with a clean environment, as init would start them: sge_execd passes its own
+# environment on to every job, so whatever the caller (CI, a developer shell) had would leak.
 start_daemon() {
   local name=$1
-  (cd / && exec timeout 30 "$SGE_BIN/$name" 9>&-) || fail "$name failed to start"
+  (cd / && exec env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 SGE_ROOT="$SGE_ROOT" \
+    SGE_CELL="$SGE_CELL" timeout 30 "$SGE_BIN/$name" 9>&-) || fail "$name failed to start"
 }
 
 cmd_start() {
