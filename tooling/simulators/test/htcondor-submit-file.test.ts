@@ -8,8 +8,7 @@ import { compile, jsonAds, longAds } from '../htcondor/classad.mjs';
 import { expandMacros, getenvSelection, parseArguments, parseEnvironment, parseSubmitFile, sizeIn } from '../htcondor/submit-file.mjs';
 
 const cwd = os.tmpdir();
-/** @param {string} text */
-const procsOf = (text) => {
+const procsOf = (text: string) => {
   const parsed = parseSubmitFile(text, { cwd });
   if ('error' in parsed) throw new Error(parsed.error);
   return parsed.procs;

@@ -1,10 +1,9 @@
 // Unit tests of bsub's option/directive reading and LSF's output formats (no processes).
 import { describe, expect, it } from 'vitest';
-import { formatFields, formatJson, formatTable, jobReport, parseFormatSpec } from '../lsf/format.mjs';
+import { type JobView, formatFields, formatJson, formatTable, jobReport, parseFormatSpec } from '../lsf/format.mjs';
 import { commandLineOf, directiveWords, mergeOptions, outputPath, parseArraySpec, parseBsubArgs, readScript, resourceRequirementError, runLimitSeconds } from '../lsf/options.mjs';
 
-/** @returns {import('../lsf/format.mjs').JobView} */
-const view = (over = {}) => ({
+const view = (over: Record<string, unknown> = {}): JobView => ({
   jobId: 321, index: 0, name: 'job', user: 'alice', queue: 'normal', fromHost: 'login1', execHosts: ['node1'], stat: 'RUN', exitCode: null,
   termReason: null, submitTime: new Date(2026, 10, 19, 13, 22).getTime(), startTime: null, finishTime: null, command: 'sleep 1', cwd: '/w', slots: 1, projectName: 'default', ...over,
 });
