@@ -8,6 +8,7 @@
 import { pbspro, torque } from './pbs/register.mjs';
 import { lsf } from './lsf/register.mjs';
 import { htcondor } from './htcondor/register.mjs';
+import { scyld } from './scyld/register.mjs';
 
 /**
  * @typedef {object} SimulatorKind
@@ -25,4 +26,5 @@ export const registry = {
   torque,
   lsf,
   htcondor,
+  scyld,
 };
