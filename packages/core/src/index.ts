@@ -26,7 +26,8 @@ export {
   type SerializedError,
 } from './errors.js';
 export type { ClusterManager, LaunchContext, LaunchProgress, WorkerConfig, WorkerEvent } from './manager/types.js';
-export { LocalManager, localManagerOptionsSchema, type LocalManagerOptions, type CommandWrapper } from './local/local-manager.js';
+export { LocalManager, localManagerOptionsSchema, MAX_LOCAL_WORKERS, type LocalManagerOptions, type CommandWrapper } from './local/local-manager.js';
+export { WorkerProcess, type WorkerProcessOptions } from './local/worker-process.js';
 export { myid, MASTER_ID } from './worker/identity.js';
 export { WORKER_ENV } from './worker/env.js';
 export { workerEntryPath } from './worker/entry.js';

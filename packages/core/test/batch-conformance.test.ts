@@ -1,5 +1,6 @@
-// The shared batch-driver suite against simq, the simulated scheduler: the reference run that
-// every driver's own test file repeats against its scheduler.
+// The shared batch-driver suite against simq, the simulated scheduler, in every shape a real
+// scheduler has (arrays from 0 or 1, the script on stdin, a submit file of its own, one placed
+// command per worker): the reference run that every driver's own test file repeats.
 import { fileURLToPath } from 'node:url';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
@@ -10,15 +11,32 @@ import { SimulatedQueueManager, describeBatchDriver } from '../src/testing/index
 const logDir = path.join(os.tmpdir(), `cm-batch-test-${process.pid}`);
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 
+const managerModule = { path: fileURLToPath(new URL('../dist/testing/index.js', import.meta.url)), exportName: 'SimulatedQueueManager' };
+const queued = {
+  pendingOptions: { hold: true },
+  refusedOptions: { options: { queue: 'nope' }, message: /invalid queue specified: nope.* — check `queue`/ },
+};
+
+for (const variant of ['default', 'one-based', 'stdin', 'submit-file'] as const) {
+  describeBatchDriver(
+    { describe, it },
+    {
+      name: `simq (${variant})`,
+      create: (np, options) => new SimulatedQueueManager(np, { ...options, variant }),
+      baseOptions: { logDir },
+      ...queued,
+      managerModule: variant === 'default' ? managerModule : undefined,
+      clusterOptions: { host: '127.0.0.1' },
+    },
+  );
+}
+
 describeBatchDriver(
   { describe, it },
   {
-    name: 'simq',
-    create: (np, options) => new SimulatedQueueManager(np, options),
+    name: 'simq (processes)',
+    create: (np, options) => new SimulatedQueueManager(np, { ...options, variant: 'processes' }),
     baseOptions: { logDir },
-    pendingOptions: { hold: true },
-    refusedOptions: { options: { queue: 'nope' }, message: /invalid queue specified: nope.* — check `queue`/ },
-    managerModule: { path: fileURLToPath(new URL('../dist/testing/index.js', import.meta.url)), exportName: 'SimulatedQueueManager' },
     clusterOptions: { host: '127.0.0.1' },
   },
 );

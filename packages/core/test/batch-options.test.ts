@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError, canonicalKey, optionFlag, optionFlags, parseWalltime, resolveOptions, siteConfigFiles } from '../src/index.js';
+import { UsageError, canonicalKey, optionFlag, optionFlags, registerDriverName, resolveOptions, siteConfigFiles, snakeCase } from '../src/index.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-options-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -17,6 +17,14 @@ const write = (name: string, content: unknown) => {
 };
 const flagSchema = z.object({ partition: z.string().optional(), cpusPerTask: z.number().int().positive().optional(), time: z.string().optional() });
 const aliases = { p: 'partition', c: 'cpusPerTask' };
+/** What the test driver declares: typed options, the scheduler's other option names, and one setting. */
+const declaration = {
+  flagSchema,
+  flagNames: ['partition', 'cpusPerTask', 'time', 'exclusive', 'mailType', 'p', 'c'],
+  settingsSchema: z.object({ dialect: z.enum(['pro', 'torque']).optional() }),
+  aliases: { ...aliases, simqFlags: 'submitFlags' },
+};
+const resolve = (code: Record<string, unknown>, env: NodeJS.ProcessEnv) => resolveOptions('simq', declaration, code, env);
 
 describe('option keys and flags', () => {
   it('spells every way of writing a key the same, keeping one-letter keys and honouring aliases', () => {
@@ -42,16 +50,12 @@ describe('option keys and flags', () => {
     expect(optionFlags({ b: '1', zz: '2', time: '5', aa: '3', partition: 'x' }, ['partition', 'time'])).toEqual([['--partition=x'], ['--time=5'], ['--aa=3'], ['-b', '1'], ['--zz=2']]);
   });
 
-  it('parses every walltime form to seconds', () => {
-    expect(parseWalltime('30')).toBe(1800);
-    expect(parseWalltime('30:15')).toBe(1815);
-    expect(parseWalltime('01:02:03')).toBe(3723);
-    expect(parseWalltime('2-00')).toBe(172_800);
-    expect(parseWalltime('1-02:03')).toBe(93_780);
-    expect(parseWalltime('1-00:00:10')).toBe(86_410);
-    expect(parseWalltime(90)).toBe(5400);
-    expect(parseWalltime('soon')).toBeUndefined();
-    expect(parseWalltime(undefined)).toBeUndefined();
+  it('renders single-dash flags in snake_case for Grid Engine, PBS and LSF', () => {
+    expect(snakeCase('holdJid')).toBe('hold_jid');
+    expect(optionFlag('holdJid', 12, 'single-dash')).toEqual(['-hold_jid', '12']);
+    expect(optionFlag('l', 'h_vmem=4G', 'single-dash')).toEqual(['-l', 'h_vmem=4G']);
+    expect(optionFlag('cwd', '', 'single-dash')).toEqual(['-cwd']);
+    expect(optionFlags({ pe: 'smp 4', q: 'all.q' }, ['q'], 'single-dash')).toEqual([['-q', 'all.q'], ['-pe', 'smp 4']]);
   });
 });
 
@@ -72,7 +76,7 @@ describe('site config', () => {
       CM_SIMQ_CPUS_PER_TASK: '4',
       CM_SIMQ_EXCLUSIVE: '',
     };
-    const resolved = resolveOptions('simq', flagSchema, { p: 'code', jobName: 'mine' }, aliases, env);
+    const resolved = resolve({ p: 'code', jobName: 'mine' }, env);
     expect(resolved.generic).toMatchObject({ logDir: '/file/logs', pollMs: 700, launchTimeoutMs: 5000, prologue: ['module load nodejs'], jobName: 'mine' });
     expect(resolved.flags).toEqual({ partition: 'code', time: '1:00:00', cpusPerTask: 4, exclusive: '' });
     expect(resolved.sources).toMatchObject({ partition: 'code', cpusPerTask: 'CM_SIMQ_CPUS_PER_TASK', time: expect.stringContaining('section "simq"') });
@@ -80,21 +84,49 @@ describe('site config', () => {
 
   it('names the source of a bad value', () => {
     const file = write('bad-type.json', { simq: { cpusPerTask: 'many' } });
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: file })).toThrow(new RegExp(`\`cpusPerTask\` \\(from ${file} \\(section "simq"\\)\\)`));
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: write('empty.json', {}), CM_BATCH_POLL_MS: 'often' })).toThrow(/`pollMs` \(from CM_BATCH_POLL_MS\)/);
-    expect(() => resolveOptions('simq', flagSchema, { pollMs: 1 }, aliases, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`pollMs`: /);
+    expect(() => resolve({}, { CM_CONFIG: file })).toThrow(new RegExp(`\`cpusPerTask\` \\(from ${file} \\(section "simq"\\)\\)`));
+    expect(() => resolve({}, { CM_CONFIG: write('empty.json', {}), CM_BATCH_POLL_MS: 'often' })).toThrow(/`pollMs` \(from CM_BATCH_POLL_MS\)/);
+    expect(() => resolve({ pollMs: 1 }, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`pollMs`: /);
   });
 
   it('refuses unreadable, malformed and misplaced configuration with the file and what to do', () => {
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: path.join(tmp, 'missing.json') })).toThrow(/cannot read the site config .*missing\.json \(named by CM_CONFIG\).*unset CM_CONFIG/);
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: write('broken.json', '{"simq": ') })).toThrow(/broken\.json is not valid JSON/);
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: write('array.json', { simq: ['x'] }) })).toThrow(/array\.json is malformed at `simq`/);
+    expect(() => resolve({}, { CM_CONFIG: path.join(tmp, 'missing.json') })).toThrow(/cannot read the site config .*missing\.json \(named by CM_CONFIG\).*unset CM_CONFIG/);
+    expect(() => resolve({}, { CM_CONFIG: write('broken.json', '{"simq": ') })).toThrow(/broken\.json is not valid JSON/);
+    expect(() => resolve({}, { CM_CONFIG: write('array.json', { simq: ['x'] }) })).toThrow(/array\.json is malformed at `simq`/);
     const stray = write('stray.json', { batch: { partition: 'x' } });
-    expect(() => resolveOptions('simq', flagSchema, {}, aliases, { CM_CONFIG: stray })).toThrow(/`partition` \(from .*section "batch"\)\) is not an option of every scheduler; set it for one scheduler \(section "simq", or CM_SIMQ_\*\)/);
-    expect(() => resolveOptions('simq', flagSchema, { p: 'a', partition: 'b' }, aliases, { CM_CONFIG: write('empty.json', {}) })).toThrow(UsageError);
+    expect(() => resolve({}, { CM_CONFIG: stray })).toThrow(/`partition` \(from .*section "batch"\)\) is not an option of every scheduler; set it for one scheduler \(section "simq", or CM_SIMQ_\*\)/);
+    expect(() => resolve({ p: 'a', partition: 'b' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(UsageError);
+  });
+
+  it('refuses a misspelt option, in code or in a site config, naming the option it was meant to be', () => {
+    expect(() => resolve({ partiton: 'debug' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`partiton` is not a simq option \(did you mean `partition`\?\); pass other simq flags as words in `submitFlags` \(or `simqFlags`\)/);
+    const file = write('typo-key.json', { simq: { cpus_pr_task: 2 } });
+    expect(() => resolve({}, { CM_CONFIG: file })).toThrow(new RegExp(`\`cpusPrTask\` \\(from ${file} \\(section "simq"\\)\\) is not a simq option \\(did you mean \`cpusPerTask\`\\?\\)`));
+    expect(() => resolve({}, { CM_CONFIG: write('empty.json', {}), CM_SIMQ_PARTITON: 'x' })).toThrow(/`partiton` \(from CM_SIMQ_PARTITON\) is not a simq option/);
+    expect(() => resolve({}, { CM_CONFIG: write('generic-typo.json', { batch: { logdir: '/x' } }) })).toThrow(/did you mean `logDir`/);
+  });
+
+  it('refuses a misspelt section, but not the section of a driver this program does not load', () => {
+    const typo = write('typo-section.json', { slrum: { partition: 'x' } });
+    registerDriverName('slurm');
+    expect(() => resolve({}, { CM_CONFIG: write('simq-typo.json', { simqq: { partition: 'x' } }) })).toThrow(/section "simqq": did you mean "simq"\?/);
+    expect(() => resolve({}, { CM_CONFIG: typo })).not.toThrow();
+    expect(() => resolve({}, { CM_CONFIG: write('other.json', { sge: { q: 'all.q' }, lsf: { queue: 'normal' } }) })).not.toThrow();
+  });
+
+  it('keeps settings apart from flags, validated and read from site defaults', () => {
+    const resolved = resolve({ partition: 'x' }, { CM_CONFIG: write('settings.json', { simq: { dialect: 'torque' } }) });
+    expect(resolved.settings).toEqual({ dialect: 'torque' });
+    expect(resolved.flags).toEqual({ partition: 'x' });
+    expect(() => resolve({ dialect: 'sge' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`dialect`/);
+  });
+
+  it('refuses a value with a newline (it would start another directive) and takes free flags as words', () => {
+    expect(() => resolve({ partition: 'a\n#SIMQ --array=0-999' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`partition`: must be one line/);
+    expect(resolve({ simqFlags: ['--exclusive', '-l', 'h_vmem=4G'] }, { CM_CONFIG: write('empty.json', {}) }).generic.submitFlags).toEqual(['--exclusive', '-l', 'h_vmem=4G']);
   });
 
   it('a missing user or system file is not an error', () => {
-    expect(resolveOptions('simq', flagSchema, {}, aliases, { HOME: path.join(tmp, 'nobody') }).flags).toEqual({});
+    expect(resolve({}, { HOME: path.join(tmp, 'nobody') }).flags).toEqual({});
   });
 });

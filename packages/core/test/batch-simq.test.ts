@@ -8,7 +8,7 @@ import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { Cluster, JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/index.js';
 import { execa } from 'execa';
-import { SimulatedQueueManager, type SimulatedOptions, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
+import { SIMQ_FLAG_NAMES, SimulatedQueueManager, type SimulatedOptions, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
 import { quietLogger, waitFor } from './helpers.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-simq-'));
@@ -28,7 +28,7 @@ afterEach(async () => {
 /** A driver of our own, as a third party would write one: simq with a changed command. */
 class CustomManager extends JobQueueManager {
   constructor(driver: SchedulerDriver, np: number) {
-    super(np, { logDir, progress: 'none' }, { driver, flagSchema: simulatedOptionsSchema });
+    super(np, { logDir, progress: 'none' }, { driver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES });
   }
 }
 
@@ -70,7 +70,7 @@ describe('watching', () => {
     };
     const held = (): JobQueueManager => new (class extends JobQueueManager {
       constructor() {
-        super(1, { logDir, progress: 'none', hold: true, pollMs: 100, pollMaxMs: 2_000 }, { driver, flagSchema: simulatedOptionsSchema });
+        super(1, { logDir, progress: 'none', hold: true, pollMs: 100, pollMaxMs: 2_000 }, { driver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES });
       }
     })();
     const c = cluster();
@@ -98,7 +98,7 @@ describe('cancelling', () => {
     const make = (np: number, options: SimulatedOptions) =>
       new (class extends JobQueueManager {
         constructor() {
-          super(np, { logDir, progress: 'none', ...options }, { driver, flagSchema: simulatedOptionsSchema });
+          super(np, { logDir, progress: 'none', ...options }, { driver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES });
         }
       })();
     return { cancels, make };

@@ -3,7 +3,7 @@
  * scancel. Command-line contract: sbatch.1, squeue.1, scancel.1 (Slurm 22.05+).
  * @module
  */
-import { type RawJobStatus, type SchedulerDriver, optionFlags, parseWalltime } from '@cm/core';
+import { type FlagValue, type RawJobStatus, type SchedulerDriver, shellQuote } from '@cm/core';
 import { z } from 'zod';
 
 const walltime = z.union(
@@ -39,8 +39,18 @@ export const slurmOptionsSchema = z.object({
   constraint: z.string().min(1).optional(),
 });
 
+/**
+ * Every option sbatch 22.05 takes (sbatch.1), camelCased, one-letter forms as they are:
+ * an option key that is none of these is refused with the closest name.
+ */
+export const SBATCH_OPTION_NAMES: readonly string[] = [
+  ...'account acctgFreq array batch bb bbf begin chdir clusterConstraint clusters comment constraint container contiguous coreSpec coresPerSocket cpuFreq cpusPerGpu cpusPerTask deadline delayBoot dependency distribution error exclude exclusive export exportFile extraNodeInfo getUserEnv gid gpuBind gpuFreq gpus gpusPerNode gpusPerSocket gpusPerTask gres gresFlags hint hold ignorePbs input jobName killOnInvalidDep licenses mailType mailUser mcsLabel mem memBind memPerCpu memPerGpu mincpus network nice noKill noRequeue nodefile nodelist nodes ntasks ntasksPerCore ntasksPerGpu ntasksPerNode ntasksPerSocket openMode output overcommit oversubscribe parsable partition power priority profile propagate qos quiet reboot requeue reservation signal socketsPerNode spreadJob switches testOnly threadSpec threadsPerCore time timeMin tmp uid useMinNodes verbose wait waitAllNodes wckey wrap'.split(' '),
+  ...'A a b B C c D d e F G H i J k L M m N n O o p Q q S s t v W w x'.split(' '),
+];
+
 /** sbatch's one-letter options, so `p: 'debug'` and a site default `partition` meet under one key. */
 export const SLURM_ALIASES: Readonly<Record<string, string>> = {
+  sbatchFlags: 'submitFlags',
   p: 'partition',
   A: 'account',
   q: 'qos',
@@ -76,6 +86,20 @@ const HINTS: [RegExp, string][] = [
   [/unrecognized option|invalid option|unknown option/i, 'an option is not an sbatch flag: check the option names'],
 ];
 
+/** Parse a walltime: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` (Slurm's forms) or a number of minutes. Seconds, or undefined. */
+export function parseWalltime(value: FlagValue | undefined): number | undefined {
+  if (value === undefined || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value * 60) : undefined;
+  const match = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(value.trim());
+  if (!match) return undefined;
+  const [, days, ...parts] = match;
+  const n = parts.filter((part) => part !== undefined).map(Number);
+  // With days: D-HH[:MM[:SS]]; without: MM, MM:SS or HH:MM:SS.
+  const [h, m, s] = days !== undefined ? [n[0] ?? 0, n[1] ?? 0, n[2] ?? 0] : n.length === 3 ? n : [0, n[0] ?? 0, n[1] ?? 0];
+  const seconds = Number(days ?? 0) * 86_400 + h! * 3600 + m! * 60 + s!;
+  return seconds > 0 ? seconds : undefined;
+}
+
 /** `1234_[3-5,7]` → 3, 4, 5, 7. */
 function expandTasks(spec: string): number[] {
   return spec.split(',').flatMap((part) => {
@@ -103,17 +127,19 @@ function parseSqueue(stdout: string): RawJobStatus[] {
 export const slurmDriver: SchedulerDriver = {
   name: 'slurm',
   directivePrefix: '#SBATCH',
+  // sbatch reads `\` as an escape even inside quotes: double it so a backslash arrives intact.
+  directiveWord: (word) => shellQuote(word).replaceAll('\\', '\\\\'),
   submit: {
-    command: (script) => ['sbatch', '--parsable', script],
+    command: (script, extra) => ['sbatch', '--parsable', ...extra, script],
     // `1234`, or `1234;cluster` with --clusters.
     parseJobId: (stdout) => /^(\d+)(?:;\S+)?\s*$/m.exec(stdout.trim())?.[1],
     transient: /temporarily unable|unable to contact slurm controller|socket timed out|resource temporarily unavailable|try again/i,
-    hint: (stderr) => HINTS.find(([pattern]) => pattern.test(stderr))?.[1],
+    hint: (said) => HINTS.find(([pattern]) => pattern.test(said))?.[1],
   },
   layouts: {
     // ClusterManagers.jl's shape: one job of np tasks, the workers started by srun.
     tasks: {
-      flags: (np) => [[`--ntasks=${np}`]],
+      flags: ({ np }) => [[`--ntasks=${np}`]],
       launcher: ['srun'],
       taskIndexVars: ['SLURM_PROCID'],
       jobIdVars: ['SLURM_JOB_ID'],
@@ -122,7 +148,7 @@ export const slurmDriver: SchedulerDriver = {
     },
     // One job array: each worker is its own job and starts as soon as it fits.
     array: {
-      flags: (np) => [[`--array=0-${np - 1}`]],
+      flags: ({ np }) => [[`--array=0-${np - 1}`]],
       taskIndexVars: ['SLURM_ARRAY_TASK_ID'],
       jobIdVars: ['SLURM_ARRAY_JOB_ID', 'SLURM_JOB_ID'],
       logPattern: '%A_%a',
@@ -130,7 +156,6 @@ export const slurmDriver: SchedulerDriver = {
     },
   },
   jobFlags: ({ name, stdoutPath, stderrPath }) => [[`--job-name=${name}`], [`--output=${stdoutPath}`], [`--error=${stderrPath}`]],
-  optionFlags: (options) => optionFlags(options, Object.keys(slurmOptionsSchema.shape)),
   status: {
     // --states=all keeps jobs that ended within MinJobAge (300 s by default) in the answer.
     command: (ids) => ['squeue', '--noheader', '--array', '--states=all', '--format=%i|%T|%r', `--jobs=${ids.join(',')}`],
@@ -173,10 +198,6 @@ export const slurmDriver: SchedulerDriver = {
   check: (options, _np, layout) => {
     const reserved = Object.keys(options).find((key) => key in RESERVED);
     if (reserved) return `\`${reserved}\`: ${RESERVED[reserved]}`;
-    const exported = options.export;
-    if (exported !== undefined && !/^ALL\b/.test(String(exported))) {
-      return '`export` must start with ALL: the workers\' connection settings reach the job through the submit environment (e.g. "ALL,MYVAR=1")';
-    }
     if (layout === 'array') {
       const perTask = ['nodes', 'ntasksPerNode'].find((key) => key in options);
       if (perTask) return `\`${perTask}\` shapes one job of tasks; with layout "array" every worker is its own job (drop it, or use layout "tasks")`;
@@ -190,7 +211,8 @@ export const slurmDriver: SchedulerDriver = {
       const tasks = Number(env.SLURM_NTASKS ?? env.SLURM_NPROCS ?? 1);
       return { jobId: env.SLURM_JOB_ID, tasks: Number.isInteger(tasks) && tasks > 0 ? tasks : 1 };
     },
-    command: (np, flags, worker) => ['srun', `--ntasks=${np}`, ...flags.flat(), ...worker],
+    per: 'launch',
+    command: ({ np, flags, extraFlags, worker }) => ['srun', `--ntasks=${np}`, ...flags.flat(), ...extraFlags, ...worker],
     taskIndexVars: ['SLURM_PROCID'],
     jobIdVars: ['SLURM_JOB_ID'],
   },

@@ -3,4 +3,4 @@
  * @packageDocumentation
  */
 export { SlurmManager, addprocsSlurm, type SlurmOptions } from './slurm-manager.js';
-export { slurmDriver, slurmOptionsSchema, SLURM_ALIASES } from './driver.js';
+export { slurmDriver, slurmOptionsSchema, parseWalltime, SLURM_ALIASES, SBATCH_OPTION_NAMES } from './driver.js';

@@ -5,16 +5,18 @@
  */
 import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
 import type { z } from 'zod';
-import { SLURM_ALIASES, slurmDriver, slurmOptionsSchema } from './driver.js';
+import { SBATCH_OPTION_NAMES, SLURM_ALIASES, slurmDriver, slurmOptionsSchema } from './driver.js';
 
 /**
  * Options of {@link SlurmManager}: @cm's batch options (`layout`, `logDir`, `prologue`,
- * `launchTimeoutMs`…), the typed common sbatch options, and any other sbatch option as a key
- * (`exclusive: ''` → `--exclusive`, `mail_type: 'END'` → `--mail-type=END`, `w: 'node01'` → `-w node01`).
+ * `launchTimeoutMs`…), the typed common sbatch options, any other sbatch option as a key
+ * (`exclusive: ''` → `--exclusive`, `mail_type: 'END'` → `--mail-type=END`, `w: 'node01'` → `-w node01`;
+ * a name sbatch does not have is refused with the closest one), and free words for the
+ * sbatch command line in `sbatchFlags` (`['--exclusive']`).
  * Site defaults come from `/etc/cm/config.json`, `~/.config/cm/config.json` (or `$CM_CONFIG`)
  * section `"slurm"`, and `CM_SLURM_*` variables; these options override them.
  */
-export type SlurmOptions = JobQueueOptions & z.input<typeof slurmOptionsSchema> & { [sbatchOption: string]: unknown };
+export type SlurmOptions = JobQueueOptions & z.input<typeof slurmOptionsSchema> & { sbatchFlags?: string[]; [sbatchOption: string]: unknown };
 
 /**
  * Starts `np` workers through Slurm.
@@ -32,7 +34,7 @@ export class SlurmManager extends JobQueueManager {
    * @throws UsageError naming the invalid option and where it was set
    */
   constructor(np?: number, options: SlurmOptions = {}) {
-    super(np, options, { driver: slurmDriver, flagSchema: slurmOptionsSchema, aliases: SLURM_ALIASES });
+    super(np, options, { driver: slurmDriver, flagSchema: slurmOptionsSchema, flagNames: SBATCH_OPTION_NAMES, aliases: SLURM_ALIASES });
   }
 }
 

@@ -18,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { closest } from '../util/suggest.js';
 import { canonicalKey } from './flags.js';
 
 /** The name of the variable that points at a site config file, replacing the default locations. */
@@ -87,6 +88,33 @@ function envLayer(env: NodeJS.ProcessEnv, section: string, aliases: Readonly<Rec
   return { source: `${prefix}* variables`, values, keySources, generic };
 }
 
+/** Driver names seen in this process (every copy of core shares them), so a section named for another driver is not a typo. */
+const DRIVER_NAMES = Symbol.for('@cm/core.driverNames');
+
+/** Remember a driver's name: its section in a site config is then known, not a misspelling. */
+export function registerDriverName(name: string): void {
+  const names = ((globalThis as Record<symbol, Set<string> | undefined>)[DRIVER_NAMES] ??= new Set());
+  names.add(name);
+}
+
+function knownSections(): Set<string> {
+  return new Set([GENERIC_SECTION, ...((globalThis as Record<symbol, Set<string> | undefined>)[DRIVER_NAMES] ?? [])]);
+}
+
+/**
+ * A section that is no known driver's and is one typo away from this driver's name or
+ * `batch` (`slrum`) would be silently ignored: refuse it. Sections of drivers this program
+ * does not load (`sge` in a Slurm program) are fine.
+ */
+function checkSections(file: string, sections: Record<string, unknown>, driverName: string): void {
+  const known = knownSections();
+  for (const section of Object.keys(sections)) {
+    if (known.has(section) || section === driverName) continue;
+    const meant = closest(section, [driverName, GENERIC_SECTION]);
+    if (meant) throw new UsageError(`the site config ${file} has a section "${section}": did you mean "${meant}"? Rename it, or it is ignored`, file);
+  }
+}
+
 /**
  * The site's default layers for a driver, lowest precedence first: files (generic section, then
  * the driver's), then `CM_BATCH_*`, then `CM_<DRIVER>_*`. Keys are in canonical form.
@@ -97,6 +125,7 @@ export function siteDefaultLayers(driverName: string, aliases: Readonly<Record<s
   for (const file of siteConfigFiles(env)) {
     const sections = readConfigFile(file);
     if (!sections) continue;
+    checkSections(file.path, sections, driverName);
     for (const section of [GENERIC_SECTION, driverName]) {
       const values = sections[section];
       if (values) layers.push({ source: `${file.path} (section "${section}")`, values: canonicalize(values, aliases), generic: section === GENERIC_SECTION });

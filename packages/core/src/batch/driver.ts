@@ -9,7 +9,8 @@
 
 /**
  * What a job state means to @cm, whatever the scheduler calls it.
- * The first five are live; every other kind means the job (or array task) has ended.
+ * The first five are live; every other kind means the job (or array task) has ended, or (`error`)
+ * will not run although the scheduler still holds it.
  */
 export type JobStateKind =
   | 'queued'
@@ -26,6 +27,7 @@ export type JobStateKind =
   | 'preempted'
   | 'boot-failure'
   | 'deadline'
+  | 'error'
   | 'ended';
 
 const LIVE_KINDS: ReadonlySet<JobStateKind> = new Set(['queued', 'held', 'starting', 'running', 'suspended']);
@@ -33,6 +35,15 @@ const LIVE_KINDS: ReadonlySet<JobStateKind> = new Set(['queued', 'held', 'starti
 /** Whether a job in this state has ended (it will not run, or run again, by itself). */
 export function isEnded(kind: JobStateKind): boolean {
   return !LIVE_KINDS.has(kind);
+}
+
+/**
+ * Whether the scheduler still holds the job, so it must be cancelled to go away: every live
+ * kind, and `error` — a job stuck in an error state that will not run without an
+ * administrator (Grid Engine's `Eqw`).
+ */
+export function isInQueue(kind: JobStateKind): boolean {
+  return LIVE_KINDS.has(kind) || kind === 'error';
 }
 
 /** One line of the scheduler's status output, as the driver parsed it. */
@@ -45,7 +56,7 @@ export interface RawJobStatus {
   state: string;
   /** Why the job is in that state, as the scheduler says (`Resources`, `Priority`…), when it says. */
   reason?: string | undefined;
-  /** Exit code as the scheduler prints it, when it does. */
+  /** Exit code, when the scheduler says; a driver normalises "nothing went wrong" to `0`. */
   exitCode?: string | undefined;
 }
 
@@ -73,10 +84,27 @@ export type Flag = readonly string[];
 /** How N workers are asked for in one submission. */
 export type JobLayout = 'array' | 'tasks';
 
+/** What a layout's flags may depend on. */
+export interface LayoutContext {
+  /** Workers of the launch. */
+  np: number;
+  /** The job name (`jobName` option); LSF puts its array into the name (`-J "cm[1-8]"`). */
+  jobName: string;
+  /** The user's scheduler options after site defaults (e.g. Grid Engine's parallel environment). */
+  options: Readonly<Record<string, FlagValue>>;
+}
+
 /** The job script lines and variables for one layout. */
 export interface LayoutDeclaration {
+  /**
+   * The first task index the scheduler uses: 0 (Slurm arrays, srun ranks) or 1 (Grid Engine
+   * `-t 1-N`, LSF `name[1-N]`, PBS `-J 1-N`). Workers are numbered from 0 for the user
+   * whatever this is; status lines, log names, `taskJobId` and cancel use the scheduler's own
+   * numbers. Default 0.
+   */
+  indexBase?: 0 | 1;
   /** Flags (rendered as directives) that ask for `np` workers, e.g. `[['--array=0-7']]`. */
-  flags(np: number): Flag[];
+  flags(context: LayoutContext): Flag[];
   /** Variables that hold a worker's task index inside the job (first set one wins). */
   taskIndexVars: readonly string[];
   /** Variables that hold the submission's job id inside the job (first set one wins). */
@@ -85,12 +113,37 @@ export interface LayoutDeclaration {
   launcher?: Argv;
   /** The log-file name pattern for one job or task, in the scheduler's placeholders (`%A_%a`, `%j`). */
   logPattern: string;
-  /** That pattern resolved for a known job id and task index. */
+  /** That pattern resolved for a known job id and task (the scheduler's own task number). */
   logName(jobId: string, taskIndex: number | null): string;
 }
 
 /** An option value a driver maps to a flag: `''` or `true` gives a bare flag, `false` leaves it out. */
 export type FlagValue = string | number | boolean;
+
+/**
+ * How option keys become flags. `gnu`: `--key=value` (one-letter keys `-k value`), keys in
+ * kebab-case (Slurm). `single-dash`: `-key value` with keys in snake_case (Grid Engine's
+ * `-hold_jid 12`, PBS's `-l walltime=1:00:00`, LSF's `-W 30`).
+ */
+export type FlagStyle = 'gnu' | 'single-dash';
+
+/** What a driver renders besides the directive header: the inputs of {@link SchedulerDriver.render}. */
+export interface RenderInput {
+  /** The body script: worker settings, prologue and the command that starts the workers (no directives). */
+  body: string;
+  /** Where the body script is written (executable), for formats that run it by path. */
+  bodyPath: string;
+  /** Every flag the default renderer would write as a directive (job flags, layout flags, option flags). */
+  flags: readonly Flag[];
+  np: number;
+  jobName: string;
+  layout: JobLayout;
+  /** The job's stdout and stderr paths, in the layout's placeholders. */
+  stdoutPath: string;
+  stderrPath: string;
+  /** The user's scheduler options after site defaults. */
+  options: Readonly<Record<string, FlagValue>>;
+}
 
 /**
  * Everything specific to one batch scheduler. A driver file is mostly this object.
@@ -112,26 +165,48 @@ export interface SchedulerDriver {
   readonly directivePrefix: string;
   /** Interpreter line of the job script (default `#!/bin/bash`). */
   readonly shebang?: string;
+  /** How option keys become flags (default `gnu`). */
+  readonly flagStyle?: FlagStyle;
+  /**
+   * One word of a directive line as the scheduler must read it (default: POSIX shell quoting).
+   * Slurm reads `\` as an escape even inside quotes, so its driver doubles backslashes.
+   */
+  directiveWord?(word: string): string;
   readonly submit: {
-    /** The command that submits the job script at `scriptPath`. */
-    command(scriptPath: string): Argv;
+    /**
+     * The command that submits the job script at `scriptPath`; `extraFlags` are the user's free
+     * flags (`sbatchFlags`, `qsubFlags`…), to put before the script.
+     */
+    command(scriptPath: string, extraFlags: readonly string[]): Argv;
+    /** `'script'`: the script also goes on the command's stdin (`bsub < job.sh`: LSF reads directives only that way). */
+    stdin?: 'script';
     /** The job id in the submit command's stdout, or undefined if there is none. */
     parseJobId(stdout: string): string | undefined;
-    /** stderr of a failed submission that is worth retrying (controller busy or unreachable). */
+    /** stderr (or stdout) of a failed submission that is worth retrying (controller busy or unreachable). */
     transient?: RegExp;
-    /** What to tell the user about a refused submission (e.g. which option to check), from its stderr. */
-    hint?(stderr: string): string | undefined;
+    /** What to tell the user about a refused submission (e.g. which option to check), from its output. */
+    hint?(output: string): string | undefined;
   };
   /** Layouts the scheduler supports, keyed by name. At least one. */
   readonly layouts: Partial<Record<JobLayout, LayoutDeclaration>>;
   /** Flags that name the job and send its stdout/stderr to these paths. */
-  jobFlags(job: { name: string; stdoutPath: string; stderrPath: string }): Flag[];
-  /** The user's scheduler options (already merged with site defaults) as flags, in a deterministic order. */
-  optionFlags(options: Readonly<Record<string, FlagValue>>): Flag[];
+  jobFlags(job: { name: string; stdoutPath: string; stderrPath: string; layout: JobLayout }): Flag[];
+  /**
+   * The user's scheduler options (already merged with site defaults) as flags, in a
+   * deterministic order. Default: every key as a flag in the driver's `flagStyle`, typed
+   * options first in the order the driver's schema declares them.
+   */
+  optionFlags?(options: Readonly<Record<string, FlagValue>>): Flag[];
+  /**
+   * A submit file in a format of the scheduler's own (HTCondor's submit description), from
+   * the body script and the flags; the body is then written beside it as an executable. By
+   * default the submitted file is the body with the flags as directives in front.
+   */
+  render?(input: RenderInput): string;
   readonly status: {
     /** One command that reports all these jobs (array tasks one per line). */
     command(jobIds: readonly string[]): Argv;
-    /** The status lines in its output; undefined when the output says the command failed. */
+    /** The status lines in its output (task numbers as the scheduler counts); undefined when the output says the command failed. */
     parse(output: CommandOutput): RawJobStatus[] | undefined;
     /** The scheduler's state words and what they mean. Unknown words count as `queued`. */
     states: Readonly<Record<string, JobStateKind>>;
@@ -140,8 +215,17 @@ export interface SchedulerDriver {
     /** One command that cancels all these jobs or array tasks (ids as `taskJobId` gives them). */
     command(jobIds: readonly string[]): Argv;
   };
-  /** The id of one array task, for cancelling it alone and for messages (`123_4`, `123.4`, `123[4]`). */
+  /** The id of one array task (the scheduler's own task number), for cancelling it alone and for messages (`123_4`, `123.4`, `123[4]`). */
   taskJobId(jobId: string, taskIndex: number): string;
+  /**
+   * Why a job that ended failed, in the scheduler's words, when the status command does not
+   * say (Grid Engine's `qstat -j` error reason of an `Eqw` job). Asked once when a job fails
+   * its launch.
+   */
+  explain?: {
+    command(jobId: string): Argv;
+    parse(output: CommandOutput): string | undefined;
+  };
   /** Walltime requested by these options, in seconds, when they set one. */
   walltimeSeconds?(options: Readonly<Record<string, FlagValue>>): number | undefined;
   /** Last check of options and layout before anything is rendered: a message saying what is wrong, or undefined. */
@@ -153,16 +237,72 @@ export interface SchedulerDriver {
   readonly allocation?: AllocationDeclaration;
 }
 
+/**
+ * A scheduler reached only through long-lived commands, with no queue of its own to submit
+ * to, watch or cancel (Grid Engine's `qrsh`, Scyld's `bpsh`): the same options machinery, and
+ * one {@link ProcessLaunchDeclaration}.
+ */
+export interface ProcessDriver {
+  /** Short name used in messages, config sections and env variables. */
+  readonly name: string;
+  /** How option keys become flags (default `gnu`). */
+  readonly flagStyle?: FlagStyle;
+  /** The user's scheduler options as flags (default: every key in `flagStyle`, typed options first). */
+  optionFlags?(options: Readonly<Record<string, FlagValue>>): Flag[];
+  /** How the workers' commands are started and stopped. */
+  readonly processes: ProcessLaunchDeclaration;
+  /** Walltime requested by these options, in seconds, when they set one. */
+  walltimeSeconds?(options: Readonly<Record<string, FlagValue>>): number | undefined;
+  /** Last check of the options: a message saying what is wrong, or undefined. */
+  check?(options: Readonly<Record<string, FlagValue>>, np: number): string | undefined;
+}
+
+/** Whether a driver submits to a queue (else it starts long-lived commands). */
+export function isQueueDriver(driver: SchedulerDriver | ProcessDriver): driver is SchedulerDriver {
+  return 'submit' in driver;
+}
+
 /** How a driver starts workers inside the allocation the master runs in. */
-export interface AllocationDeclaration {
+export interface AllocationDeclaration extends ProcessLaunchDeclaration {
   /** The allocation the environment says we are in, or undefined outside one. */
   detect(env: NodeJS.ProcessEnv): { jobId: string; tasks: number } | undefined;
-  /** The command that starts `np` tasks of `worker` in the allocation (`srun --ntasks=4 … node worker.js`). */
-  command(np: number, flags: readonly Flag[], worker: Argv): Argv;
-  /** Variables holding a task's index. */
+}
+
+/**
+ * Workers started as long-lived local commands instead of a queued job: `srun` inside an
+ * allocation (one command per launch), `qrsh -now no …` (Grid Engine) or `bpsh NODE …`
+ * (Scyld), one command per worker. The command runs as long as its workers; ending it ends
+ * them (or `stop` does, where it does not).
+ */
+export interface ProcessLaunchDeclaration {
+  /** One command for the whole launch (`srun --ntasks=N`), or one per worker (`qrsh`, `bpsh`). */
+  per: 'launch' | 'worker';
+  /**
+   * Where the workers go, asked once per launch before anything starts (Scyld's
+   * `beomap --no-local --np N`): the command, and its output parsed into one place per worker
+   * (or a message saying why there is none).
+   */
+  place?: {
+    command(np: number): Argv;
+    parse(output: CommandOutput, np: number): string[] | { error: string };
+  };
+  /**
+   * The command that starts the workers: for `per: 'launch'` all `np` of them, for
+   * `per: 'worker'` the one with task `index` (at `place`, when placed). `flags` are the
+   * user's scheduler options as flags, `extraFlags` the free ones.
+   */
+  command(context: { np: number; index: number; place: string | undefined; flags: readonly Flag[]; extraFlags: readonly string[]; worker: Argv }): Argv;
+  /**
+   * A command that stops a worker when ending the local command does not stop it (Scyld:
+   * killing `bpsh` leaves the remote process running; `bpsh NODE kill PID` ends it).
+   */
+  stop?(context: { place: string | undefined; pid: number }): Argv;
+  /** Variables holding a task's index (`per: 'launch'`; per-worker commands get theirs set directly). */
   taskIndexVars: readonly string[];
-  /** Variables holding the allocation's job id. */
+  /** Variables holding the job id the workers run in, when there is one. */
   jobIdVars: readonly string[];
+  /** What to tell the user when the command fails before its worker joined, from its stderr (`qrsh`'s "could not be scheduled"). */
+  hint?(stderr: string): string | undefined;
 }
 
 /** Attach meaning to a raw status line with the driver's state table. */
@@ -180,6 +320,7 @@ const ENDINGS: Readonly<Partial<Record<JobStateKind, string>>> = {
   preempted: 'it was preempted by a job of higher priority',
   'boot-failure': 'its node failed to boot',
   deadline: 'it reached its deadline',
+  error: 'it is stuck in an error state and will not run',
 };
 
 /**
@@ -188,7 +329,7 @@ const ENDINGS: Readonly<Partial<Record<JobStateKind, string>>> = {
  */
 export function describeEnd(scheduler: string, unitId: string, status: JobStatus): string {
   const reason = status.reason ? ` (${status.reason})` : '';
-  const code = status.exitCode && status.exitCode !== '0:0' && status.exitCode !== '0' ? `, exit code ${status.exitCode}` : '';
+  const code = status.exitCode && status.exitCode !== '0' ? `, exit code ${status.exitCode}` : '';
   const meaning = ENDINGS[status.kind];
   return `${scheduler} job ${unitId} ended ${status.state}${reason}${code}${meaning ? `: ${meaning}` : ''}`;
 }

@@ -1,10 +1,11 @@
 /**
  * Options as scheduler flags, the way ClusterManagers.jl maps keyword arguments: a one-letter
- * key becomes `-k value`, a longer key `--key=value` with `_` (and camelCase humps) turned into
- * `-`, and an empty string a bare flag (`exclusive: ''` gives `--exclusive`).
+ * key becomes `-k value`, a longer key `--key=value` (GNU style, Slurm) or `-key value`
+ * (single-dash style: Grid Engine, PBS, LSF), and an empty string a bare flag
+ * (`exclusive: ''` gives `--exclusive`).
  * @module
  */
-import type { Flag, FlagValue } from './driver.js';
+import type { Flag, FlagStyle, FlagValue } from './driver.js';
 
 /**
  * The one spelling of an option key: camelCase, whatever way it was written
@@ -24,11 +25,22 @@ export function kebabCase(key: string): string {
   return key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`).replace(/_/g, '-');
 }
 
-/** One option as one flag: `['-p', 'debug']`, `['--mem=4G']`, `['--exclusive']`, or undefined for `false`. */
-export function optionFlag(key: string, value: FlagValue): Flag | undefined {
+/** `holdJid` → `hold_jid` (Grid Engine's, PBS's and LSF's spelling of long options). */
+export function snakeCase(key: string): string {
+  return key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`).replace(/-/g, '_');
+}
+
+/**
+ * One option as one flag, or undefined for `false`. `gnu`: `['-p', 'debug']`, `['--mem=4G']`,
+ * `['--exclusive']`. `single-dash`: `['-hold_jid', '12']`, `['-l', 'h_vmem=4G']`, `['-cwd']`.
+ */
+export function optionFlag(key: string, value: FlagValue, style: FlagStyle = 'gnu'): Flag | undefined {
   if (value === false) return undefined;
   const bare = value === true || value === '';
-  if (key.length === 1) return bare ? [`-${key}`] : [`-${key}`, String(value)];
+  if (key.length === 1 || style === 'single-dash') {
+    const name = key.length === 1 ? key : snakeCase(key);
+    return bare ? [`-${name}`] : [`-${name}`, String(value)];
+  }
   const name = kebabCase(key);
   return [bare ? `--${name}` : `--${name}=${String(value)}`];
 }
@@ -37,32 +49,9 @@ export function optionFlag(key: string, value: FlagValue): Flag | undefined {
  * All options as flags in a deterministic order: the keys in `order` first (a driver's typed
  * options, in the order it declares them), then the rest alphabetically.
  */
-export function optionFlags(options: Readonly<Record<string, FlagValue>>, order: readonly string[] = []): Flag[] {
+export function optionFlags(options: Readonly<Record<string, FlagValue>>, order: readonly string[] = [], style: FlagStyle = 'gnu'): Flag[] {
   const keys = Object.keys(options).filter((key) => options[key] !== undefined);
   const known = order.filter((key) => keys.includes(key));
   const rest = keys.filter((key) => !order.includes(key)).sort();
-  return [...known, ...rest].map((key) => optionFlag(key, options[key]!)).filter((flag): flag is Flag => flag !== undefined);
-}
-
-/** Parse a walltime: `MM`, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` (Slurm's forms) or a number of minutes. Seconds, or undefined. */
-export function parseWalltime(value: FlagValue | undefined): number | undefined {
-  if (value === undefined || typeof value === 'boolean') return undefined;
-  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? Math.round(value * 60) : undefined;
-  const match = /^(?:(\d+)-)?(\d+)(?::(\d+))?(?::(\d+))?$/.exec(value.trim());
-  if (!match) return undefined;
-  const [, days, a, b, c] = match;
-  const d = Number(days ?? 0);
-  const n = [a, b, c].filter((part) => part !== undefined).map(Number);
-  let seconds: number;
-  if (days !== undefined) {
-    // D-HH, D-HH:MM, D-HH:MM:SS
-    seconds = d * 86_400 + (n[0] ?? 0) * 3600 + (n[1] ?? 0) * 60 + (n[2] ?? 0);
-  } else if (n.length === 1) {
-    seconds = n[0]! * 60;
-  } else if (n.length === 2) {
-    seconds = n[0]! * 60 + n[1]!;
-  } else {
-    seconds = n[0]! * 3600 + n[1]! * 60 + n[2]!;
-  }
-  return seconds > 0 ? seconds : undefined;
+  return [...known, ...rest].map((key) => optionFlag(key, options[key]!, style)).filter((flag): flag is Flag => flag !== undefined);
 }

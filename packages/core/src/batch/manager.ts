@@ -5,7 +5,6 @@
  * explains lost workers and cancels every job it submitted when they are no longer needed.
  * @module
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { z } from 'zod';
@@ -13,15 +12,19 @@ import type { ListenRequest } from '../cluster/listener.js';
 import { UsageError } from '../errors.js';
 import type { ClusterManager, LaunchContext, WorkerConfig, WorkerEvent } from '../manager/types.js';
 import { backoffDelays, sleep } from '../util/backoff.js';
+import { WORKER_ENV } from '../worker/env.js';
 import { workerEntryPath } from '../worker/entry.js';
-import { AllocationStep } from './allocation.js';
-import { runSchedulerCommand, runSchedulerCommandSync, submitJob } from './command.js';
-import { type FlagValue, type JobLayout, type SchedulerDriver, describeEnd, isEnded } from './driver.js';
+import { submitJob } from './command.js';
+import { registerDriverName } from './config.js';
+import { type Flag, type FlagValue, type JobLayout, type ProcessDriver, type ProcessLaunchDeclaration, type SchedulerDriver, describeEnd, isEnded, isQueueDriver } from './driver.js';
 import { SchedulerError } from './errors.js';
+import { optionFlags } from './flags.js';
 import { onInterrupt } from './interrupt.js';
 import { type ResolvedJobQueueOptions, resolveOptions } from './options.js';
+import { ProcessLaunch } from './process-launch.js';
 import { ProgressLine } from './progress.js';
-import { logPaths, renderJobScript } from './script.js';
+import { type CommandRunner, localRunner, sshRunner } from './runner.js';
+import { launchFiles, logPaths, renderJob } from './script.js';
 import { Submission } from './submission.js';
 import { JobWatcher } from './watcher.js';
 
@@ -32,16 +35,32 @@ const CANCEL_RETRIES = 3;
 /** The launch id shown in `jobScript()` previews; a real launch has its own. */
 const PREVIEW_LAUNCH_ID = 'L000000000000';
 
+/** A driver, or how to choose one once the driver's settings are resolved (PBS Pro or Torque by `dialect`). */
+export type DriverChoice = SchedulerDriver | ProcessDriver | ((settings: Record<string, unknown>, runner: CommandRunner) => SchedulerDriver | ProcessDriver);
+
 /** What a driver package passes to {@link JobQueueManager}'s constructor besides the user's options. */
 export interface JobQueueManagerSpec {
-  driver: SchedulerDriver;
-  /** The driver's typed options (each a scheduler flag); keys not in it are flags too. */
+  /** The driver's declaration, or a function choosing it from the resolved settings. */
+  driver: DriverChoice;
+  /** The driver's name (its config section, `CM_<NAME>_*` variables); needed when `driver` is a function. */
+  name?: string;
+  /** The driver's typed options (each a scheduler flag). */
   flagSchema: z.ZodObject;
-  /** Short spellings of options (`p` → `partition`), so site defaults and code meet under one key. */
+  /**
+   * Every option name the scheduler's submit command takes (camelCase, one-letter names as
+   * they are), from its man page: other keys are refused with the closest name.
+   */
+  flagNames: readonly string[];
+  /** Settings that are not flags (validated, read from site defaults, given to `driver` when it is a function). */
+  settingsSchema?: z.ZodObject;
+  /** Short spellings of options (`p` → `partition`, `sbatchFlags` → `submitFlags`), so site defaults and code meet under one key. */
   aliases?: Readonly<Record<string, string>>;
   /** Environment to read site defaults and allocation variables from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
 }
+
+/** How one manager's launches start their workers. */
+type Mode = JobLayout | 'allocation' | 'processes';
 
 /**
  * A ClusterManager that starts workers through a batch scheduler. Extend it with a driver
@@ -55,73 +74,118 @@ export abstract class JobQueueManager implements ClusterManager {
   readonly listen: ListenRequest | undefined;
   readonly defaultLaunchTimeoutMs: number;
   readonly acceptsLateWorkers: boolean;
-  /** `'array'`, `'tasks'`, or `'allocation'` (workers started inside the master's own allocation). */
-  readonly layout: JobLayout | 'allocation';
+  /**
+   * `'array'`, `'tasks'`, `'allocation'` (workers started inside the master's own allocation)
+   * or `'processes'` (one long-lived command per worker, for drivers without a queue).
+   */
+  readonly layout: Mode;
   /** The scheduler's declaration. */
-  readonly driver: SchedulerDriver;
+  readonly driver: SchedulerDriver | ProcessDriver;
+  /** Where this manager's scheduler commands run (this machine, or a login node through `sshCommand`). */
+  readonly runner: CommandRunner;
   /** The generic options after site defaults and validation. */
   protected readonly options: ResolvedJobQueueOptions;
+  /** The driver's settings (not flags) after site defaults and validation. */
+  protected readonly settings: Readonly<Record<string, unknown>>;
   /** The scheduler flags after site defaults and validation, canonical keys. */
   protected readonly flags: Readonly<Record<string, FlagValue>>;
   /** Where each option came from (`code`, a config file, an environment variable). */
   protected readonly optionSources: Readonly<Record<string, string>>;
-  readonly #watcher: JobWatcher;
+  readonly #flagOrder: readonly string[];
+  readonly #watcher: JobWatcher | undefined;
   readonly #submissions = new Set<Submission>();
-  readonly #steps = new Set<AllocationStep>();
+  readonly #launches = new Set<ProcessLaunch>();
+  /** Cancels started and not finished yet: `shutdown` waits for them, so nothing is left queued when it resolves. */
+  readonly #cancelling = new Set<Promise<void>>();
+  /** Secret files of live launches, by launch id. */
+  readonly #secretFiles = new Map<string, string>();
   readonly #walltimeSeconds: number | undefined;
   #untrap: (() => void) | undefined;
   #shutDown = false;
 
-  /** @throws UsageError naming the invalid option and where it was set (code, config file, environment variable) */
+  /** @throws UsageError naming the invalid option, where it was set (code, config file, environment variable) and what was probably meant */
   protected constructor(np: number | undefined, options: Readonly<Record<string, unknown>> | undefined, spec: JobQueueManagerSpec) {
-    const { driver } = spec;
     const env = spec.env ?? process.env;
-    this.driver = driver;
-    this.name = driver.name;
-    const resolved = resolveOptions(driver.name, spec.flagSchema, options ?? {}, spec.aliases, env);
+    const name = spec.name ?? (typeof spec.driver === 'function' ? undefined : spec.driver.name);
+    if (!name) throw new TypeError('JobQueueManagerSpec: `name` is required when `driver` is a function');
+    registerDriverName(name);
+    if (np !== undefined && (typeof np !== 'number' || !Number.isInteger(np) || np < 1)) {
+      throw new UsageError(`${name}: the number of workers must be a whole number >= 1, got ${JSON.stringify(np)}`, 'np');
+    }
+    if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
+      throw new UsageError(`${name}: options must be an object, got ${JSON.stringify(options)}`, 'options');
+    }
+    const resolved = resolveOptions(name, spec, options ?? {}, env);
     this.options = resolved.generic;
+    this.settings = resolved.settings;
     this.flags = resolved.flags;
     this.optionSources = resolved.sources;
-    const allocation = driver.allocation?.detect(env);
+    this.runner = this.options.sshCommand ? sshRunner(this.options.sshCommand) : localRunner;
+    const driver = typeof spec.driver === 'function' ? spec.driver(this.settings, this.runner) : spec.driver;
+    this.driver = driver;
+    this.name = driver.name;
+    this.#flagOrder = Object.keys(spec.flagSchema.shape);
+    const allocation = isQueueDriver(driver) ? driver.allocation?.detect(env) : undefined;
     const inAllocation = this.options.inAllocation ?? (np === undefined && allocation !== undefined);
     if (inAllocation && !allocation) {
-      throw new UsageError(`${driver.name}: \`inAllocation\` needs the master to run inside a ${driver.name} allocation, and this process is not in one; start it under the scheduler, or leave \`inAllocation\` out to submit a job`, 'inAllocation');
+      throw new UsageError(`${name}: \`inAllocation\` needs the master to run inside a ${name} allocation, and this process is not in one; start it under the scheduler, or leave \`inAllocation\` out to submit a job`, 'inAllocation');
     }
     const count = np ?? (inAllocation ? allocation?.tasks : undefined);
-    if (count === undefined || !Number.isInteger(count) || count < 1) {
-      throw new UsageError(`${driver.name}: the number of workers must be a whole number >= 1, got ${String(np)}${driver.allocation ? ' (it may be left out only inside an allocation)' : ''}`, 'np');
+    if (count === undefined) {
+      throw new UsageError(`${name}: the number of workers must be a whole number >= 1, got ${String(np)}${isQueueDriver(driver) && driver.allocation ? ' (it may be left out only inside an allocation)' : ''}`, 'np');
     }
     this.expectedWorkers = count;
-    const layouts = Object.keys(driver.layouts) as JobLayout[];
-    this.layout = inAllocation ? 'allocation' : (this.options.layout ?? layouts[0]!);
-    if (this.layout !== 'allocation' && !driver.layouts[this.layout]) {
-      throw new UsageError(`${driver.name} does not support layout '${this.layout}'; use one of: ${layouts.join(', ')}`, 'layout');
-    }
-    const problem = driver.check?.(this.flags, count, this.layout === 'allocation' ? 'tasks' : this.layout);
-    if (problem) throw new UsageError(`invalid ${driver.name} options: ${problem}`);
+    this.layout = this.#mode(driver, inAllocation);
+    const problem = isQueueDriver(driver) ? driver.check?.(this.flags, count, this.layout === 'allocation' ? 'tasks' : (this.layout as JobLayout)) : driver.check?.(this.flags, count);
+    if (problem) throw new UsageError(`invalid ${name} options: ${problem}`);
     this.#walltimeSeconds = driver.walltimeSeconds?.(this.flags);
     const lead = this.#replaceLeadMs();
+    if (lead !== undefined && !isQueueDriver(driver)) {
+      throw new UsageError(`${name}: \`replaceBeforeWalltime\` replaces queued jobs, and ${name} queues none; leave it out`, 'replaceBeforeWalltime');
+    }
     if (lead !== undefined && (this.#walltimeSeconds === undefined || lead >= this.#walltimeSeconds * 1000)) {
-      throw new UsageError(`${driver.name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`, 'replaceBeforeWalltime');
+      throw new UsageError(`${name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`, 'replaceBeforeWalltime');
     }
     this.acceptsLateWorkers = lead !== undefined;
     this.defaultLaunchTimeoutMs = this.options.launchTimeoutMs;
     const { host, port, advertiseHost } = this.options;
     this.listen = host !== undefined || port !== undefined || advertiseHost !== undefined ? { host, port, advertiseHost } : undefined;
-    this.#watcher = JobWatcher.for(driver);
+    this.#watcher = isQueueDriver(driver) ? JobWatcher.for(driver, this.runner) : undefined;
   }
 
-  /** Directory of job scripts and job logs. */
+  #mode(driver: SchedulerDriver | ProcessDriver, inAllocation: boolean): Mode {
+    if (!isQueueDriver(driver)) {
+      if (this.options.layout) throw new UsageError(`${driver.name} starts one command per worker and has no layouts; leave \`layout\` out`, 'layout');
+      return 'processes';
+    }
+    if (inAllocation) return 'allocation';
+    const layouts = Object.keys(driver.layouts) as JobLayout[];
+    const layout = this.options.layout ?? layouts[0]!;
+    if (!driver.layouts[layout]) throw new UsageError(`${driver.name} does not support layout '${layout}'; use one of: ${layouts.join(', ')}`, 'layout');
+    return layout;
+  }
+
+  /** The user's scheduler options as flags, in the driver's style. */
+  protected optionFlags(options: Readonly<Record<string, FlagValue>> = this.flags): Flag[] {
+    return this.driver.optionFlags?.(options) ?? optionFlags(options, this.#flagOrder, this.driver.flagStyle);
+  }
+
+  /** Directory of job scripts, secret files and job logs (on the login node with `sshCommand`). */
   get logDir(): string {
-    return path.resolve(this.options.logDir ?? path.join(os.homedir(), '.cm', 'logs'));
+    const dir = this.options.logDir ?? (this.runner === localRunner ? path.join(os.homedir(), '.cm', 'logs') : path.posix.join('.cm', 'logs'));
+    return this.runner.resolve(dir);
   }
 
   /**
-   * The job script one `addprocs` would submit, without submitting anything. Its launch id is a
-   * placeholder (`L000000000000`); a real launch has its own.
+   * The job script (or submit file) one `addprocs` would submit, without submitting anything.
+   * Its launch id is a placeholder (`L000000000000`); a real launch has its own.
    */
   jobScript(): string {
-    return this.#render(PREVIEW_LAUNCH_ID, [process.execPath, workerEntryPath()]);
+    const files = launchFiles({ launchId: PREVIEW_LAUNCH_ID, jobName: this.options.jobName, logDir: this.logDir });
+    const rendered = this.#render(PREVIEW_LAUNCH_ID, [process.execPath, workerEntryPath()], { [WORKER_ENV.secretFile]: files.secret });
+    const argv = this.#queueDriver().submit.command(files.submit, this.options.submitFlags);
+    const how = `# submitted with: ${argv.join(' ')}${this.#queueDriver().submit.stdin === 'script' ? ' < (this file)' : ''}`;
+    return rendered.body ? `${rendered.submitFile}\n${how}\n# --- body script ---\n${rendered.body}` : `${rendered.submitFile}${how}\n`;
   }
 
   /** Ids of the jobs this manager submitted that may still be queued or running. */
@@ -129,38 +193,66 @@ export abstract class JobQueueManager implements ClusterManager {
     return [...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId);
   }
 
-  #render(launchId: string, worker: readonly string[]): string {
-    if (this.layout === 'allocation') throw new UsageError(`${this.name}: in-allocation mode submits no job script`);
+  #queueDriver(): SchedulerDriver {
+    if (!isQueueDriver(this.driver) || this.layout === 'allocation' || this.layout === 'processes') {
+      throw new UsageError(`${this.name}: ${this.layout === 'allocation' ? 'in-allocation mode' : 'this manager'} submits no job script; it starts workers with a command of its own`);
+    }
+    return this.driver;
+  }
+
+  #render(launchId: string, worker: readonly string[], connection: Readonly<Record<string, string>>) {
+    const driver = this.#queueDriver();
     const [node, ...rest] = worker;
-    return renderJobScript({
-      driver: this.driver,
-      layout: this.layout,
+    return renderJob({
+      driver,
+      layout: this.layout as JobLayout,
       np: this.expectedWorkers,
       launchId,
       jobName: this.options.jobName,
       logDir: this.logDir,
-      optionFlags: this.driver.optionFlags(this.flags),
+      optionFlags: this.optionFlags(),
+      options: this.flags,
       worker: [node!, ...this.options.nodeArgs, ...rest],
       env: this.options.env,
+      connection,
       prologue: this.options.prologue,
       walltimeSeconds: this.#walltimeSeconds,
     });
   }
 
-  async launch(context: LaunchContext): Promise<void> {
-    if (this.#shutDown) throw new UsageError(`${this.name} manager was shut down; create a new one for another addprocs`);
-    if (this.layout === 'allocation') return this.#launchInAllocation(context);
-    const scriptPath = path.join(this.logDir, `${this.options.jobName}-${context.launchId}.sh`);
-    await mkdir(this.logDir, { recursive: true });
-    await writeFile(scriptPath, this.#render(context.launchId, [context.workerCommand.file, ...context.workerCommand.args]), { mode: 0o644 });
-    await this.#submit(context, scriptPath, undefined);
+  /**
+   * The workers' connection settings without the secret, which goes into a 0600 file beside
+   * the logs (through the runner: on the login node with `sshCommand`, on stdin).
+   */
+  async #connection(context: LaunchContext): Promise<Record<string, string>> {
+    const secretFile = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir }).secret;
+    const { [WORKER_ENV.secret]: secret, ...rest } = context.workerEnv;
+    if (!secret) throw new TypeError('the launch context carries no secret');
+    this.#secretFiles.set(context.launchId, secretFile);
+    this.#updateTrap();
+    await this.runner.writeFile(secretFile, `${secret}\n`, 0o600);
+    return { ...rest, [WORKER_ENV.secretFile]: secretFile };
   }
 
-  async #submit(context: LaunchContext, scriptPath: string, replaces: string | undefined): Promise<void> {
+  async launch(context: LaunchContext): Promise<void> {
+    if (this.#shutDown) throw new UsageError(`${this.name} manager was shut down; create a new one for another addprocs`);
+    const connection = await this.#connection(context);
+    if (this.layout === 'allocation' || this.layout === 'processes') return this.#launchProcesses(context, connection);
+    const files = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir });
+    const rendered = this.#render(context.launchId, [context.workerCommand.file, ...context.workerCommand.args], connection);
+    if (rendered.body) await this.runner.writeFile(files.body, rendered.body, 0o755);
+    await this.runner.writeFile(files.submit, rendered.submitFile, 0o644);
+    await this.#submit(context, files.submit, rendered.submitFile, undefined);
+  }
+
+  async #submit(context: LaunchContext, scriptPath: string, script: string, replaces: string | undefined): Promise<void> {
+    const driver = this.#queueDriver();
     const retryDelays = this.options.submitRetryDelays ?? [...take(backoffDelays({ initialMs: 1_000, maxMs: 16_000, jitter: 0.1 }), 5)];
     const progress = new ProgressLine(this.options.progress);
-    const jobId = await submitJob(this.driver, scriptPath, {
-      env: context.workerEnv,
+    const jobId = await submitJob(driver, scriptPath, {
+      runner: this.runner,
+      script,
+      extraFlags: this.options.submitFlags,
       retryDelays,
       expected: this.expectedWorkers,
       signal: replaces ? undefined : context.signal,
@@ -172,36 +264,48 @@ export abstract class JobQueueManager implements ClusterManager {
     });
     const layout = this.layout as JobLayout;
     const submission = new Submission({
-      driver: this.driver,
-      watcher: this.#watcher,
+      driver,
+      watcher: this.#watcher!,
+      runner: this.runner,
       context,
       jobId,
       np: this.expectedWorkers,
       layout,
       scriptPath,
+      script,
       replaces,
       progress,
       poll: this.options,
-      stderrPath: (taskIndex) => logPaths({ driver: this.driver, layout, launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir }, { jobId, taskIndex }).stderr,
+      stderrPath: (taskIndex) => logPaths({ driver, layout, launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir }, { jobId, taskIndex }).stderr,
       onGone: () => this.#updateTrap(),
     });
     this.#submissions.add(submission);
     this.#updateTrap();
-    if (!replaces) context.signal.addEventListener('abort', () => void this.#cancel([submission]), { once: true });
+    if (!replaces) context.signal.addEventListener('abort', () => void this.#cancel([submission]).catch(() => undefined), { once: true });
     if (this.#shutDown || (!replaces && context.signal.aborted)) await this.#cancel([submission]);
   }
 
-  async #launchInAllocation(context: LaunchContext): Promise<void> {
-    const declaration = this.driver.allocation!;
-    const worker = [context.workerCommand.file, ...this.options.nodeArgs, ...context.workerCommand.args];
-    // Site defaults (partition, account, walltime) are for submissions: the allocation has settled them.
-    const fromCode = Object.fromEntries(Object.entries(this.flags).filter(([key]) => this.optionSources[key] === 'code'));
-    const argv = declaration.command(this.expectedWorkers, this.driver.optionFlags(fromCode), worker);
-    const step = new AllocationStep(this.name, declaration, argv, context, { env: this.options.env, expected: this.expectedWorkers });
-    this.#steps.add(step);
-    void step.exited.then(() => this.#updateTrap());
+  async #launchProcesses(context: LaunchContext, connection: Readonly<Record<string, string>>): Promise<void> {
+    const driver = this.driver;
+    const declaration: ProcessLaunchDeclaration = isQueueDriver(driver) ? driver.allocation! : driver.processes;
+    // Site defaults (partition, account, walltime) are for submissions: an allocation has settled them.
+    const options = this.layout === 'allocation' ? Object.fromEntries(Object.entries(this.flags).filter(([key]) => this.optionSources[key] === 'code')) : this.flags;
+    const launch = await ProcessLaunch.start({
+      scheduler: this.name,
+      declaration,
+      context,
+      runner: this.runner,
+      np: this.expectedWorkers,
+      flags: this.optionFlags(options),
+      extraFlags: this.options.submitFlags,
+      worker: [context.workerCommand.file, ...this.options.nodeArgs, ...context.workerCommand.args],
+      env: { ...this.options.env, ...connection },
+    });
+    this.#launches.add(launch);
+    void launch.exited.then(() => this.#updateTrap());
     this.#updateTrap();
-    context.progress({ message: `${this.name}: started ${this.expectedWorkers} workers in the current allocation` });
+    const where = this.layout === 'allocation' ? ' in the current allocation' : '';
+    context.progress({ message: `${this.name}: started ${declaration.per === 'launch' ? 'the command for' : 'a command for each of'} ${this.expectedWorkers} workers${where}` });
   }
 
   #submissionOf(worker: WorkerConfig): Submission | undefined {
@@ -209,7 +313,17 @@ export abstract class JobQueueManager implements ClusterManager {
     return ofLaunch.find((s) => s.owns(worker)) ?? (ofLaunch.length === 1 ? ofLaunch[0] : undefined);
   }
 
+  #launchOf(worker: WorkerConfig): ProcessLaunch | undefined {
+    return [...this.#launches].find((launch) => launch.launchId === worker.launchId);
+  }
+
   manage(worker: WorkerConfig, event: WorkerEvent): void {
+    const launch = this.#launchOf(worker);
+    if (launch) {
+      if (event === 'joined') launch.workerJoined(worker);
+      else void launch.stopWorker(worker);
+      return;
+    }
     const submission = this.#submissionOf(worker);
     if (!submission) return;
     if (event === 'joined') {
@@ -221,19 +335,23 @@ export abstract class JobQueueManager implements ClusterManager {
     if (unit !== undefined && !submission.gone) {
       // Its last worker is gone: make sure the job (or array task) does not linger in the queue.
       const whole = unit === submission.jobId;
-      this.#cancelIds([unit]).then(
-        () => whole && submission.markGone(),
-        (error: Error) => submission.context.progress({ message: error.message }),
+      this.#track(
+        this.#cancelIds([unit]).then(
+          () => whole && submission.markGone(),
+          (error: Error) => submission.context.progress({ message: error.message }),
+        ),
       );
     }
   }
 
   async explainLoss(worker: WorkerConfig): Promise<string | undefined> {
+    const launch = this.#launchOf(worker);
+    if (launch) return launch.explain(worker, EXPLAIN_WAIT_MS);
     const submission = this.#submissionOf(worker);
-    if (!submission) return this.#explainStepLoss();
+    if (!submission) return undefined;
     const deadline = Date.now() + EXPLAIN_WAIT_MS;
     for (;;) {
-      if (!submission.gone) await this.#watcher.refresh();
+      if (!submission.gone) await this.#watcher?.refresh();
       const status = submission.statusOf(worker);
       if (status && isEnded(status.kind)) return describeEnd(this.name, submission.unitOf(worker), status);
       if (submission.gone || Date.now() >= deadline) return undefined;
@@ -241,41 +359,45 @@ export abstract class JobQueueManager implements ClusterManager {
     }
   }
 
-  /** In an allocation, workers leave together when their step ends: say how it ended. */
-  async #explainStepLoss(): Promise<string | undefined> {
-    const steps = [...this.#steps];
-    if (steps.length === 0) return undefined;
-    await Promise.race([Promise.all(steps.map((step) => step.exited)), sleep(EXPLAIN_WAIT_MS)]);
-    const ended = steps.find((step) => step.exit !== undefined);
-    return ended ? `the ${this.name} step that ran it ${ended.exit}` : undefined;
-  }
-
   /**
-   * Cancel the jobs (and stop the in-allocation steps) of one failed launch (`launchId`), or of
-   * every launch on `close` — after which the manager takes no more launches.
+   * Cancel the jobs (and stop the commands) of one failed launch (`launchId`), or of every
+   * launch on `close` — after which the manager takes no more launches. Resolves once the
+   * cancel commands have finished (also those an abort started), and the launch's secret
+   * file is removed.
    */
   async shutdown(_reason: string, launchId?: string): Promise<void> {
     if (launchId === undefined) this.#shutDown = true;
     const ofLaunch = (id: string) => launchId === undefined || id === launchId;
     const live = [...this.#submissions].filter((s) => !s.gone && ofLaunch(s.context.launchId));
-    const steps = [...this.#steps].filter((step) => ofLaunch(step.launchId));
-    await Promise.all([this.#cancel(live), ...steps.map((step) => step.stop())]);
+    const launches = [...this.#launches].filter((launch) => ofLaunch(launch.launchId));
+    await Promise.all([this.#cancel(live), ...launches.map((launch) => launch.stop()), ...this.#cancelling]);
+    const secrets = [...this.#secretFiles.entries()].filter(([id]) => ofLaunch(id));
+    for (const [id] of secrets) this.#secretFiles.delete(id);
+    await this.runner.remove(secrets.map(([, file]) => file)).catch(() => undefined);
     this.#updateTrap();
+  }
+
+  #track(cancel: Promise<unknown>): void {
+    const tracked = cancel.then(() => undefined, () => undefined);
+    this.#cancelling.add(tracked);
+    void tracked.then(() => this.#cancelling.delete(tracked));
   }
 
   async #cancel(submissions: readonly Submission[]): Promise<void> {
     const live = submissions.filter((s) => !s.gone);
     if (live.length === 0) return;
     for (const submission of live) submission.markGone();
-    await this.#cancelIds(live.map((s) => s.jobId));
+    const cancel = this.#cancelIds(live.map((s) => s.jobId));
+    this.#track(cancel);
+    await cancel;
   }
 
   /** Cancel jobs, retrying a failing cancel command a few times (a busy controller must not leave them queued). */
   async #cancelIds(ids: readonly string[]): Promise<void> {
-    const argv = this.driver.cancel.command(ids);
+    const argv = this.#queueDriver().cancel.command(ids);
     const delays = [...take(backoffDelays({ initialMs: 500, maxMs: 4_000 }), CANCEL_RETRIES)];
     for (let attempt = 0; ; attempt++) {
-      const output = await runSchedulerCommand(this.name, argv);
+      const output = await this.runner.run(this.name, argv);
       if (output.exitCode === 0) return;
       const delay = delays[attempt];
       if (delay === undefined) {
@@ -285,9 +407,9 @@ export abstract class JobQueueManager implements ClusterManager {
     }
   }
 
-  /** Keep interrupt handlers installed exactly while this manager has jobs or steps that may be live. */
+  /** Keep interrupt handlers installed exactly while this manager has jobs, commands or secret files that may be live. */
   #updateTrap(): void {
-    const live = [...this.#submissions].some((s) => !s.gone) || [...this.#steps].some((step) => step.exit === undefined);
+    const live = [...this.#submissions].some((s) => !s.gone) || [...this.#launches].some((launch) => !launch.ended) || this.#secretFiles.size > 0;
     if (live && !this.#untrap) {
       this.#untrap = onInterrupt(() => this.#cancelAllSync());
     } else if (!live && this.#untrap) {
@@ -297,9 +419,18 @@ export abstract class JobQueueManager implements ClusterManager {
   }
 
   #cancelAllSync(): void {
-    for (const step of this.#steps) step.stopSync();
+    for (const launch of this.#launches) launch.stopSync();
     const ids = [...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId);
-    if (ids.length > 0) runSchedulerCommandSync(this.name, this.driver.cancel.command(ids), { timeoutMs: 15_000 });
+    try {
+      if (ids.length > 0) this.runner.runSync(this.name, this.#queueDriver().cancel.command(ids), { timeoutMs: 15_000 });
+    } catch {
+      // Interrupted: the workers also leave when the master's connections close.
+    }
+    try {
+      this.runner.removeSync([...this.#secretFiles.values()]);
+    } catch {
+      // best effort
+    }
     this.#untrap = undefined;
   }
 
@@ -315,7 +446,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const delay = Math.max(0, worker.endsAt - lead - Date.now());
     submission.replacementTimer = setTimeout(() => {
       if (this.#shutDown || submission.gone) return;
-      this.#submit(submission.context, submission.scriptPath, submission.jobId).catch((error: Error) => {
+      this.#submit(submission.context, submission.scriptPath, submission.script, submission.jobId).catch((error: Error) => {
         submission.context.progress({ message: `${this.name}: could not submit a replacement for job ${submission.jobId}: ${error.message}` });
       });
     }, delay).unref();

@@ -7,13 +7,16 @@
  */
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { portSchema } from '../util/schemas.js';
+import { didYouMean } from '../util/suggest.js';
 import { type OptionLayer, canonicalize, mergeLayers, siteDefaultLayers } from './config.js';
 import type { FlagValue } from './driver.js';
 
-const portSchema = z.number().int().min(0).max(65535);
+/** Text that reaches a job script or a command line: one line (a newline would start another directive). */
+const oneLine = z.string().regex(/^[^\n\r\0]*$/, 'must be one line (no newline characters)');
 
 /** A scheduler flag's value: a string or number, `''`/`true` for a bare flag, `false` to leave it out. */
-export const flagValueSchema = z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, number or boolean (`""` for a bare flag)' });
+export const flagValueSchema = z.union([oneLine, z.number(), z.boolean()], { error: 'must be a string, number or boolean (`""` for a bare flag)' });
 
 /**
  * The options every batch manager understands, whatever its scheduler. Everything else in a
@@ -57,6 +60,19 @@ export const jobQueueOptionsSchema = z
     replaceBeforeWalltime: z.union([z.boolean(), z.number().int().positive()]).default(false),
     /** Start the workers inside the allocation the master runs in, without submitting (`salloc`, `sbatch`). */
     inAllocation: z.boolean().optional(),
+    /**
+     * Free flags for the submit command, as words (`['--exclusive', '--mail-type=END']`,
+     * `['-l', 'h_vmem=4G']`): ClusterManagers.jl's `sbatch_flags`/`qsub_flags`/`bsub_flags`.
+     * Each driver also takes its own spelling (`sbatchFlags`, `qsubFlags`, `bsubFlags`).
+     */
+    submitFlags: z.array(oneLine).default([]),
+    /**
+     * Run every scheduler command on a login node through this command, e.g.
+     * `['ssh', '-o', 'BatchMode=yes', 'login1']` (ClusterManagers.jl's `ssh_cmd`). Files the
+     * jobs read (job script, secret file) are written there through it, on stdin; relative
+     * paths (the default `logDir` becomes `.cm/logs`) are relative to the login home.
+     */
+    sshCommand: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 
@@ -71,50 +87,88 @@ const GENERIC_ALIASES: Readonly<Record<string, string>> = { outputDir: 'logDir',
 /** The result of resolving a manager's options. */
 export interface ResolvedOptions {
   generic: ResolvedJobQueueOptions;
+  /** The driver's settings (validated by its `settingsSchema`; never flags). */
+  settings: Record<string, unknown>;
   /** Scheduler flags, canonical keys, in no particular order (the driver orders them). */
   flags: Record<string, FlagValue>;
   /** Where each option's value came from: `code`, a config file, or an environment variable. */
   sources: Record<string, string>;
 }
 
+/** What a driver declares about its options, for {@link resolveOptions}. */
+export interface OptionDeclaration {
+  /** The driver's typed options (each a scheduler flag). */
+  flagSchema: z.ZodObject;
+  /**
+   * Every option name the scheduler's submit command takes (canonical: camelCase, one-letter
+   * names as they are), from the man page of the version the driver targets. A key that is
+   * none of these, nor typed, nor a setting, nor a generic option is refused with the closest
+   * name. Options @cm sets itself may be listed: the driver's `check` refuses them with why.
+   */
+  flagNames: readonly string[];
+  /** Settings that are not flags (PBS `dialect`, LSF `throttle`), validated and read from site defaults like options. */
+  settingsSchema?: z.ZodObject | undefined;
+  /** Other spellings of options (`p` → `partition`, `sbatchFlags` → `submitFlags`). */
+  aliases?: Readonly<Record<string, string>> | undefined;
+}
+
 /**
- * Merge site defaults with `code` options and validate them.
- * @param flagSchema the driver's typed options (each a flag); unknown keys are flags too
- * @throws UsageError naming every bad option and where it was set
+ * Merge site defaults with `code` options and validate them: generic options, the driver's
+ * settings and scheduler flags, each checked by its schema; unknown names refused.
+ * @throws UsageError naming every bad option, where it was set, and the name it was probably meant to be
  */
-export function resolveOptions(
-  driverName: string,
-  flagSchema: z.ZodObject,
-  code: Readonly<Record<string, unknown>>,
-  aliases: Readonly<Record<string, string>> = {},
-  env: NodeJS.ProcessEnv = process.env,
-): ResolvedOptions {
-  const allAliases = { ...GENERIC_ALIASES, ...aliases };
+export function resolveOptions(driverName: string, declaration: OptionDeclaration, code: Readonly<Record<string, unknown>>, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const allAliases = { ...GENERIC_ALIASES, ...declaration.aliases };
   const genericShape = jobQueueOptionsSchema.shape as Record<string, z.ZodType>;
+  const settingsShape = (declaration.settingsSchema?.shape ?? {}) as Record<string, z.ZodType>;
+  const flagShape = declaration.flagSchema.shape as Record<string, z.ZodType>;
   const layers: OptionLayer[] = [...siteDefaultLayers(driverName, allAliases, env), { source: 'code', values: canonicalize(code, allAliases) }];
-  for (const layer of layers.filter((l) => l.generic)) {
-    const stray = Object.keys(layer.values).find((key) => !(key in genericShape));
-    if (stray) {
-      const where = layer.keySources?.[stray] ?? layer.source;
-      throw new UsageError(`\`${stray}\` (from ${where}) is not an option of every scheduler; set it for one scheduler (section "${driverName}", or CM_${driverName.toUpperCase()}_*)`, stray);
+  const known = new Set([...Object.keys(genericShape), ...Object.keys(settingsShape), ...Object.keys(flagShape), ...declaration.flagNames]);
+  for (const layer of layers) {
+    for (const key of Object.keys(layer.values)) {
+      const where = layer.keySources?.[key] ?? layer.source;
+      if (layer.generic && !(key in genericShape)) {
+        throw new UsageError(`\`${key}\` (from ${where}) is not an option of every scheduler${didYouMean(key, Object.keys(genericShape))}; set it for one scheduler (section "${driverName}", or CM_${driverName.toUpperCase()}_*)`, key);
+      }
+      if (!known.has(key)) {
+        const from = where === 'code' ? '' : ` (from ${where})`;
+        throw new UsageError(
+          `\`${key}\`${from} is not a ${driverName} option${didYouMean(key, known)}; pass other ${driverName} flags as words in \`submitFlags\`${allAliasesOf(allAliases, 'submitFlags')}`,
+          key,
+        );
+      }
     }
   }
   const { values, sources } = mergeLayers(layers);
-  const flagShape = flagSchema.shape as Record<string, z.ZodType>;
   const generic: Record<string, unknown> = {};
+  const settings: Record<string, unknown> = {};
   const flags: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(values)) {
     const fromEnv = sources[key]?.startsWith('CM_') ?? false;
-    const field = genericShape[key] ?? flagShape[key];
+    const field = genericShape[key] ?? settingsShape[key] ?? flagShape[key];
     const coerced = fromEnv && typeof value === 'string' && field ? coerceEnvValue(field, value) : value;
-    (key in genericShape ? generic : flags)[key] = coerced;
+    (key in genericShape ? generic : key in settingsShape ? settings : flags)[key] = coerced;
   }
   const what = `${driverName} options`;
+  // Typed options have schemas of their own; no flag value may start another directive line.
+  for (const [key, value] of Object.entries(flags)) {
+    if (typeof value === 'string' && /[\n\r\0]/.test(value)) {
+      const source = sources[key] && sources[key] !== 'code' ? ` (from ${sources[key]})` : '';
+      throw new UsageError(`invalid ${what}: \`${key}\`${source}: must be one line (no newline characters)`, key);
+    }
+  }
   return {
     generic: validate(jobQueueOptionsSchema, generic, sources, what),
-    flags: validate(flagSchema.catchall(flagValueSchema), flags, sources, what) as Record<string, FlagValue>,
+    settings: declaration.settingsSchema ? validate(declaration.settingsSchema.strict(), settings, sources, what) : {},
+    flags: validate(declaration.flagSchema.catchall(flagValueSchema), flags, sources, what) as Record<string, FlagValue>,
     sources,
   };
+}
+
+/** ` (or \`sbatchFlags\`)`: the driver's own spelling of a generic option, for messages. */
+function allAliasesOf(aliases: Readonly<Record<string, string>>, target: string): string {
+  const names = Object.entries(aliases).filter(([, to]) => to === target).map(([from]) => `\`${from}\``);
+  return names.length ? ` (or ${names.join(', ')})` : '';
 }
 
 /** An environment variable is a string; give the schema the number, boolean or JSON value it expects. */

@@ -4,25 +4,25 @@
  * before its workers join.
  * @module
  */
-import { open } from 'node:fs/promises';
 import { LaunchError } from '../errors.js';
 import type { LaunchContext, WorkerConfig } from '../manager/types.js';
-import { type JobLayout, type JobStatus, type SchedulerDriver, describeEnd, isEnded } from './driver.js';
-import type { ProgressLine} from './progress.js';
+import { type JobLayout, type JobStatus, type SchedulerDriver, describeEnd, isEnded, isInQueue } from './driver.js';
+import type { ProgressLine } from './progress.js';
 import { describeProgress } from './progress.js';
+import type { CommandRunner } from './runner.js';
 import type { JobWatcher } from './watcher.js';
-
-const STDERR_TAIL_LINES = 20;
-const STDERR_TAIL_BYTES = 16_384;
 
 export interface SubmissionInit {
   driver: SchedulerDriver;
   watcher: JobWatcher;
+  runner: CommandRunner;
   context: LaunchContext;
   jobId: string;
   np: number;
   layout: JobLayout;
   scriptPath: string;
+  /** The submitted file's text (submitted again to replace a job near its walltime). */
+  script: string;
   /** The stderr log of one job or array task. */
   stderrPath(taskIndex: number | null): string;
   /** Submitted to replace a job near its walltime, after the launch itself succeeded. */
@@ -38,6 +38,7 @@ export class Submission {
   readonly np: number;
   readonly layout: JobLayout;
   readonly scriptPath: string;
+  readonly script: string;
   readonly replaces: string | undefined;
   readonly context: LaunchContext;
   readonly #init: SubmissionInit;
@@ -56,6 +57,7 @@ export class Submission {
     this.np = init.np;
     this.layout = init.layout;
     this.scriptPath = init.scriptPath;
+    this.script = init.script;
     this.replaces = init.replaces;
     this.context = init.context;
     this.#report();
@@ -83,14 +85,20 @@ export class Submission {
     return worker.launchId === this.context.launchId && worker.jobId === this.jobId;
   }
 
+  /** The scheduler's own task number of a worker (workers count from 0; Grid Engine, LSF and PBS arrays from 1). */
+  #schedulerTask(worker: WorkerConfig): number | null {
+    return this.layout === 'array' && worker.taskIndex !== null ? worker.taskIndex + (this.#init.driver.layouts.array?.indexBase ?? 0) : null;
+  }
+
   /** The job or array task a worker runs in, as the scheduler names it. */
   unitOf(worker: WorkerConfig): string {
-    return this.layout === 'array' && worker.taskIndex !== null ? this.#init.driver.taskJobId(this.jobId, worker.taskIndex) : this.jobId;
+    const task = this.#schedulerTask(worker);
+    return task === null ? this.jobId : this.#init.driver.taskJobId(this.jobId, task);
   }
 
   /** The scheduler's status of the job or array task a worker runs in. */
   statusOf(worker: WorkerConfig): JobStatus | undefined {
-    const task = this.layout === 'array' ? worker.taskIndex : null;
+    const task = this.#schedulerTask(worker);
     return this.#statuses?.find((status) => status.taskIndex === task) ?? this.#statuses?.find((status) => status.taskIndex === null);
   }
 
@@ -134,8 +142,9 @@ export class Submission {
     const ended = statuses.filter((status) => isEnded(status.kind));
     if (ended.length > 0 && !this.#launchSettled()) void this.#failFast(ended[0]!);
     // Status lists every live task (pending ones too), so all listed ended means none is left;
-    // a pending array task cancelled on its own simply vanishes from Slurm's list.
-    if (statuses.length > 0 && ended.length === statuses.length) this.markGone();
+    // a pending array task cancelled on its own simply vanishes from Slurm's list. A job in an
+    // error state is still held by the scheduler: it stays ours to cancel.
+    if (statuses.length > 0 && !statuses.some((status) => isInQueue(status.kind))) this.markGone();
   }
 
   /** A job or task ended before the launch's workers joined: fail `addprocs` with what the job wrote to stderr. */
@@ -144,16 +153,28 @@ export class Submission {
     const unit = status.taskIndex === null ? this.jobId : driver.taskJobId(this.jobId, status.taskIndex);
     const task = this.layout === 'array' ? status.taskIndex : null;
     const stderrPath = this.layout === 'array' && task === null ? undefined : this.#init.stderrPath(task);
-    const tail = stderrPath ? await readTail(stderrPath) : undefined;
+    const [tail, why] = await Promise.all([stderrPath ? this.#init.runner.readTail(stderrPath) : undefined, this.#explain()]);
     const where = stderrPath ? `; its stderr is in ${stderrPath}` : '';
+    const said = why ? ` — ${driver.name} says: ${why}` : '';
     this.context.fail(
-      new LaunchError(`${describeEnd(driver.name, unit, status)} — before its workers joined (${this.#joined} of ${this.np} joined)${where}; job script: ${this.scriptPath}`, {
+      new LaunchError(`${describeEnd(driver.name, unit, status)}${said} — before its workers joined (${this.#joined} of ${this.np} joined)${where}; job script: ${this.scriptPath}`, {
         manager: driver.name,
         joined: this.context.joined(),
         expected: this.np,
         stderrTail: tail,
       }),
     );
+  }
+
+  /** The scheduler's own account of why the job failed, when the driver knows how to ask (`qstat -j`). */
+  async #explain(): Promise<string | undefined> {
+    const { driver, runner } = this.#init;
+    if (!driver.explain) return undefined;
+    try {
+      return driver.explain.parse(await runner.run(driver.name, driver.explain.command(this.jobId)));
+    } catch {
+      return undefined;
+    }
   }
 
   #report(): void {
@@ -178,23 +199,5 @@ export class Submission {
   #emit(message: string): void {
     this.#init.progress.update(message);
     this.context.progress({ message, jobIds: [this.jobId] });
-  }
-}
-
-/** The last lines of a log file, or undefined when it cannot be read (yet). */
-export async function readTail(file: string, lines = STDERR_TAIL_LINES): Promise<string | undefined> {
-  let handle;
-  try {
-    handle = await open(file, 'r');
-    const { size } = await handle.stat();
-    const length = Math.min(size, STDERR_TAIL_BYTES);
-    const buffer = Buffer.alloc(length);
-    await handle.read(buffer, 0, length, size - length);
-    const text = buffer.toString('utf8').split('\n').filter(Boolean).slice(-lines).join('\n');
-    return text || undefined;
-  } catch {
-    return undefined;
-  } finally {
-    await handle?.close();
   }
 }

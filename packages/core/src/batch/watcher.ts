@@ -5,9 +5,9 @@
  * @module
  */
 import { backoffDelays } from '../util/backoff.js';
-import { runSchedulerCommand } from './command.js';
 import { type JobStatus, type SchedulerDriver, classifyStatus } from './driver.js';
 import { SchedulerError } from './errors.js';
+import type { CommandRunner } from './runner.js';
 
 /** A job missing from the status output this many polls in a row counts as ended. */
 const MISSES_BEFORE_GONE = 2;
@@ -23,11 +23,12 @@ export interface JobListener {
   pollMaxMs: number;
 }
 
-const watchers = new WeakMap<SchedulerDriver, JobWatcher>();
+const watchers = new WeakMap<SchedulerDriver, WeakMap<CommandRunner, JobWatcher>>();
 
-/** The status poller of one scheduler. Get it with {@link JobWatcher.for}. */
+/** The status poller of one scheduler (as reached through one runner). Get it with {@link JobWatcher.for}. */
 export class JobWatcher {
   readonly #driver: SchedulerDriver;
+  readonly #runner: CommandRunner;
   readonly #listeners = new Map<string, Set<JobListener>>();
   readonly #latest = new Map<string, JobStatus[]>();
   readonly #misses = new Map<string, number>();
@@ -37,17 +38,17 @@ export class JobWatcher {
   #again = false;
   #lastSignature = '';
 
-  private constructor(driver: SchedulerDriver) {
+  private constructor(driver: SchedulerDriver, runner: CommandRunner) {
     this.#driver = driver;
+    this.#runner = runner;
   }
 
-  /** The one watcher of this driver in this process. */
-  static for(driver: SchedulerDriver): JobWatcher {
-    let watcher = watchers.get(driver);
-    if (!watcher) {
-      watcher = new JobWatcher(driver);
-      watchers.set(driver, watcher);
-    }
+  /** The one watcher of this driver and runner in this process. */
+  static for(driver: SchedulerDriver, runner: CommandRunner): JobWatcher {
+    let byRunner = watchers.get(driver);
+    if (!byRunner) watchers.set(driver, (byRunner = new WeakMap()));
+    let watcher = byRunner.get(runner);
+    if (!watcher) byRunner.set(runner, (watcher = new JobWatcher(driver, runner)));
     return watcher;
   }
 
@@ -121,7 +122,7 @@ export class JobWatcher {
     const argv = this.#driver.status.command(ids);
     let statuses: JobStatus[];
     try {
-      const output = await runSchedulerCommand(this.#driver.name, argv);
+      const output = await this.#runner.run(this.#driver.name, argv);
       const raw = this.#driver.status.parse(output);
       if (!raw) throw new SchedulerError(`${argv[0]} could not report the jobs' status`, { ...output, scheduler: this.#driver.name, command: argv });
       statuses = raw.map((line) => classifyStatus(this.#driver, line));

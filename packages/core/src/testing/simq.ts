@@ -6,10 +6,18 @@
  * placeholders, the submit environment exported to the job, refusals on stderr with exit 1,
  * and silent cancellation of finished or unknown jobs.
  *
- *   simq submit SCRIPT          → `Submitted job 12`
+ *   simq submit SCRIPT          → `Submitted job 12` (SCRIPT `-`: read it from stdin)
+ *   simq submit SUBMIT-FILE     a file starting `# simq submit file`: `key = value` lines
+ *                               (executable, name, output, error, array, ntasks, hold, time, queue)
  *   simq status ID...           → `12 RUNNING -`, `13_0 PENDING Resources`… (unknown ids omitted)
  *   simq cancel ID...           (`12` or `12_3`)
  *   simq tasks CMD ARGS...      inside a job: run SIMQ_NTASKS copies with SIMQ_PROCID=0..n-1
+ *   simq place N                → N node names, one per line (`SIMQ_NODES`, default 4 nodes; fewer → exit 1)
+ *   simq exec [--orphan] NODE CMD ARGS...
+ *                               run CMD in the foreground "on NODE" (SIMQ_NODE set), exit with its
+ *                               status; SIGTERM is passed on, unless --orphan (like Scyld's bpsh,
+ *                               where ending the local command leaves the remote one running)
+ *   simq kill NODE PID          end a process started by `simq exec` (SIGTERM)
  *
  * State lives in `$SIMQ_DIR` (default: a directory in the system temp dir).
  * Directives: --name=, --output=, --error=, --array=A-B, --ntasks=N, --hold, --time=SECONDS,
@@ -27,6 +35,7 @@ interface Job {
   id: number;
   name: string;
   script: string;
+  cwd: string;
   output: string;
   error: string;
   array: [number, number] | null;
@@ -70,9 +79,33 @@ function parseDirectives(script: string): Record<string, string> {
   return directives;
 }
 
-function submit(script: string): void {
+function parseSubmitFile(file: string): Record<string, string> | undefined {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  if (lines[0]?.trim() !== '# simq submit file') return undefined;
+  const values: Record<string, string> = {};
+  for (const line of lines.slice(1)) {
+    const match = /^\s*([a-z]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) values[match[1]!] = match[2]!;
+  }
+  return values;
+}
+
+function submit(given: string): void {
+  let script = given;
+  if (given === '-') {
+    // The script on stdin (like `bsub < job.sh`): keep a copy to run.
+    mkdirSync(root, { recursive: true });
+    script = path.join(root, `stdin-${process.pid}-${Date.now()}.sh`);
+    writeFileSync(script, readFileSync(0));
+  }
   if (!script || !existsSync(script)) fail(`cannot read job script ${script}`);
-  const d = parseDirectives(script);
+  const file = parseSubmitFile(script);
+  if (file && !file.executable) fail('submit file has no executable', 2);
+  const d = file ?? parseDirectives(script);
+  if (file) {
+    script = file.executable!;
+    delete d.executable;
+  }
   const known = ['name', 'output', 'error', 'array', 'ntasks', 'hold', 'time', 'queue', 'flaky'];
   const unknown = Object.keys(d).find((key) => !known.includes(key));
   if (unknown) fail(`unrecognized directive --${unknown}`, 2);
@@ -100,6 +133,7 @@ function submit(script: string): void {
     id,
     name: d.name ?? path.basename(script),
     script: path.resolve(script),
+    cwd: given === '-' ? process.cwd() : path.dirname(path.resolve(script)),
     output: d.output ?? path.join(process.cwd(), 'simq-%j.out'),
     error: d.error ?? path.join(process.cwd(), 'simq-%j.err'),
     array,
@@ -134,7 +168,7 @@ function run(id: number): void {
       SIMQ_NTASKS: String(job.ntasks),
       ...(task === null ? {} : { SIMQ_ARRAY_JOB_ID: String(id), SIMQ_ARRAY_TASK_ID: String(task) }),
     };
-    const child = spawn('/bin/bash', [job.script], { env, stdio: ['ignore', out, err], detached: true, cwd: path.dirname(job.script) });
+    const child = spawn('/bin/bash', [job.script], { env, stdio: ['ignore', out, err], detached: true, cwd: job.cwd });
     closeSync(out);
     closeSync(err);
     writeFileSync(taskFile(id, task), JSON.stringify({ state: 'RUNNING', pid: child.pid } satisfies TaskState));
@@ -219,10 +253,46 @@ function tasks(argv: string[]): void {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => children.forEach((c) => c.kill(signal)));
 }
 
+function nodes(): string[] {
+  const count = Number(process.env.SIMQ_NODES ?? 4);
+  return Array.from({ length: count }, (_, i) => `sim${i}`);
+}
+
+function place(np: number): void {
+  const all = nodes();
+  if (!Number.isInteger(np) || np < 1) fail(`place: need a count >= 1, got ${String(np)}`, 2);
+  if (np > all.length) fail(`only ${all.length} nodes are up, ${np} requested`);
+  process.stdout.write(`${all.slice(0, np).join('\n')}\n`);
+}
+
+/** Run a command "on a node" in the foreground, like qrsh or bpsh. */
+function exec(argv: string[]): void {
+  const orphan = argv[0] === '--orphan';
+  const [node, file, ...args] = orphan ? argv.slice(1) : argv;
+  if (!node || !file) fail('exec: usage: simq exec [--orphan] NODE CMD ARGS...', 2);
+  if (!nodes().includes(node)) fail(`exec: node ${node} is down or does not exist`);
+  const child = spawn(file, args, { env: { ...process.env, SIMQ_NODE: node }, stdio: 'inherit', detached: orphan });
+  child.on('error', (error) => fail(`exec: cannot run ${file}: ${error.message}`, 127));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 1) : 1)));
+  if (!orphan) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
+}
+
+function killOnNode(node: string | undefined, pid: number): void {
+  if (!node || !nodes().includes(node)) fail(`kill: node ${String(node)} is down or does not exist`);
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    fail(`kill: (${pid}) - No such process`);
+  }
+}
+
 const [command, ...rest] = process.argv.slice(2);
 if (command === 'submit') submit(rest[0] ?? '');
 else if (command === 'run') run(Number(rest[0]));
 else if (command === 'status') status(rest);
 else if (command === 'cancel') cancel(rest);
 else if (command === 'tasks') tasks(rest);
-else fail(`usage: simq submit SCRIPT | status ID... | cancel ID... | tasks CMD...`, 2);
+else if (command === 'place') place(Number(rest[0]));
+else if (command === 'exec') exec(rest);
+else if (command === 'kill') killOnNode(rest[0], Number(rest[1]));
+else fail(`usage: simq submit SCRIPT | status ID... | cancel ID... | tasks CMD... | place N | exec [--orphan] NODE CMD... | kill NODE PID`, 2);
