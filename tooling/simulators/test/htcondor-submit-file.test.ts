@@ -30,6 +30,7 @@ describe('submit description', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-match-'));
     for (const name of ['b.dat', 'a.dat', 'c.txt']) fs.writeFileSync(path.join(dir, name), '');
     const parsed = parseSubmitFile('queue f matching *.dat\n', { cwd: dir });
+    fs.rmSync(dir, { recursive: true, force: true });
     expect('procs' in parsed && parsed.procs.map((p) => p.vars.f)).toEqual(['a.dat', 'b.dat']);
   });
   it('reports a line it cannot parse with its number', () => {

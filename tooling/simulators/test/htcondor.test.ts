@@ -6,13 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, run, simulators, type Simulator, waitFor } from './lhs-helpers.ts';
 
-const { start, close } = simulators('htcondor');
-/** A submit dir holding the given files (mode 755). */
-const submitDir = (files: Record<string, string>) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cm-condor-test-'));
-  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text, { mode: 0o755 });
-  return dir;
-};
+const { start, close, workDir: submitDir } = simulators('htcondor');
 const q = (sim: Simulator, id: string, attrs: string) => run(sim, 'condor_q', [id, '-af', ...attrs.split(' ')]).stdout.trim();
 const gone = (sim: Simulator, id: string) => waitFor(() => run(sim, 'condor_q', [id, '-af', 'JobStatus']).stdout === '', { what: `${id} to leave the queue` });
 

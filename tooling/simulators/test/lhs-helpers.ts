@@ -2,6 +2,8 @@
 // test), run one of its fake commands synchronously like a driver's shell-out, poll a condition.
 import { execaSync } from 'execa';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterEach } from 'vitest';
 import { createSimulator } from '../index.mjs';
 
@@ -10,14 +12,23 @@ export type Simulator = ReturnType<typeof createSimulator>;
 /** A simulator factory whose simulators are all closed after each test. */
 export function simulators(kind: 'lsf' | 'htcondor' | 'scyld') {
   const open: Simulator[] = [];
+  const dirs: string[] = [];
   afterEach(async () => {
     for (const sim of open.splice(0)) await sim.close();
+    for (const dir of dirs.splice(0)) fs.rmSync(dir, { recursive: true, force: true });
   });
   return {
     start: (options: Record<string, unknown> = {}) => {
       const sim = createSimulator(kind, options);
       open.push(sim);
       return sim;
+    },
+    /** A fresh submit directory holding the given files (mode 755), removed after the test. */
+    workDir: (files: Record<string, string> = {}) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `cm-${kind}-test-`));
+      dirs.push(dir);
+      for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text, { mode: 0o755 });
+      return dir;
     },
     /** Close now (the test checks what close() left behind). */
     close: async (sim: Simulator) => {

@@ -6,8 +6,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isAlive, run, simulators, type Simulator, waitFor } from './lhs-helpers.ts';
 
-const { start, close } = simulators('lsf');
-const workDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'cm-lsf-test-'));
+const { start, close, workDir } = simulators('lsf');
 const stat = (sim: Simulator, id: string) => run(sim, 'bjobs', ['-noheader', '-o', 'stat', id]).stdout.trim();
 const waitEnded = (sim: Simulator, id: string) => waitFor(() => /^(DONE|EXIT)$/.test(stat(sim, id)), { what: `job ${id} to end` });
 
