@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import { portSchema } from '../util/schemas.js';
 import { didYouMean } from '../util/suggest.js';
+import { parseOptions } from '../util/validate.js';
 import { type OptionLayer, canonicalize, mergeLayers, siteDefaultLayers } from './config.js';
 import type { FlagValue } from './driver.js';
 
@@ -158,9 +159,9 @@ export function resolveOptions(driverName: string, declaration: OptionDeclaratio
     }
   }
   return {
-    generic: validate(jobQueueOptionsSchema, generic, sources, what),
-    settings: declaration.settingsSchema ? validate(declaration.settingsSchema.strict(), settings, sources, what) : {},
-    flags: validate(declaration.flagSchema.catchall(flagValueSchema), flags, sources, what) as Record<string, FlagValue>,
+    generic: parseOptions(jobQueueOptionsSchema, generic, what, sources),
+    settings: declaration.settingsSchema ? parseOptions(declaration.settingsSchema.strict(), settings, what, sources) : {},
+    flags: parseOptions(declaration.flagSchema.catchall(flagValueSchema), flags, what, sources) as Record<string, FlagValue>,
     sources,
   };
 }
@@ -181,16 +182,4 @@ function coerceEnvValue(field: z.ZodType, raw: string): unknown {
     // not JSON: leave it as written, so the error shows it
   }
   return raw;
-}
-
-function validate<S extends z.ZodType>(schema: S, value: unknown, sources: Record<string, string>, what: string): z.output<S> {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issues = parsed.error.issues.map((issue) => {
-    const key = String(issue.path[0] ?? '');
-    const path = issue.path.map(String).join('.') || '(options)';
-    const source = sources[key] && sources[key] !== 'code' ? ` (from ${sources[key]})` : '';
-    return `\`${path}\`${source}: ${issue.message}`;
-  });
-  throw new UsageError(`invalid ${what}: ${issues.join('; ')}`, parsed.error.issues[0]?.path.map(String).join('.'));
 }
