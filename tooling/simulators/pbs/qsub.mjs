@@ -131,7 +131,8 @@ async function submit(ctx, dialect, config) {
   const join = opts.join ?? 'n';
   const keep = opts.keep ?? 'n';
   const shell = opts.shell ?? user.shell ?? '/bin/sh';
-  const home = user.homedir;
+  // The execution host's home of the job's user: jobs start there and their login shell reads its profile.
+  const home = config.home ?? user.homedir;
   const workdir = dialect.name === 'torque' && opts.initDir ? path.resolve(cwd, opts.initDir) : home;
   const nodefile = path.join(jobDir, 'nodefile');
   fs.writeFileSync(nodefile, `${host}\n`.repeat(Math.max(1, Number(resources.list.ncpus ?? 1))));
@@ -302,7 +303,9 @@ function jobEnvironment(/** @type {any} */ a) {
   const ncpus = String(resources.list.ncpus ?? 1);
   const id = index === null ? `${seq}.${server}` : `${seq}[${index}].${server}`;
   /** @type {Record<string, string>} */
-  const env = { HOME: home, LOGNAME: user.username, USER: user.username, SHELL: shell, PATH: '/bin:/usr/bin', MAIL: `/var/mail/${user.username}`, ...variables };
+  // start_exec.c order: the MOM's own environment (pbs_environment), then Variable_List, then the
+  // variables the MOM computes, which replace any passed in with the job (HOME, LOGNAME, SHELL, USER...).
+  const env = { PATH: '/bin:/usr/bin', ...variables, HOME: home, LOGNAME: user.username, SHELL: shell, USER: user.username };
   env.PBS_JOBNAME = index === null || dialect.name === 'pbspro' ? jobName : dialect.subjobName(jobName, index);
   env.PBS_JOBID = id;
   env.PBS_QUEUE = queue;
