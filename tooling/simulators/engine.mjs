@@ -46,6 +46,8 @@
  *     tasks: Array<{ index: number|null } & Partial<SpawnSpec>>   per-task overrides;
  *                                            `env` here is MERGED over spawn.env
  *     onTaskEnd?: { module: string (absolute), export: string },
+ *     onTaskStart?: { module, export }  called `await fn({ job, task, record, dir })` right after
+ *                                            the record says 'running' (errors are ignored),
  *     meta?: any }                          free-form (queue, name, options, ...)
  * SpawnSpec = { argv: string[], argv0?: string, cwd: string, env: Record<string,string>
  *   (used AS IS), stdin?: string|null (file), stdout?: Sink|null, stderr?: Sink|'stdout'|null,
@@ -83,7 +85,7 @@ import { fileURLToPath } from 'node:url';
 /** @typedef {{ path: string, append?: boolean }} Sink */
 /** @typedef {{ argv: string[], argv0?: string, cwd: string, env: Record<string, string>, stdin?: string | null, stdout?: Sink | null, stderr?: Sink | 'stdout' | null, delivery?: 'end' | 'direct' }} SpawnSpec */
 /** @typedef {{ index: number | null } & Partial<SpawnSpec>} TaskInit */
-/** @typedef {{ id: number, kind: string, hold?: boolean, maxRunning?: number, walltimeMs?: number, kill?: { signals?: string[], graceMs?: number }, spawn: SpawnSpec, tasks: TaskInit[], onTaskEnd?: { module: string, export: string }, meta?: any }} JobInit */
+/** @typedef {{ id: number, kind: string, hold?: boolean, maxRunning?: number, walltimeMs?: number, kill?: { signals?: string[], graceMs?: number }, spawn: SpawnSpec, tasks: TaskInit[], onTaskEnd?: { module: string, export: string }, onTaskStart?: { module: string, export: string }, meta?: any }} JobInit */
 /** @typedef {JobInit & { createdAt: number, dispatch: 'runner' | 'held' | 'stuck', meta: any }} JobRecord */
 /** @typedef {{ index: number | null, state: 'pending' | 'running' | 'ended', pid?: number, startedAt?: number, endedAt?: number, exitCode?: number | null, signal?: string | null, cause?: 'exit' | 'walltime' | 'cancelled' | 'spawn-error' | 'injected-kill', reason?: string, errno?: string, verdict?: any, deliveryError?: string }} TaskRecord */
 /** @typedef {{ index?: number | null, cause?: 'cancelled' | 'injected-kill', reason?: string, verdict?: any, signals?: string[], graceMs?: number }} CancelRequest */

@@ -116,7 +116,10 @@ function start(task) {
   /** @type {Running} */
   const entry = { index: task.index, spec, pid, startedAt, handledCancelAt: 0, timers: [] };
   running.set(key, entry);
-  writeJson(taskFile(dir, job.id, task.index), { index: task.index, state: 'running', pid, startedAt });
+  /** @type {TaskRecord} */
+  const runningRecord = { index: task.index, state: 'running', pid, startedAt };
+  writeJson(taskFile(dir, job.id, task.index), runningRecord);
+  if (job.onTaskStart) void startHook(job.onTaskStart, spec, runningRecord);
   const injected = takeInjection(dir, 'kill');
   if (injected) {
     const how = { cause: /** @type {const} */ ('injected-kill'), reason: injected.reason, verdict: injected.verdict, signals: injected.signals ?? ['SIGKILL'] };
@@ -133,6 +136,15 @@ function start(task) {
     writeJson(taskFile(dir, job.id, task.index), { index: task.index, state: 'running', pid, startedAt, exitingAt: Date.now() });
     void finish(task, spec, { index: task.index, state: 'ended', pid, startedAt, endedAt: Date.now(), exitCode: code, signal, cause, reason: entry.kill?.reason, verdict: entry.kill?.verdict });
   });
+}
+
+/** The front-end's start hook (e.g. HTCondor's `001 Job executing` event); its failure does not stop the task. @param {{ module: string, export: string }} hook @param {SpawnSpec} spec @param {TaskRecord} record */
+async function startHook(hook, spec, record) {
+  try {
+    await (await import(hook.module))[hook.export]({ job, task: spec, record, dir });
+  } catch {
+    // a broken hook must not take the job down; the end hook still runs
+  }
 }
 
 /** @param {import('./engine.mjs').TaskInit} task @param {SpawnSpec} spec @param {TaskRecord} record */
