@@ -48,13 +48,18 @@ execd_pid_file() {
 }
 
 log() { printf 'gridengine.sh: %s\n' "$*" >&2; }
-die() {
-  log "error: $*"
-  exit 1
-}
+die() { log "error: $*" && exit 1; }
+need_root() { [[ $(id -u) -eq 0 ]] || die "must run as root"; }
 
-need_root() {
-  [[ $(id -u) -eq 0 ]] || die "must run as root"
+# poll N CMD...: run CMD every 0.2 s, at most N times, until it succeeds.
+poll() {
+  local n=$1 i
+  shift
+  for ((i = 0; i < n; i++)); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  return 1
 }
 
 # Serialise mutating subcommands between concurrent callers (e.g. parallel CI steps).
@@ -115,29 +120,21 @@ pid_alive() {
   [[ $comm == "$name" ]]
 }
 
+gone() { ! kill -0 "$1" 2>/dev/null; }
+
 # stop_daemon PIDFILE NAME: SIGTERM, wait up to 20 s (qmaster takes 5-15 s), then SIGKILL.
 stop_daemon() {
-  local file=$1 name=$2 pid i
-  if ! pid_alive "$file" "$name"; then
-    rm -f "$file"
-    return 0
+  local file=$1 name=$2 pid
+  if pid_alive "$file" "$name"; then
+    pid=$(tr -dc '0-9' <"$file")
+    log "stopping $name (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! poll 100 gone "$pid"; then
+      log "$name (pid $pid) ignored SIGTERM for 20 s; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      poll 25 gone "$pid" || die "$name (pid $pid) would not exit"
+    fi
   fi
-  pid=$(tr -dc '0-9' <"$file")
-  log "stopping $name (pid $pid)"
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < 200; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$name (pid $pid) ignored SIGTERM for 20 s; sending SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for ((i = 0; i < 50; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
-  kill -0 "$pid" 2>/dev/null && die "$name (pid $pid) would not exit"
   rm -f "$file"
 }
 
@@ -148,28 +145,21 @@ cmd_stop() {
   if pid_alive "$execd_pid" sge_execd && pid_alive "$QMASTER_PID" sge_qmaster; then
     # -kej also kills the jobs, which a plain SIGTERM to execd would leave running.
     q qconf -kej "$HOST" >/dev/null 2>&1 || true
-    local i
-    for ((i = 0; i < 100; i++)); do
-      pid_alive "$execd_pid" sge_execd || break
-      sleep 0.1
-    done
+    poll 50 eval '! pid_alive "$execd_pid" sge_execd' || true
   fi
   stop_daemon "$execd_pid" sge_execd
   stop_daemon "$QMASTER_PID" sge_qmaster
   log "stopped"
 }
 
-dump_logs() {
+# fail MESSAGE: print the daemons' log tails, then die.
+fail() {
   local f
   for f in "$QMASTER_SPOOL/messages" "$EXECD_SPOOL"/*/messages /tmp/qmaster_messages* /tmp/execd_messages*; do
     [[ -e $f ]] || continue
     log "---- last lines of $f ----"
     tail -n 25 "$f" >&2 || true
   done
-}
-
-fail() {
-  dump_logs
   die "$*"
 }
 
@@ -187,28 +177,13 @@ write_cell_files() {
 }
 
 wait_for() {
-  local what=$1 i
+  local what=$1
   shift
-  for ((i = 0; i < READY_TIMEOUT * 5; i++)); do
-    "$@" && return 0
-    sleep 0.2
-  done
-  fail "$what not reached within ${READY_TIMEOUT}s"
+  poll $((READY_TIMEOUT * 5)) "$@" || fail "$what not reached within ${READY_TIMEOUT}s"
 }
 
 qmaster_answers() { q qconf -sh >/dev/null 2>&1; }
 exechost_known() { q qconf -se "$HOST" >/dev/null 2>&1; }
-
-# The test configuration as (object, key, value) facts; `check` lists what differs.
-readonly GLOBAL_CONF=(min_uid 0 min_gid 0 login_shells none)
-readonly SCHED_CONF=(schedule_interval 0:0:1 flush_submit_sec 1 flush_finish_sec 1 queue_sort_method seqno)
-readonly PE_CONF=(pe_name smp slots 9999 user_lists NONE xuser_lists NONE start_proc_args NONE
-  stop_proc_args NONE allocation_rule '$pe_slots' control_slaves TRUE job_is_first_task TRUE
-  urgency_slots min accounting_summary FALSE qsort_args NONE)
-readonly ALLQ_CONF=(hostlist @allhosts seq_no 0 load_thresholds NONE qtype 'BATCH INTERACTIVE'
-  pe_list smp slots 8 shell /bin/bash tmpdir /tmp h_rt INFINITY)
-readonly SHORTQ_CONF=(hostlist @allhosts seq_no 1 load_thresholds NONE qtype 'BATCH INTERACTIVE'
-  pe_list smp slots 8 shell /bin/bash tmpdir /tmp h_rt 00:10:00)
 
 # differs FILE KEY VALUE...: print "key=actual (want value)" for each key whose value differs.
 # qconf prints one `key value` per line; long values continue with a trailing backslash.
@@ -248,14 +223,20 @@ show_obj() {
   esac
 }
 
+# The test configuration: `key value` pairs per object (a PE needs all of its keys).
 want_of() {
+  local queue=(qname "$1" hostlist @allhosts load_thresholds NONE qtype 'BATCH INTERACTIVE'
+    pe_list smp slots 8 shell /bin/bash tmpdir /tmp)
   case $1 in
-    global) printf '%s\n' "${GLOBAL_CONF[@]}" ;;
-    sched) printf '%s\n' "${SCHED_CONF[@]}" ;;
+    global) printf '%s\n' min_uid 0 min_gid 0 login_shells none ;;
+    sched) printf '%s\n' schedule_interval 0:0:1 flush_submit_sec 1 flush_finish_sec 1 queue_sort_method seqno ;;
     hgrp) printf '%s\n' group_name @allhosts hostlist "$HOST" ;;
-    pe) printf '%s\n' "${PE_CONF[@]}" ;;
-    all.q) printf '%s\n' qname all.q "${ALLQ_CONF[@]}" ;;
-    short.q) printf '%s\n' qname short.q "${SHORTQ_CONF[@]}" ;;
+    pe) printf '%s\n' pe_name smp slots 9999 user_lists NONE xuser_lists NONE start_proc_args NONE \
+      stop_proc_args NONE allocation_rule '$pe_slots' control_slaves TRUE job_is_first_task TRUE \
+      urgency_slots min accounting_summary FALSE qsort_args NONE ;;
+    # seq_no + queue_sort_method seqno: jobs without -q go to all.q, not to the 10-minute queue.
+    all.q) printf '%s\n' "${queue[@]}" seq_no 0 h_rt INFINITY ;;
+    short.q) printf '%s\n' "${queue[@]}" seq_no 1 h_rt 00:10:00 ;;
     # One pool of slots for the host, so both queues together never run more than 8 jobs.
     exechost) printf '%s\n' complex_values "slots=$HOST_SLOTS" ;;
   esac
@@ -263,9 +244,20 @@ want_of() {
 
 readonly OBJECTS=(global sched hgrp pe all.q short.q exechost)
 
-# check_obj OBJ DIR: print what differs (or "missing"); rc 0 when it matches.
+# Scratch directory for qconf files, removed on exit (also when `fail` exits early).
+WORK=""
+work_dir() {
+  if [[ -z $WORK ]]; then
+    WORK=$(mktemp -d /tmp/cm-gridengine.XXXXXX)
+    trap 'rm -rf "$WORK"' EXIT
+  fi
+}
+
+# check_obj OBJ: print what differs (or "missing"); rc 0 when it matches.
 check_obj() {
-  local obj=$1 dir=$2 out want=()
+  local obj=$1 dir out want=()
+  work_dir
+  dir=$WORK
   mapfile -t want < <(want_of "$obj")
   if ! show_obj "$obj" >"$dir/$obj.cur" 2>/dev/null; then
     echo "$obj: missing"
@@ -278,10 +270,12 @@ check_obj() {
 }
 
 fix_obj() {
-  local obj=$1 dir=$2 want=() exists=true file rc=0 out
+  local obj=$1 dir want=() verb=M file rc=0 out
+  work_dir
+  dir=$WORK
   mapfile -t want < <(want_of "$obj")
   if ! show_obj "$obj" >"$dir/$obj.cur" 2>/dev/null; then
-    exists=false
+    verb=A
     case $obj in
       hgrp | pe) : >"$dir/$obj.cur" ;;
       all.q | short.q) q qconf -sq >"$dir/$obj.cur" || fail "qconf -sq (queue template) failed" ;;
@@ -292,37 +286,35 @@ fix_obj() {
   file=$dir/$obj/global
   cp "$dir/$obj.cur" "$file"
   with_values "$file" "${want[@]}"
-  case $obj:$exists in
-    global:*) out=$(q qconf -Mconf "$file" 2>&1) || rc=$? ;;
-    sched:*) out=$(q qconf -Msconf "$file" 2>&1) || rc=$? ;;
-    hgrp:true) out=$(q qconf -Mhgrp "$file" 2>&1) || rc=$? ;;
-    hgrp:false) out=$(q qconf -Ahgrp "$file" 2>&1) || rc=$? ;;
-    pe:true) out=$(q qconf -Mp "$file" 2>&1) || rc=$? ;;
-    pe:false) out=$(q qconf -Ap "$file" 2>&1) || rc=$? ;;
-    *.q:true) out=$(q qconf -Mq "$file" 2>&1) || rc=$? ;;
-    *.q:false) out=$(q qconf -Aq "$file" 2>&1) || rc=$? ;;
-    exechost:*) out=$(q qconf -mattr exechost complex_values "slots=$HOST_SLOTS" "$HOST" 2>&1) || rc=$? ;;
+  # -A* fail when the object exists, -M* when it does not: pick by what show_obj found.
+  case $obj in
+    global) out=$(q qconf -Mconf "$file" 2>&1) || rc=$? ;;
+    sched) out=$(q qconf -Msconf "$file" 2>&1) || rc=$? ;;
+    hgrp) out=$(q qconf "-${verb}hgrp" "$file" 2>&1) || rc=$? ;;
+    pe) out=$(q qconf "-${verb}p" "$file" 2>&1) || rc=$? ;;
+    *.q) out=$(q qconf "-${verb}q" "$file" 2>&1) || rc=$? ;;
+    exechost) out=$(q qconf -mattr exechost complex_values "slots=$HOST_SLOTS" "$HOST" 2>&1) || rc=$? ;;
   esac
   ((rc == 0)) || fail "loading the $obj configuration failed (rc $rc): $out"
-  check_obj "$obj" "$dir" >&2 || fail "the $obj configuration still differs after loading it"
+  check_obj "$obj" >&2 || fail "the $obj configuration still differs after loading it"
 }
 
-# ensure_config [check]: bring every object to the test configuration (or only report).
+# ensure_config fix|check [OBJECT...]: bring the objects (default all) to the test
+# configuration, or only print what differs (rc 1 if anything does).
 ensure_config() {
-  local mode=${1:-fix} dir obj bad=0
-  dir=$(mktemp -d /tmp/cm-gridengine.XXXXXX)
-  for obj in "${OBJECTS[@]}"; do
-    if ! check_obj "$obj" "$dir" >"$dir/diff" 2>&1; then
-      if [[ $mode == check ]]; then
-        cat "$dir/diff"
-        bad=1
-        continue
-      fi
-      log "fixing $(tr '\n' ';' <"$dir/diff")"
-      fix_obj "$obj" "$dir"
+  local mode=$1 obj diff bad=0
+  shift
+  (($#)) || set -- "${OBJECTS[@]}"
+  for obj in "$@"; do
+    diff=$(check_obj "$obj" 2>&1) && continue
+    if [[ $mode == check ]]; then
+      printf '%s\n' "$diff"
+      bad=1
+    else
+      log "fixing $(tr '\n' ';' <<<"$diff")"
+      fix_obj "$obj"
     fi
   done
-  rm -rf "$dir"
   return "$bad"
 }
 
@@ -335,6 +327,13 @@ queues_ready() {
   local states
   states=$(queue_states)
   [[ $states == *"all.q@$HOST ok"* && $states == *"short.q@$HOST ok"* ]]
+}
+
+# A queue left disabled (d) or in error (E, e.g. after a failed shepherd) survives restarts:
+# clear and enable both queues.
+heal_queues() {
+  q qmod -cq all.q short.q >/dev/null 2>&1 || true
+  q qmod -e all.q short.q >/dev/null 2>&1 || true
 }
 
 # Daemons start with a clean environment, as init would start them: sge_execd passes its own
@@ -355,31 +354,23 @@ cmd_start() {
   log "starting sge_qmaster"
   start_daemon sge_qmaster
   wait_for "qmaster answering qconf -sh" qmaster_answers
-  ensure_config_pre_execd
+  # Global config (min_uid, login_shells), scheduler config and the submit host first.
+  ensure_config fix global sched
+  if ! q qconf -ss 2>/dev/null | grep -qx "$HOST"; then
+    q qconf -as "$HOST" >&2 || fail "qconf -as $HOST failed"
+  fi
   log "starting sge_execd"
   start_daemon sge_execd
   wait_for "execution host $HOST registered" exechost_known
-  ensure_config
+  ensure_config fix
   # Jobs spooled before the restart would otherwise come back (some in Eqw).
   if [[ -n $(q qstat -u '*' 2>/dev/null) ]]; then
     log "deleting jobs left from before the restart"
     q qdel -f -u '*' >/dev/null 2>&1 || true
   fi
+  queues_ready || heal_queues
   wait_for "queues all.q@$HOST and short.q@$HOST without state flags" queues_ready
   log "ready: $(status_line)"
-}
-
-# Global and scheduler configuration and the submit host are needed before execd starts.
-ensure_config_pre_execd() {
-  local dir obj
-  dir=$(mktemp -d /tmp/cm-gridengine.XXXXXX)
-  for obj in global sched; do
-    check_obj "$obj" "$dir" >/dev/null 2>&1 || fix_obj "$obj" "$dir"
-  done
-  rm -rf "$dir"
-  if ! q qconf -ss 2>/dev/null | grep -qx "$HOST"; then
-    q qconf -as "$HOST" >&2 || fail "qconf -as $HOST failed"
-  fi
 }
 
 version() {
@@ -391,10 +382,12 @@ status_line() {
     "$(queue_states | tr '\n' ',' | sed 's/,$//; s/ ok//g')" "$(q qconf -spl 2>/dev/null | tr '\n' ' ' | sed 's/ $//')"
 }
 
+daemons_alive() {
+  pid_alive "$QMASTER_PID" sge_qmaster && pid_alive "$(execd_pid_file)" sge_execd
+}
+
 is_up() {
-  pid_alive "$QMASTER_PID" sge_qmaster || return 1
-  pid_alive "$(execd_pid_file)" sge_execd || return 1
-  queues_ready
+  daemons_alive && queues_ready
 }
 
 cmd_status() {
@@ -415,15 +408,24 @@ cmd_up() {
     return 0
   fi
   take_lock
-  if is_installed && is_up; then
-    # Running, but something (another test, an operator) changed what the tests rely on.
+  if is_installed && daemons_alive && qmaster_answers; then
+    # Running, but something (a test, an operator) changed what the tests rely on: repair
+    # in place rather than restart (a restart deletes every job).
     local diff
     if ! diff=$(ensure_config check); then
       log "running but not as tests need it: $(tr '\n' ';' <<<"$diff")"
-      ensure_config
+      ensure_config fix
     fi
-    status_line
-    return 0
+    if ! queues_ready; then
+      log "queue states: $(queue_states | tr '\n' ',' | sed 's/,$//'); clearing and enabling"
+      heal_queues
+      poll 25 queues_ready || true
+    fi
+    if is_up; then
+      status_line
+      return 0
+    fi
+    log "still not ready ($(queue_states | tr '\n' ',' | sed 's/,$//')); restarting"
   fi
   cmd_install
   cmd_start
@@ -433,20 +435,12 @@ cmd_env() {
   printf 'export %s=%q\n' SGE_ROOT "$SGE_ROOT" SGE_CELL "$SGE_CELL" SGE_ARCH "$SGE_ARCH" PATH "$PATH"
 }
 
-main() {
-  local cmd=${1:-}
-  case $cmd in
-    install) need_root && take_lock && cmd_install ;;
-    start | restart) need_root && take_lock && cmd_start ;;
-    stop) need_root && take_lock && cmd_stop ;;
-    status) cmd_status ;;
-    up) cmd_up ;;
-    env) cmd_env ;;
-    *)
-      echo "usage: $0 install|start|stop|status|up|restart|env" >&2
-      exit 2
-      ;;
-  esac
-}
-
-main "$@"
+case ${1:-} in
+  install) need_root && take_lock && cmd_install ;;
+  start | restart) need_root && take_lock && cmd_start ;;
+  stop) need_root && take_lock && cmd_stop ;;
+  status) cmd_status ;;
+  up) cmd_up ;;
+  env) cmd_env ;;
+  *) echo "usage: $0 install|start|stop|status|up|restart|env" >&2 && exit 2 ;;
+esac
