@@ -145,7 +145,7 @@ cmd_stop() {
   if pid_alive "$execd_pid" sge_execd && pid_alive "$QMASTER_PID" sge_qmaster; then
     # -kej also kills the jobs, which a plain SIGTERM to execd would leave running.
     q qconf -kej "$HOST" >/dev/null 2>&1 || true
-    poll 50 eval '! pid_alive "$execd_pid" sge_execd' || true
+    poll 50 gone "$(tr -dc '0-9' <"$execd_pid")" || true
   fi
   stop_daemon "$execd_pid" sge_execd
   stop_daemon "$QMASTER_PID" sge_qmaster
@@ -224,6 +224,7 @@ show_obj() {
 }
 
 # The test configuration: `key value` pairs per object (a PE needs all of its keys).
+# shellcheck disable=SC2016 # '$pe_slots' is Grid Engine's literal keyword
 want_of() {
   local queue=(qname "$1" hostlist @allhosts load_thresholds NONE qtype 'BATCH INTERACTIVE'
     pe_list smp slots 8 shell /bin/bash tmpdir /tmp)
@@ -265,6 +266,7 @@ check_obj() {
   fi
   out=$(differs "$dir/$obj.cur" "${want[@]}")
   [[ -z $out ]] && return 0
+  # shellcheck disable=SC2001 # prefix every line, not just the first
   sed "s/^/$obj: /" <<<"$out"
   return 1
 }

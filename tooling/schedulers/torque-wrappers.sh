@@ -105,6 +105,7 @@ verify() {
   slurm_answers || die "Slurm does not answer (scontrol ping); run tooling/schedulers/slurm.sh up"
   local dir id i
   dir=$(mktemp -d /tmp/cm-torque-wrappers-check.XXXXXX)
+  # shellcheck disable=SC2016 # the job expands $SLURM_JOB_ID, not this script
   printf '#!/bin/bash\necho "ran $SLURM_JOB_ID"\n' >"$dir/check.sh"
   if ! id=$(cd "$dir" && PATH=$BIN:$PATH timeout 30 qsub -o "$dir/out" "$dir/check.sh" 2>&1); then
     rm -rf "$dir"
