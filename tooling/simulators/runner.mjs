@@ -24,8 +24,8 @@ import { cancelRequest, readJob, readJson, registerProcess, spoolFiles, takeInje
 
 const POLL_MS = 100;
 const [dir = '', idText = ''] = process.argv.slice(2);
-const job = readJob(dir, Number(idText));
-if (!job) process.exit(1);
+/** @type {import('./engine.mjs').JobRecord} */
+const job = readJob(dir, Number(idText)) ?? process.exit(1);
 registerProcess(dir, process.pid, `runner ${job.id}`);
 
 /** @param {import('./engine.mjs').TaskInit} task @returns {SpawnSpec} */

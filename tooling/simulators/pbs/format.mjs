@@ -106,7 +106,7 @@ const jsonNumber = (v) => (Number.isInteger(v) && Math.abs(/** @type {number} */
 
 /**
  * cJSON_Print (TAB indent, `"key":\tvalue`) or the PBS 19-21 printer (4 spaces, `"key":value`).
- * @param {unknown} value @param {'cjson' | 'legacy'} style @param {number} depth
+ * @param {unknown} value @param {'cjson' | 'legacy'} style @param {number} depth @returns {string}
  */
 export function printJson(value, style, depth = 0) {
   const indent = (/** @type {number} */ d) => (style === 'cjson' ? '\t'.repeat(d) : '    '.repeat(d));
@@ -117,6 +117,7 @@ export function printJson(value, style, depth = 0) {
   if (typeof value === 'string') return JSON.stringify(value);
   const entries = Object.entries(/** @type {object} */ (value));
   if (entries.length === 0) return style === 'cjson' ? `{\n${indent(depth)}}` : '{}';
+  /** @type {string} */
   const body = entries.map(([k, v]) => `${indent(depth + 1)}${JSON.stringify(k)}${sep}${printJson(v, style, depth + 1)}`).join(',\n');
   return `{\n${body}\n${indent(depth)}}`;
 }

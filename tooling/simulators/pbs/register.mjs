@@ -6,7 +6,7 @@
  */
 import { fileURLToPath } from 'node:url';
 
-/** @param {string} id */
+/** @param {string | number} id */
 function parseJobId(id) {
   const match = /^(\d+)(?:\[(\d*)\])?/.exec(String(id));
   return match ? { id: Number(match[1]), index: match[2] ? Number(match[2]) : undefined } : undefined;
