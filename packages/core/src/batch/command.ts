@@ -18,6 +18,8 @@ export interface SubmitOptions {
   script: string;
   /** The user's free flags for the submit command (`sbatchFlags`, `qsubFlags`…). */
   extraFlags: readonly string[];
+  /** The job's log paths in the layout's placeholders. */
+  logs: { stdoutPath: string; stderrPath: string };
   /** Delays in ms before each retry of a transient failure; its length is the number of retries. */
   retryDelays: readonly number[];
   /** Stops retrying (a submission already running is allowed to finish, so its job id is not lost). */
@@ -34,7 +36,7 @@ export interface SubmitOptions {
  * @throws SchedulerError when the scheduler refuses the job, or keeps failing transiently
  */
 export async function submitJob(driver: SchedulerDriver, scriptPath: string, options: SubmitOptions): Promise<string> {
-  const argv = driver.submit.command(scriptPath, options.extraFlags);
+  const argv = driver.submit.command(scriptPath, options.extraFlags, options.logs);
   const stdin = driver.submit.stdin === 'script' ? options.script : undefined;
   for (let attempt = 1; ; attempt++) {
     const output = await options.runner.run(driver.name, argv, { stdin, timeoutMs: SUBMIT_TIMEOUT_MS });

@@ -115,6 +115,18 @@ export interface LayoutDeclaration {
   logPattern: string;
   /** That pattern resolved for a known job id and task (the scheduler's own task number). */
   logName(jobId: string, taskIndex: number | null): string;
+  /**
+   * Shell lines the job runs before the workers start, after @cm's settings: e.g. deriving a
+   * variable the scheduler does not set (Torque gives an array task only its own id
+   * `12[3].host`; a line can export the array's id `12[].host` for `jobIdVars`).
+   */
+  setup?(context: LayoutContext): string[];
+  /**
+   * Submit a plain job instead of an array for this many workers (PBS Pro refuses a
+   * one-element `-J` range). The layout's `flags` must then leave the array flag out; the
+   * worker is task 0 and the job is watched and cancelled as a whole.
+   */
+  plainJob?(np: number): boolean;
 }
 
 /** An option value a driver maps to a flag: `''` or `true` gives a bare flag, `false` leaves it out. */
@@ -175,9 +187,11 @@ export interface SchedulerDriver {
   readonly submit: {
     /**
      * The command that submits the job script at `scriptPath`; `extraFlags` are the user's free
-     * flags (`sbatchFlags`, `qsubFlags`…), to put before the script.
+     * flags (`sbatchFlags`, `qsubFlags`…), to put before the script; `logs` are the job's log
+     * paths in the layout's placeholders, for schedulers that take them only on the command
+     * line (Slurm's Torque-compatible `qsub` ignores `#PBS -o`).
      */
-    command(scriptPath: string, extraFlags: readonly string[]): Argv;
+    command(scriptPath: string, extraFlags: readonly string[], logs: { stdoutPath: string; stderrPath: string }): Argv;
     /** `'script'`: the script also goes on the command's stdin (`bsub < job.sh`: LSF reads directives only that way). */
     stdin?: 'script';
     /** The job id in the submit command's stdout, or undefined if there is none. */
@@ -210,10 +224,20 @@ export interface SchedulerDriver {
     parse(output: CommandOutput): RawJobStatus[] | undefined;
     /** The scheduler's state words and what they mean. Unknown words count as `queued`. */
     states: Readonly<Record<string, JobStateKind>>;
+    /**
+     * What a status line means when its state word alone does not say: LSF's one `EXIT` state
+     * is a walltime kill with `TERM_RUNLIMIT`, a cancel with `TERM_OWNER`… Undefined falls back to `states`.
+     */
+    classify?(status: RawJobStatus): JobStateKind | undefined;
   };
   readonly cancel: {
     /** One command that cancels all these jobs or array tasks (ids as `taskJobId` gives them). */
     command(jobIds: readonly string[]): Argv;
+    /**
+     * Whether a cancel command that exited non-zero still left nothing to cancel (`bkill`:
+     * "Job has already finished"; PBS `qdel`: "Unknown Job Id"). Default: only exit code 0 is success.
+     */
+    done?(output: CommandOutput): boolean;
   };
   /** The id of one array task (the scheduler's own task number), for cancelling it alone and for messages (`123_4`, `123.4`, `123[4]`). */
   taskJobId(jobId: string, taskIndex: number): string;
@@ -307,7 +331,7 @@ export interface ProcessLaunchDeclaration {
 
 /** Attach meaning to a raw status line with the driver's state table. */
 export function classifyStatus(driver: SchedulerDriver, raw: RawJobStatus): JobStatus {
-  return { ...raw, kind: driver.status.states[raw.state] ?? 'queued' };
+  return { ...raw, kind: driver.status.classify?.(raw) ?? driver.status.states[raw.state] ?? 'queued' };
 }
 
 const ENDINGS: Readonly<Partial<Record<JobStateKind, string>>> = {

@@ -183,7 +183,7 @@ export abstract class JobQueueManager implements ClusterManager {
   jobScript(): string {
     const files = launchFiles({ launchId: PREVIEW_LAUNCH_ID, jobName: this.options.jobName, logDir: this.logDir });
     const rendered = this.#render(PREVIEW_LAUNCH_ID, [process.execPath, workerEntryPath()], { [WORKER_ENV.secretFile]: files.secret });
-    const argv = this.#queueDriver().submit.command(files.submit, this.options.submitFlags);
+    const argv = this.#queueDriver().submit.command(files.submit, this.options.submitFlags, this.#logPatterns(PREVIEW_LAUNCH_ID));
     const how = `# submitted with: ${argv.join(' ')}${this.#queueDriver().submit.stdin === 'script' ? ' < (this file)' : ''}`;
     return rendered.body ? `${rendered.submitFile}\n${how}\n# --- body script ---\n${rendered.body}` : `${rendered.submitFile}${how}\n`;
   }
@@ -251,6 +251,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const progress = new ProgressLine(this.options.progress);
     const jobId = await submitJob(driver, scriptPath, {
       runner: this.runner,
+      logs: this.#logPatterns(context.launchId),
       script,
       extraFlags: this.options.submitFlags,
       retryDelays,
@@ -283,6 +284,11 @@ export abstract class JobQueueManager implements ClusterManager {
     this.#updateTrap();
     if (!replaces) context.signal.addEventListener('abort', () => void this.#cancel([submission]).catch(() => undefined), { once: true });
     if (this.#shutDown || (!replaces && context.signal.aborted)) await this.#cancel([submission]);
+  }
+
+  #logPatterns(launchId: string): { stdoutPath: string; stderrPath: string } {
+    const paths = logPaths({ driver: this.#queueDriver(), layout: this.layout as JobLayout, launchId, jobName: this.options.jobName, logDir: this.logDir });
+    return { stdoutPath: paths.stdout, stderrPath: paths.stderr };
   }
 
   async #launchProcesses(context: LaunchContext, connection: Readonly<Record<string, string>>): Promise<void> {
@@ -398,7 +404,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const delays = [...take(backoffDelays({ initialMs: 500, maxMs: 4_000 }), CANCEL_RETRIES)];
     for (let attempt = 0; ; attempt++) {
       const output = await this.runner.run(this.name, argv);
-      if (output.exitCode === 0) return;
+      if (output.exitCode === 0 || this.#queueDriver().cancel.done?.(output)) return;
       const delay = delays[attempt];
       if (delay === undefined) {
         throw new SchedulerError(`${argv[0]} could not cancel ${ids.join(', ')}`, { ...output, scheduler: this.name, command: argv, attempts: attempt + 1, hint: `cancel them by hand (\`${argv.join(' ')}\`)` });

@@ -83,8 +83,11 @@ export function renderBody(input: JobScriptInput): string[] {
     [WORKER_ENV.jobIdVars, declaration.jobIdVars.join(',')],
     ...Object.entries(input.env),
   ];
+  const plain = input.layout === 'array' && declaration.plainJob?.(np) === true;
+  if (plain) exports.push([WORKER_ENV.taskIndex, '0']);
+  const shape = plain ? 'one job' : input.layout === 'array' ? 'a job array' : 'one job of tasks';
   const lines = [
-    `# @cm launch ${input.launchId}: ${np} worker${np === 1 ? '' : 's'} as ${input.layout === 'array' ? 'a job array' : 'one job of tasks'}.`,
+    `# @cm launch ${input.launchId}: ${np} worker${np === 1 ? '' : 's'} as ${shape}.`,
     `# The workers dial the master; the cluster secret is in the 0600 file named by ${WORKER_ENV.secretFile}, never here.`,
     ...exports.map(([name, value]) => `export ${name}=${shellQuote(value)}`),
   ];
@@ -92,6 +95,7 @@ export function renderBody(input: JobScriptInput): string[] {
     lines.push(`# The job ends ${input.walltimeSeconds} s after it starts: workers stop taking new pmap items shortly before.`);
     lines.push(`export ${WORKER_ENV.endsAt}=$(( ($(date +%s) + ${input.walltimeSeconds}) * 1000 ))`);
   }
+  lines.push(...(declaration.setup?.({ np, jobName: input.jobName, options: input.options ?? {} }) ?? []));
   lines.push(...input.prologue);
   lines.push(`exec ${shellJoin([...(declaration.launcher ?? []), ...input.worker])}`);
   return lines;

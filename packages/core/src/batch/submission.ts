@@ -85,9 +85,14 @@ export class Submission {
     return worker.launchId === this.context.launchId && worker.jobId === this.jobId;
   }
 
+  /** Each worker is an array task the scheduler knows by number (not a task of one job, nor a plain job). */
+  get #perTaskJobs(): boolean {
+    return this.layout === 'array' && this.#init.driver.layouts.array?.plainJob?.(this.np) !== true;
+  }
+
   /** The scheduler's own task number of a worker (workers count from 0; Grid Engine, LSF and PBS arrays from 1). */
   #schedulerTask(worker: WorkerConfig): number | null {
-    return this.layout === 'array' && worker.taskIndex !== null ? worker.taskIndex + (this.#init.driver.layouts.array?.indexBase ?? 0) : null;
+    return this.#perTaskJobs && worker.taskIndex !== null ? worker.taskIndex + (this.#init.driver.layouts.array?.indexBase ?? 0) : null;
   }
 
   /** The job or array task a worker runs in, as the scheduler names it. */
@@ -117,7 +122,7 @@ export class Submission {
     if (unit === undefined) return undefined;
     this.#alive.delete(worker.id);
     if ([...this.#alive.values()].includes(unit)) return undefined;
-    if (this.layout === 'tasks' && this.#joined < this.np) return undefined;
+    if (!this.#perTaskJobs && this.#joined < this.np) return undefined;
     return unit;
   }
 
@@ -151,8 +156,8 @@ export class Submission {
   async #failFast(status: JobStatus): Promise<void> {
     const { driver } = this.#init;
     const unit = status.taskIndex === null ? this.jobId : driver.taskJobId(this.jobId, status.taskIndex);
-    const task = this.layout === 'array' ? status.taskIndex : null;
-    const stderrPath = this.layout === 'array' && task === null ? undefined : this.#init.stderrPath(task);
+    const task = this.#perTaskJobs ? status.taskIndex : null;
+    const stderrPath = this.#perTaskJobs && task === null ? undefined : this.#init.stderrPath(task);
     const [tail, why] = await Promise.all([stderrPath ? this.#init.runner.readTail(stderrPath) : undefined, this.#explain()]);
     const where = stderrPath ? `; its stderr is in ${stderrPath}` : '';
     const said = why ? ` — ${driver.name} says: ${why}` : '';
@@ -183,7 +188,7 @@ export class Submission {
     const message = describeProgress(driver.name, this.jobId, this.#statuses, {
       joined: this.#joined,
       expected: this.np,
-      tasks: this.layout === 'array' ? this.np : undefined,
+      tasks: this.#perTaskJobs ? this.np : undefined,
     });
     const text = this.replaces ? `${message} (replacing job ${this.replaces})` : message;
     if (this.#launchSettled()) {
