@@ -132,9 +132,14 @@ export function createLsfDriver(settings: LsfSettings = {}): SchedulerDriver {
     cancel: { command: (ids) => ['bkill', ...ids] },
     taskJobId: (jobId, task) => `${jobId}[${task}]`,
     walltimeSeconds: (options) => runLimitSeconds(options.walltime),
-    check: (options) => {
+    check: (options, np) => {
       const reserved = Object.keys(options).find((key) => key in RESERVED_OPTIONS);
-      return reserved ? `\`${reserved}\`: ${RESERVED_OPTIONS[reserved]}` : undefined;
+      if (reserved) return `\`${reserved}\`: ${RESERVED_OPTIONS[reserved]}`;
+      // LSF starts element K+1 only when one of the first K ends, and workers do not end by themselves.
+      if (throttle !== undefined && throttle < np) {
+        return `\`throttle\` ${throttle} is below the ${np} workers asked for: LSF would start the other ${np - throttle} only as running ones end, and addprocs waits for all ${np}; ask for at most ${throttle} workers per addprocs, or raise \`throttle\``;
+      }
+      return undefined;
     },
   };
 }
