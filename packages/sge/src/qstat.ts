@@ -39,9 +39,10 @@ export function parseQstatXml(stdout: string): RawJobStatus[] | undefined {
   const statuses: RawJobStatus[] = [];
   for (const [block] of stdout.matchAll(/<job_list\b[^>]*>[\s\S]*?<\/job_list>/g)) {
     const jobId = field(block, 'JB_job_number');
-    const state = field(block, 'state');
-    if (!jobId || !state) continue;
+    const printed = field(block, 'state');
+    if (!jobId || !printed) continue;
     const tasks = field(block, 'tasks');
+    const state = canonicalState(printed);
     const reason = stateReason(state);
     if (!tasks) statuses.push({ jobId, taskIndex: null, state, reason });
     else for (const taskIndex of expandTasks(tasks)) statuses.push({ jobId, taskIndex, state, reason });
@@ -51,6 +52,15 @@ export function parseQstatXml(stdout: string): RawJobStatus[] | undefined {
 
 /** The letters qstat combines into a state, in the order it prints them (sge_job.c `job_get_state_string`). */
 const LETTERS = ['d', 'E', 'S', 'T', 'h', 'R', 'q', 'r', 's', 't', 'w'] as const;
+
+/**
+ * The letters in qstat's own order (`ts` → `st`), so every combination is a key of the state
+ * table whatever order a Grid Engine version prints; letters not known are left as printed.
+ */
+export function canonicalState(state: string): string {
+  if (![...state].every((letter) => (LETTERS as readonly string[]).includes(letter))) return state;
+  return LETTERS.filter((letter) => state.includes(letter)).join('');
+}
 
 /** What a combination of letters means to @cm: deletion and error first, then what the job is doing. */
 export function stateKind(state: string): JobStateKind {
