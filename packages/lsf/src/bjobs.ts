@@ -35,7 +35,8 @@ export const LSF_STATES: Readonly<Record<string, JobStateKind>> = {
   PDONE: 'completed',
   EXIT: 'failed',
   PERR: 'failed',
-  ZOMBI: 'failed',
+  // Killed while its host was unreachable (or requeued under a new id).
+  ZOMBI: 'node-failure',
 };
 
 /** IBM "Termination reasons displayed by bacct, bhist, and bjobs": keyword → sentence. */
@@ -75,6 +76,36 @@ export function terminationReason(text: string | undefined): string | undefined 
   const sentence = said.replace(/\.$/, '').toLowerCase();
   const keyword = Object.keys(TERMINATION_REASONS).find((key) => TERMINATION_REASONS[key]!.toLowerCase() === sentence);
   return keyword ? `${keyword}: ${said}` : said;
+}
+
+/** What a termination reason means to @cm, where it says more than "it failed". */
+const TERMINATION_KINDS: Readonly<Record<string, JobStateKind>> = {
+  TERM_RUNLIMIT: 'timeout',
+  TERM_MEMLIMIT: 'out-of-memory',
+  TERM_SWAP: 'out-of-memory',
+  TERM_OWNER: 'cancelled',
+  TERM_ADMIN: 'cancelled',
+  TERM_FORCE_OWNER: 'cancelled',
+  TERM_FORCE_ADMIN: 'cancelled',
+  TERM_BUCKET_KILL: 'cancelled',
+  TERM_REQUEUE_OWNER: 'cancelled',
+  TERM_REQUEUE_ADMIN: 'cancelled',
+  TERM_DEADLINE: 'deadline',
+  TERM_PREEMPT: 'preempted',
+  TERM_ZOMBIE: 'node-failure',
+};
+
+/** The kind of an ended job from its termination reason (`EXIT` + TERM_RUNLIMIT is a timeout), else undefined. */
+export function classifyLsfStatus(status: RawJobStatus): JobStateKind | undefined {
+  if (status.state !== 'EXIT' && status.state !== 'ZOMBI') return undefined;
+  const keyword = /^TERM_[A-Z_]+/.exec(status.reason ?? '')?.[0];
+  return keyword ? TERMINATION_KINDS[keyword] : undefined;
+}
+
+/** `bkill` found nothing left to kill: every complaint is "already finished" or "no matching job" (ert treats them as success). */
+export function nothingLeftToKill({ stderr }: CommandOutput): boolean {
+  const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  return lines.length > 0 && lines.every((line) => /^Job <[^>]+>: (Job has already finished|No matching job found)/.test(line));
 }
 
 interface BjobsRecord {

@@ -8,7 +8,7 @@
  */
 import type { Flag, FlagValue, SchedulerDriver } from '@cm/core';
 import { z } from 'zod';
-import { LSF_STATES, bjobsCommand, parseBjobs } from './bjobs.js';
+import { LSF_STATES, bjobsCommand, classifyLsfStatus, nothingLeftToKill, parseBjobs } from './bjobs.js';
 import { RESERVED_OPTIONS, bsubFlag } from './bsub.js';
 import { MEMORY_PATTERN, MEMORY_UNITS, type MemoryUnit, RUN_LIMIT_PATTERN, memoryIn, runLimitSeconds, withMemoryReservation } from './limits.js';
 
@@ -128,8 +128,8 @@ export function createLsfDriver(settings: LsfSettings = {}): SchedulerDriver {
       for (const key of rest) add(key, options[key]);
       return flags;
     },
-    status: { command: bjobsCommand, parse: parseBjobs, states: LSF_STATES },
-    cancel: { command: (ids) => ['bkill', ...ids] },
+    status: { command: bjobsCommand, parse: parseBjobs, states: LSF_STATES, classify: classifyLsfStatus },
+    cancel: { command: (ids) => ['bkill', ...ids], done: nothingLeftToKill },
     taskJobId: (jobId, task) => `${jobId}[${task}]`,
     walltimeSeconds: (options) => runLimitSeconds(options.walltime),
     check: (options, np) => {
