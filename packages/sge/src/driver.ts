@@ -89,13 +89,23 @@ function declare(settings: SgeSettings): SchedulerDriver {
       parse: (output) => (output.exitCode === 0 ? parseQstatXml(output.stdout) : undefined),
       states: STATES,
     },
-    // Answers on stdout; exit 1 (`denied: job "12" does not exist`) for a job that already ended.
-    cancel: { command: (ids) => ['qdel', ...ids] },
+    cancel: {
+      command: (ids) => ['qdel', ...ids],
+      // Answers on stdout, one per id; exit 1 with `denied: job "12" does not exist` for a job
+      // (or task) that already ended — nothing left to cancel. Any other answer is a failure.
+      done: ({ stdout }) => {
+        const answers = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+        return answers.length > 0 && answers.every((line) => /^denied: job "[^"]+" does not exist$|has deleted|has registered .* for deletion/.test(line));
+      },
+    },
     taskJobId: (jobId, task) => `${jobId}.${task}`,
     explain: { command: (jobId) => ['qstat', '-j', jobId], parse: parseErrorReason },
     walltimeSeconds: walltimeOf,
-    check: (options, _np, layout) => {
+    check: (options, np, layout) => {
       if (layout === 'tasks' && !options.pe) return 'the `tasks` layout is one parallel job: set `pe` to a parallel environment (`qconf -spl` lists them; control_slaves TRUE lets it span hosts), or use layout "array"';
+      // -tc K starts task K+1 only when one of the first K ends; workers do not end by themselves.
+      const throttle = Number(options.tc);
+      if (options.tc !== undefined && Number.isInteger(throttle) && throttle < np) return `\`tc\` (${throttle}) below the number of workers (${np}) would leave ${np - throttle} never started; leave it out or ask for fewer workers`;
       return checkSgeOptions(options);
     },
   };

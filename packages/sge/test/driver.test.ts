@@ -109,6 +109,14 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
     expect(parseErrorReason({ stdout: '', stderr: 'Following jobs do not exist: \n13\n', exitCode: 1 })).toBeUndefined();
   });
 
+  it('counts a qdel of ids that already ended as done, and nothing else', () => {
+    const done = queueDriver(sge(1)).cancel.done!;
+    expect(done({ stdout: 'denied: job "27" does not exist\n', stderr: '', exitCode: 1 })).toBe(true);
+    expect(done({ stdout: 'denied: job "9999" does not exist\nroot has registered the job 8 for deletion\n', stderr: '', exitCode: 1 })).toBe(true);
+    expect(done({ stdout: 'alice - you do not have the necessary privileges to delete the job "12"\n', stderr: '', exitCode: 1 })).toBe(false);
+    expect(done({ stdout: '', stderr: 'unable to contact qmaster using port 6444 on host "vm"', exitCode: 1 })).toBe(false);
+  });
+
   it('gives a hint for each refusal observed, and retries only an unreachable qmaster', () => {
     const driver = queueDriver(sge(1));
     expect(sgeHint('Unable to run job: Job was rejected because job requests unknown queue "nope"\nExiting.')).toMatch(/check `queue`/);
@@ -155,6 +163,7 @@ describe('options are checked before anything is submitted', () => {
     [{ walltime: '1 hour' }, /`walltime`: use `\[\[hours:\]minutes:\]seconds`/],
     [{ memory: '4 GB' }, /`memory`: use a size like "4G"/],
     [{ resources: 'h_vmem=4G, tmem=4G' }, /`resources`/],
+    [{ tc: 1 }, /`tc` \(1\) below the number of workers \(2\) would leave 1 never started/],
     [{ layout: 'tasks' }, /the `tasks` layout is one parallel job: set `pe`/],
     [{ ac: `x='a' "b"` }, /cannot read a value holding both ' and "/],
   ])('refuses %j with a message naming the option', (options, message) => {
