@@ -144,12 +144,13 @@ function statusOf(record: BjobsRecord): RawJobStatus | undefined {
 export function parseBjobs({ stdout, stderr, exitCode }: CommandOutput): RawJobStatus[] | undefined {
   const start = stdout.indexOf('{');
   const end = stdout.lastIndexOf('}');
-  if (start < 0 || end < start) {
+  if (start < 0) {
     // Nothing listed: fine when every id was simply unknown, a failure otherwise.
     const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
     return lines.length > 0 ? (lines.every((line) => /is not found|No (unfinished )?job found/.test(line)) ? [] : undefined) : exitCode === 0 ? [] : undefined;
   }
   let document: { RECORDS?: unknown };
+  if (end < start) return undefined;
   try {
     document = JSON.parse(stdout.slice(start, end + 1)) as { RECORDS?: unknown };
   } catch {
