@@ -102,13 +102,17 @@ export const torqueDriver: SchedulerDriver = baseDriver('torque', {
       flags: ({ np }) => [['-t', `1-${np}`]],
       // PBS_ARRAYID is Torque's; SLURM_ARRAY_TASK_ID (same base) if a site's qsub turns out to be the wrappers over Slurm.
       taskIndexVars: ['PBS_ARRAYID', 'SLURM_ARRAY_TASK_ID'],
-      // A Torque array task has only its own id (`12[3].host`): derive the array's (`12[].host`).
-      setup: () => [`export ${ARRAY_JOB_ID_VAR}="$(printf '%s' "\${PBS_JOBID:-}" | sed 's/\\[[0-9]*\\]/[]/')"`],
+      setup: () => [
+        // A Torque array task has only its own id (`12[3].host`): derive the array's (`12[].host`).
+        `export ${ARRAY_JOB_ID_VAR}="$(printf '%s' "\${PBS_JOBID:-}" | sed 's/\\[[0-9]*\\]/[]/')"`,
+        // Torque writes a subjob's -e file as `<path>-<index>` (after `.err`), a name @cm cannot
+        // give; the task's stderr goes to the file @cm reads instead, beside the launch's other
+        // files (named like its secret file). Until machinery-requests.md @cm/pbs 5.
+        `[ -n "\${PBS_ARRAYID:-}" ] && [ -n "\${CM_SECRET_FILE:-}" ] && exec 2>>"\${CM_SECRET_FILE%.secret}-torque-\${PBS_ARRAYID}.err"`,
+      ],
       jobIdVars: [ARRAY_JOB_ID_VAR, 'SLURM_ARRAY_JOB_ID'],
-      // A subjob appends `-<index>` to this path, after `.err`: the machinery cannot name that
-      // file yet (machinery-requests.md @cm/pbs 5), so a failed array task's stderr tail is missing.
       logPattern: 'torque',
-      logName: () => 'torque',
+      logName: (_jobId, task) => (task === null ? 'torque' : `torque-${task}`),
     },
   },
   jobFlags: ({ name, stdoutPath, stderrPath }) => [['-N', name], ['-o', stdoutPath], ['-e', stderrPath]],
