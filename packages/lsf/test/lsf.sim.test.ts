@@ -79,4 +79,91 @@ describe('LSF through the simulator', () => {
     await c.close();
     await allGone([jobId]);
   });
+
+  it('passes typed options, other bsub options and free flags to the submission; the script comes on stdin', async () => {
+    const c = cluster();
+    const before = sim.submissions().length;
+    const options = { ...base, queue: 'short', walltime: '1:00', memory: '1GB', slots: 2, project: 'cm-tests', resources: 'span[hosts=1]', Jd: 'lsf options test', bsubFlags: ['-app', 'cmapp'] };
+    const ids = await c.addprocs(new LSFManager(2, options));
+    const [submission] = sim.submissions().slice(before);
+    expect(submission!.stdin).toBe(true);
+    expect(submission!.argv).toEqual(['-app', 'cmapp']);
+    const script = submission!.script as string;
+    for (const directive of ["#BSUB -J 'cm[1-2]'", '#BSUB -q short', '#BSUB -W 1:00', '#BSUB -M 1024', '#BSUB -n 2', '#BSUB -P cm-tests', "#BSUB -R 'span[hosts=1] rusage[mem=1024]'", "#BSUB -Jd 'lsf options test'"]) {
+      expect(script).toContain(`${directive}\n`);
+    }
+    const jobId = /Job <(\d+)> is submitted to queue <short>\./.exec(submission!.stdout)![1]!;
+    expect(jobOf(jobId)?.meta).toMatchObject({ queue: 'short', slots: 2, projectName: 'cm-tests', name: 'cm', arraySpec: 'cm[1-2]' });
+    const env = await c.everywhere(() => ({ queue: process.env.LSB_QUEUE, slots: process.env.LSB_DJOB_NUMPROC, endsAt: process.env.CM_ENDS_AT ?? null }));
+    expect(env.map((e) => [e.queue, e.slots])).toEqual(ids.map(() => ['short', '2']));
+    // Workers know when the run limit ends their job.
+    for (const id of ids) expect(c.worker(id).endsAt).toBeGreaterThan(Date.now() + 50 * 60_000);
+    await c.close();
+    await allGone([jobId]);
+  });
+
+  it('a refused submission fails addprocs with what bsub said and what to do; nothing is queued', async () => {
+    const c = cluster();
+    const jobsBefore = sim.jobs().length;
+    sim.inject({ submit: { kind: 'refuse', message: 'Request aborted by esub' } });
+    const manager = new LSFManager(2, base);
+    const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    expect(error).toBeInstanceOf(SchedulerError);
+    expect(error!.message).toMatch(/^bsub refused the job: "Request aborted by esub\. Job not submitted\." — the site's esub refused the job/);
+    expect((error as SchedulerError).exitCode).toBe(255);
+    expect((error as SchedulerError).attempts).toBe(1);
+    expect(manager.jobIds()).toEqual([]);
+    expect(sim.jobs()).toHaveLength(jobsBefore);
+  });
+
+  it('retries a submission while mbatchd does not answer, with retryDelays, and says so when it gives up', async () => {
+    const c = cluster();
+    const before = sim.submissions().length;
+    sim.inject({ submit: { kind: 'transient', times: 2 } });
+    const progress: string[] = [];
+    c.on('launch-progress', (p) => progress.push(p.message));
+    const ids = await c.addprocs(new LSFManager(1, { ...base, retryDelays: [20, 20] }));
+    expect(ids).toHaveLength(1);
+    expect(sim.submissions().slice(before).map((s: { exitCode: number }) => s.exitCode)).toEqual([255, 255, 0]);
+    expect(progress).toContainEqual(expect.stringMatching(/^lsf: submission attempt 1 failed \(.*Communication timeout\. Job not submitted\.\); retrying in 0 s$/));
+
+    sim.inject({ submit: { kind: 'transient', times: 'always' } });
+    const error = await c.addprocs(new LSFManager(1, { ...base, retryDelays: [20] })).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/bsub refused the job: ".*Communication timeout\. Job not submitted\." — the lsf controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 255, after 2 attempts/);
+  });
+
+  it('a worker whose job LSF kills while it runs fails its calls with WorkerLostError carrying TERM_RUNLIMIT', async () => {
+    const c = cluster();
+    const manager = new LSFManager(2, base);
+    const ids = await c.addprocs(manager);
+    const [jobId] = manager.jobIds();
+    const victim = ids.find((id) => c.worker(id).taskIndex === 1)!;
+    const survivor = ids.find((id) => id !== victim)!;
+    const call = c.remotecallFetch(victim, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    sim.killJob(`${jobId}[2]`, { reason: 'TERM_RUNLIMIT' });
+    const error = await call;
+    expect(error?.name).toBe('WorkerLostError');
+    expect(error!.detail).toMatch(new RegExp(`^lsf job ${jobId}\\[2\\] ended EXIT \\(TERM_RUNLIMIT: job killed after reaching LSF run time limit\\).*: it reached its walltime limit; ask for more time$`));
+    // The other element runs on.
+    expect(await c.remotecallFetch(survivor, () => process.env.LSB_JOBINDEX)).toBe('1');
+    await c.close();
+    await allGone([jobId!]);
+  });
+
+  it('leaves the secret in no file the simulator spooled or logged, nor in the job logs', async () => {
+    const c = cluster();
+    const manager = new LSFManager(2, base);
+    await c.addprocs(manager);
+    await c.pmap((x: number) => {
+      console.log(`spooled output ${x}`);
+      return x;
+    }, [1, 2, 3]);
+    const [jobId] = manager.jobIds();
+    await c.close();
+    await allGone([jobId!]);
+    const spooled = filesUnder(sim.dir);
+    expect(spooled.some((file) => file.includes(`${path.sep}lsf${path.sep}${jobId}${path.sep}`))).toBe(true);
+    for (const file of [...spooled, ...filesUnder(logDir)]) expect(readFileSync(file, 'utf8').includes(secret), file).toBe(false);
+    expect(JSON.stringify(sim.invocations()).includes(secret)).toBe(false);
+  });
 });
