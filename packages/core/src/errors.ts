@@ -80,6 +80,24 @@ export class ProtocolError extends Error {
   }
 }
 
+/** A value would make a frame over the connection's `maxFrameBytes`; thrown before anything is sent. */
+export class FrameTooLargeError extends ProtocolError {
+  /** Also the `code` a worker reports when its result would be too large (`RemoteError.remoteCode`). */
+  readonly code = FRAME_TOO_LARGE;
+  constructor(
+    message: string,
+    /** Bytes the frame would have had. */
+    readonly bytes: number,
+    /** The limit it is over. */
+    readonly limit: number,
+  ) {
+    super(message);
+  }
+}
+
+/** `code` of a FrameTooLargeError, on either side of the wire. */
+export const FRAME_TOO_LARGE = 'CM_FRAME_TOO_LARGE';
+
 /** Starting workers failed: the launcher failed, a job ended before its workers joined, or the launch timed out. */
 export class LaunchError extends Error {
   // Typed as string so subclasses (SchedulerError) can name themselves.

@@ -85,19 +85,27 @@ describe('launching workers', () => {
   it('workers beyond the expected count of a launch are refused', async () => {
     const logger = quietLogger();
     const cluster = testCluster({ logger });
-    // Two processes claim the same launch; only one is expected.
-    const twoProcesses = new LocalManager(2);
+    // Two processes claim the same launch (and both task 0); only one is expected. The second
+    // starts once the first has joined, so which one is refused does not depend on timing.
+    const first = new LocalManager(1);
+    const second = new LocalManager(1);
     const doubled: ClusterManager = {
       name: 'doubled',
       expectedWorkers: 1,
-      launch: (context) => twoProcesses.launch(context),
-      shutdown: () => twoProcesses.shutdown(),
+      launch: async (context) => {
+        await first.launch(context);
+        await waitFor(() => context.joined() === 1 || context.signal.aborted, 10_000, 'the first worker to join');
+        await second.launch(context);
+      },
+      shutdown: async () => {
+        await Promise.all([first.shutdown(), second.shutdown()]);
+      },
     };
     const ids = await cluster.addprocs(doubled, { timeoutMs: 10_000 });
     expect(ids).toHaveLength(1);
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => logger.warnings.length > 0, 10_000, 'the second worker to be refused');
     expect(cluster.nworkers()).toBe(1);
-    expect(logger.warnings.some((w) => /already has all 1 of its workers|is not \(or no longer\) accepting workers/.test(w))).toBe(true);
+    expect(logger.warnings[0]).toMatch(/already has all 1 of its workers|is not \(or no longer\) accepting workers|task 0 of launch L[0-9a-f]+ has already joined/);
   });
 
   it('the cluster listens on a named network interface, and names the ones there are when it is wrong', async () => {

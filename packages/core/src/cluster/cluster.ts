@@ -16,7 +16,7 @@ import { parseOptions } from '../util/validate.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
 import { combineDetail, explainWithin, lossOnClose } from './loss.js';
-import { type ListenAddress, MasterListener } from './listener.js';
+import { HANDSHAKE_TIMEOUT_MS, type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
   type ClusterOptions,
@@ -27,11 +27,11 @@ import {
   pmapOptionsSchema,
 } from './options.js';
 import { runPmap } from './pmap.js';
+import { RejectionLog } from './rejections.js';
 import { FunctionRegistry, type RemoteFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
 import { WorkerHandle } from './worker-handle.js';
 
-const HANDSHAKE_TIMEOUT_MS = 10_000;
 const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
 /** How long a refused peer's socket stays open (not read) so the Refuse frame reaches it. */
 const REFUSE_LINGER_MS = 1_000;
@@ -59,6 +59,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #options: ResolvedClusterOptions;
   readonly #secret: Buffer;
   readonly #logger: Logger;
+  readonly #rejections: RejectionLog;
   readonly #listener: MasterListener;
   readonly #workers = new Map<number, WorkerHandle>();
   readonly #removed = new Map<number, string>();
@@ -76,6 +77,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#options = parseOptions(clusterOptionsSchema, options, 'Cluster options');
     this.#secret = this.#options.secret ? Buffer.from(this.#options.secret, 'base64url') : randomBytes(32);
     this.#logger = this.#options.logger ?? stderrLogger;
+    this.#rejections = new RejectionLog(this.#logger);
     this.#listener = new MasterListener(
       this.#options,
       { encrypt: this.#options.encrypt, secret: this.#secret },
@@ -309,6 +311,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     );
     clearInterval(this.#heartbeat);
     await this.#listener.close();
+    this.#rejections.flush();
   }
 
   #assertOpen(what: string): void {
@@ -352,7 +355,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   #rejected(remoteAddress: string, reason: string): void {
-    this.#logger.warn(`rejected connection from ${remoteAddress}: ${reason}`);
+    this.#rejections.record(remoteAddress, reason);
     this.emit('peer-rejected', { remoteAddress, reason });
   }
 
@@ -361,6 +364,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     if (this.#closing) return { admit: false, reason: 'the cluster is closing' };
     if (!launch) return { admit: false, reason: `launch ${identity.launchId} is not (or no longer) accepting workers` };
     if (!launch.acceptsWorkers()) return { admit: false, reason: `launch ${identity.launchId} already has all ${launch.expected} of its workers` };
+    // Bind the join to a slot the launch expects: a peer holding the secret cannot take the
+    // place of a task that has joined (or will), nor claim a task the launch never started.
+    const slot = launch.claimTask(identity.taskIndex, identity.jobId);
+    if (slot) return { admit: false, reason: slot };
     return {
       admit: true,
       workerId: this.#nextWorkerId++,

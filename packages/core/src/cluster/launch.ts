@@ -33,6 +33,8 @@ export class Launch {
   #resolve!: () => void;
   #reject!: (error: Error) => void;
   #settled = false;
+  /** Tasks admitted so far (`jobId:taskIndex`): each task of a job joins once. A replacement job (walltime) has tasks of its own. */
+  readonly #tasks = new Set<string>();
 
   constructor(readonly manager: ClusterManager) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -69,6 +71,21 @@ export class Launch {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
     };
+  }
+
+  /**
+   * Reserve `taskIndex` for a worker being admitted. Returns why it cannot join, or undefined.
+   * Task indexes count from 0; a launch of a fixed size has tasks 0 … expected − 1.
+   */
+  claimTask(taskIndex: number | null, jobId: string | null = null): string | undefined {
+    if (taskIndex === null) return undefined;
+    const key = `${jobId ?? ''}:${taskIndex}`;
+    if (!this.manager.acceptsLateWorkers && taskIndex >= this.expected) {
+      return `launch ${this.id} has tasks 0 to ${this.expected - 1}; a worker claiming task ${taskIndex} was not started by it`;
+    }
+    if (this.#tasks.has(key)) return `task ${taskIndex}${jobId ? ` of job ${jobId}` : ''} of launch ${this.id} has already joined; a second worker claiming it is refused`;
+    this.#tasks.add(key);
+    return undefined;
   }
 
   workerJoined(id: number): void {

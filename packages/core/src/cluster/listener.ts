@@ -9,6 +9,12 @@ import { LaunchError, UsageError } from '../errors.js';
 import { type TransportSecurity, createServer } from '../protocol/transport.js';
 import { describeInterfaces, interfaceAddress, routableAddress } from '../util/address.js';
 
+/**
+ * A peer has this long to complete the handshake — the TLS one when encrypting, and then the
+ * @cm one (docs/protocol.md, section 2) — before it is dropped.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
 function interfaceHost(name: string, host: string | undefined): string {
   if (host !== undefined) throw new UsageError('invalid Cluster options: give `host` or `interface`, not both', 'interface');
   const address = interfaceAddress(name);
@@ -82,7 +88,7 @@ export class MasterListener {
     const [first, last] = typeof target.port === 'number' ? [target.port, target.port] : target.port;
     let lastError: Error | undefined;
     for (let port = first; port <= last; port++) {
-      const server = createServer(this.security, this.onConnection, this.onRejected);
+      const server = createServer(this.security, this.onConnection, this.onRejected, { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS });
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);

@@ -3,7 +3,19 @@
  * @module
  */
 import { z } from 'zod';
+import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import type { Logger } from '../util/logger.js';
+
+/**
+ * A duration a timer will wait. Node clamps anything over 2^31 − 1 ms to 1 ms (with only a
+ * warning), which would turn "practically never" into "at once".
+ */
+const timerMs = (min: number) =>
+  z
+    .number()
+    .int()
+    .min(min)
+    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): Node.js timers cannot wait longer`);
 
 const portSchema = z.number().int().min(0).max(65535);
 
@@ -40,16 +52,16 @@ export const clusterOptionsSchema = z
          * unreachable hosts, so a few seconds is plenty — and at thousands of workers every
          * heartbeat is a system call on the master.
          */
-        intervalMs: z.number().int().min(10).default(5_000),
+        intervalMs: timerMs(10).default(5_000),
         /** Silence after which the other side counts as gone, ms. */
-        timeoutMs: z.number().int().min(50).default(30_000),
+        timeoutMs: timerMs(50).default(30_000),
       })
       .default({ intervalMs: 5_000, timeoutMs: 30_000 })
       .refine((h) => h.timeoutMs > h.intervalMs, 'timeoutMs must be larger than intervalMs'),
     /** Largest frame accepted from an authenticated worker, bytes. */
     maxFrameBytes: z.number().int().min(1024).max(0xffff_ffff).default(2 ** 31),
     /** Time a worker has to exit after `rmprocs` before its manager kills it, ms. */
-    shutdownGraceMs: z.number().int().min(0).default(5_000),
+    shutdownGraceMs: timerMs(0).default(5_000),
     /** Where worker output goes. Default: `From worker N: …` on the master's stdout/stderr. */
     onOutput: z.custom<(workerId: number, stream: 'stdout' | 'stderr', line: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
     /** Where the cluster's own warnings go (rejected peers, lost workers). */
@@ -63,7 +75,7 @@ export type ResolvedClusterOptions = z.output<typeof clusterOptionsSchema>;
 export const addprocsOptionsSchema = z
   .object({
     /** Give up (and stop what was started) after this many ms. Default: the manager's, else 120 s. */
-    timeoutMs: z.number().int().positive().optional(),
+    timeoutMs: timerMs(1).optional(),
     signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
   })
   .strict();

@@ -7,9 +7,18 @@
  * more than a fair share of what is left, so the tail stays balanced. Items lost with a
  * worker go back to the queue (a separate budget from user errors); every index is in at
  * most one batch at a time, so no item is lost and none lands twice in the result.
+ *
+ * Frame limits: a batch whose call or results would not fit in one frame (`maxFrameBytes`)
+ * is split. Result sizes are measured, so batches stay at most half a frame of results; a
+ * batch that still comes back too large is halved and run again.
+ *
+ * Poison items: an item lost with its worker is run alone from then on, so an item that
+ * kills workers is found out, and innocent neighbours are not charged for it again. An item
+ * lost twice, the second time alone, is the likely cause: it is retried (within
+ * `retry.lostWorkers`) only while at least two workers are left, so it never takes the last.
  * @module
  */
-import { RemoteError, UsageError, WorkerLostError } from '../errors.js';
+import { FRAME_TOO_LARGE, FrameTooLargeError, RemoteError, UsageError, WorkerLostError } from '../errors.js';
 import type { MapOutcome } from '../protocol/messages.js';
 import type { ResolvedPmapOptions } from './options.js';
 import type { PreparedFunction } from './remote-function.js';
@@ -30,6 +39,9 @@ export interface PmapHost {
 interface Batch {
   indices: number[];
 }
+
+/** Results of a batch may fill this share of a frame (the rest is margin for items that vary). */
+const RESULT_FRAME_SHARE = 0.5;
 
 export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly unknown[], options: ResolvedPmapOptions): Promise<unknown[]> {
   const total = items.length;
@@ -55,6 +67,10 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   const errorAttempts = new Map<number, number>();
   const lostAttempts = new Map<number, number>();
   let lastLoss: WorkerLostError | undefined;
+  /** Largest batch that fits a frame (calls that did not fit halve it). */
+  let frameCap = Infinity;
+  /** Largest result bytes per item seen so far. */
+  let resultBytesPerItem = 0;
 
   return new Promise<unknown[]>((resolve, reject) => {
     let finished = false;
@@ -71,17 +87,21 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       else resolve(results);
     }
 
-    function batchSize(workers: number): number {
-      if (options.batchSize !== 'auto') return options.batchSize;
+    function batchSize(workers: number, limit: number): number {
+      const fits = Math.min(frameCap, resultBytesPerItem > 0 ? Math.floor((limit * RESULT_FRAME_SHARE) / resultBytesPerItem) : Infinity);
+      if (options.batchSize !== 'auto') return Math.max(1, Math.min(options.batchSize, fits));
       if (perItemMs === undefined) return 1;
       const undispatched = total - nextFresh + requeued.length;
       const fairShare = Math.ceil(undispatched / (workers * PIPELINE_DEPTH));
-      return Math.max(1, Math.min(MAX_AUTO_BATCH, fairShare, Math.round(BATCH_TARGET_MS / perItemMs)));
+      return Math.max(1, Math.min(MAX_AUTO_BATCH, fairShare, fits, Math.round(BATCH_TARGET_MS / perItemMs)));
     }
 
     function takeBatch(size: number): Batch | undefined {
       const indices: number[] = [];
-      while (indices.length < size && requeued.length > 0) indices.push(requeued.pop()!);
+      // An item that was lost with a worker goes alone: if it is what kills workers, that shows.
+      const suspect = requeued.at(-1);
+      if (suspect !== undefined && (lostAttempts.get(suspect) ?? 0) > 0) return { indices: [requeued.pop()!] };
+      while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) indices.push(requeued.pop()!);
       while (indices.length < size && nextFresh < total) indices.push(nextFresh++);
       return indices.length > 0 ? { indices } : undefined;
     }
@@ -96,7 +116,7 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       }
       for (const worker of workers) {
         while ((inFlight.get(worker) ?? 0) < PIPELINE_DEPTH) {
-          const batch = takeBatch(batchSize(workers.length));
+          const batch = takeBatch(batchSize(workers.length, worker.conn.maxFrameBytes));
           if (!batch) return;
           dispatch(worker, batch);
         }
@@ -108,9 +128,15 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       totalInFlight++;
       let call: Promise<unknown>;
       try {
-        call = worker.call(fn, 'map', batch.indices.map((i) => items[i]));
+        call = worker.call(
+          fn,
+          'map',
+          batch.indices.map((i) => items[i]),
+          (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
+        );
       } catch (error) {
-        // The items cannot be serialized: no retry will help.
+        // Too big for one frame: split it (a single item that does not fit fails below).
+        // Anything else cannot be serialized, and no retry will help.
         call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
       }
       call.then(
@@ -121,7 +147,8 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
         },
         (error: Error) => {
           settled(worker);
-          if (error instanceof WorkerLostError) requeueLost(batch, error);
+          if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
+          else if (tooLarge(error) && batch.indices.length > 1) split(batch);
           else finish(error);
           pump();
         },
@@ -131,6 +158,10 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
     function settled(worker: WorkerHandle): void {
       inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
       totalInFlight--;
+    }
+
+    function tooLarge(error: Error): boolean {
+      return error instanceof FrameTooLargeError || (error instanceof RemoteError && error.remoteCode === FRAME_TOO_LARGE);
     }
 
     function accept(worker: WorkerHandle, batch: Batch, outcome: MapOutcome): void {
@@ -155,12 +186,27 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       }
     }
 
-    function requeueLost(batch: Batch, error: WorkerLostError): void {
+    /** A call or its results did not fit one frame: run the batch again in smaller ones. */
+    function split(batch: Batch): void {
+      frameCap = Math.max(1, Math.floor(batch.indices.length / 2));
+      for (let i = batch.indices.length - 1; i >= 0; i--) requeued.push(batch.indices[i]!);
+    }
+
+    function requeueLost(worker: WorkerHandle, batch: Batch, error: WorkerLostError): void {
       lastLoss = error;
       for (const index of batch.indices) {
         const attempts = (lostAttempts.get(index) ?? 0) + 1;
         lostAttempts.set(index, attempts);
         if (attempts > options.retry.lostWorkers) return finish(error);
+        // Lost twice, the second time alone: this item is the likely cause. Never hand it the last worker.
+        if (batch.indices.length === 1 && attempts >= 2 && eligible().filter((w) => w !== worker).length < 2) {
+          return finish(
+            new WorkerLostError(error.workerId, error.host, {
+              reason: error.reason,
+              detail: `${error.detail ?? error.reason}; pmap item ${index} was running alone on ${attempts} workers that were lost, so it is the likely cause and is not retried on the last worker`,
+            }),
+          );
+        }
         requeued.push(index);
       }
     }

@@ -22,6 +22,8 @@ import type { PreparedFunction } from './remote-function.js';
 interface PendingCall {
   resolve(value: unknown): void;
   reject(error: Error): void;
+  /** Told the size of the Result frame's payload (pmap sizes its batches by it). */
+  onResultBytes: ((bytes: number) => void) | undefined;
 }
 
 const MAX_CALL_ID = 0xffff_ffff;
@@ -68,7 +70,7 @@ export class WorkerHandle {
   }
 
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
-  call(fn: PreparedFunction, mode: CallMode, args: unknown[]): Promise<unknown> {
+  call(fn: PreparedFunction, mode: CallMode, args: unknown[], onResultBytes?: (bytes: number) => void): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
     const id = this.#nextCallId;
     const payload = encodeCall({ id, fnId: fn.id, mode, args });
@@ -79,7 +81,7 @@ export class WorkerHandle {
       this.#defined.add(fn.id);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      this.#pending.set(id, { resolve, reject, onResultBytes });
       if (this.#pending.size === 1) this.#updateRef();
       this.conn.send(FrameType.Call, payload);
     });
@@ -91,6 +93,7 @@ export class WorkerHandle {
     if (!pending) return; // answer to a call we already gave up on
     this.#pending.delete(id);
     if (this.#pending.size === 0) this.#updateRef();
+    pending.onResultBytes?.(payload.length);
     let result: ResultMessage;
     try {
       result = decodeResult(payload, `the result of call ${id} from worker ${this.id}`);

@@ -16,6 +16,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 import { ProtocolError } from '../errors.js';
+import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import type { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import { PROTOCOL_VERSION, type ProtocolVersion, versionMismatchMessage } from './version.js';
@@ -47,8 +48,9 @@ const welcomeSchema = z.object({
   version: versionSchema,
   proof: z.string(),
   workerId: z.number().int().positive(),
-  heartbeatMs: z.number().positive(),
-  timeoutMs: z.number().positive(),
+  // A worker arms timers with these: Node clamps delays over 2^31 − 1 ms to 1 ms.
+  heartbeatMs: z.number().positive().max(MAX_TIMER_MS),
+  timeoutMs: z.number().positive().max(MAX_TIMER_MS),
   maxFrameBytes: z.number().int().positive(),
 });
 const refuseSchema = z.object({ reason: z.string() });

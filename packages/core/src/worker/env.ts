@@ -42,7 +42,8 @@ const envInt = (name: string) =>
 export const workerEnvSchema = z.object({
   [WORKER_ENV.masterHost]: z.string({ error: `${WORKER_ENV.masterHost} is not set` }).min(1),
   [WORKER_ENV.masterPort]: envInt(WORKER_ENV.masterPort).pipe(z.number().min(1).max(65535)),
-  [WORKER_ENV.secret]: z.string().min(16).optional(),
+  // Checked when read (worker/secret.ts), with a message that says what is wrong with it.
+  [WORKER_ENV.secret]: z.string().optional(),
   [WORKER_ENV.secretFile]: z.string().min(1).optional(),
   [WORKER_ENV.launchId]: z.string({ error: `${WORKER_ENV.launchId} is not set` }).min(1),
   [WORKER_ENV.taskIndex]: envInt(WORKER_ENV.taskIndex).optional(),

@@ -6,7 +6,7 @@
 import { readFileSync, statSync, writeSync } from 'node:fs';
 import type net from 'node:net';
 import os from 'node:os';
-import { describeThrown, serializeError } from '../errors.js';
+import { FRAME_TOO_LARGE, FrameTooLargeError, describeThrown, serializeError } from '../errors.js';
 import { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, joinMaster } from '../protocol/handshake.js';
@@ -29,6 +29,8 @@ import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { setMyid } from './identity.js';
 import { captureOutput } from './output.js';
+import { decodeSecret } from './secret.js';
+import { Watchdog } from './watchdog.js';
 
 /** Exit codes, so a launcher can tell why a worker stopped. */
 export const WorkerExit = {
@@ -60,13 +62,20 @@ class WorkerStartError extends Error {
 /** Read the secret from CM_SECRET or CM_SECRET_FILE, and remove it from the environment user code sees. */
 function readSecret(env: NodeJS.ProcessEnv, config: { secret?: string | undefined; file?: string | undefined }): Buffer {
   delete env[WORKER_ENV.secret];
-  if (config.secret) return Buffer.from(config.secret, 'base64url');
+  const decode = (text: string, source: string) => {
+    try {
+      return decodeSecret(text, source);
+    } catch (error) {
+      throw new WorkerStartError((error as Error).message, WorkerExit.Config);
+    }
+  };
+  if (config.secret) return decode(config.secret, WORKER_ENV.secret);
   if (config.file) {
     const mode = statSync(config.file).mode;
     if (mode & 0o077) {
       throw new WorkerStartError(`${WORKER_ENV.secretFile} ${config.file} is readable by others (mode ${(mode & 0o777).toString(8)}); chmod 600 it`, WorkerExit.Config);
     }
-    return Buffer.from(readFileSync(config.file, 'utf8').trim(), 'base64url');
+    return decode(readFileSync(config.file, 'utf8'), `${WORKER_ENV.secretFile} ${config.file}`);
   }
   throw new WorkerStartError(`neither ${WORKER_ENV.secret} nor ${WORKER_ENV.secretFile} is set: the worker cannot authenticate`, WorkerExit.Config);
 }
@@ -116,6 +125,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
     endsAt: config[WORKER_ENV.endsAt] ?? null,
   };
 
+  // Running before any user code can block the event loop it needs to boot (watchdog.ts).
+  const watchdog = new Watchdog();
   const host = config[WORKER_ENV.masterHost];
   const port = config[WORKER_ENV.masterPort];
   const security = { encrypt: config[WORKER_ENV.tls] === '1', secret };
@@ -130,10 +141,12 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   }
   conn.maxFrameBytes = welcome.maxFrameBytes;
   setMyid(welcome.workerId);
-  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1');
+  // Calls that arrived meanwhile wait unread until serve() takes them.
+  await watchdog.ready;
+  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog);
 }
 
-function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean): Promise<number> {
+function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean, watchdog: Watchdog): Promise<number> {
   const functions = new FunctionTable();
   const sendOutput = (stream: 'stdout' | 'stderr', lines: string[]) => {
     try {
@@ -171,7 +184,9 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       conn.assertFits(payload, 'the result');
     } catch (error) {
       const unsendable = new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`);
-      payload = encodeResult({ id: result.id, ok: false, error: serializeError(unsendable) });
+      // pmap splits a batch whose results were too large for one frame: tell it this is why.
+      const code = error instanceof FrameTooLargeError ? FRAME_TOO_LARGE : undefined;
+      payload = encodeResult({ id: result.id, ok: false, error: { ...serializeError(unsendable), code } });
     }
     conn.send(FrameType.Result, payload);
   };
@@ -262,7 +277,9 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
   });
 
   conn.send(FrameType.Heartbeat);
+  watchdog.watch(conn.socket, settings);
   const heartbeat = setInterval(() => {
+    watchdog.heard(conn.lastReceivedAt);
     if (Date.now() - conn.lastReceivedAt > settings.timeoutMs) {
       conn.destroy(new Error(`no heartbeat from the master for ${settings.timeoutMs} ms`));
       return;
@@ -273,6 +290,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
   return new Promise((resolve) => {
     conn.onClose((error) => {
       clearInterval(heartbeat);
+      watchdog.stop();
       output.restore();
       if (shuttingDown) return resolve(WorkerExit.Shutdown);
       if (crashed) return resolve(WorkerExit.Crashed);
