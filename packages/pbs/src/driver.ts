@@ -51,8 +51,7 @@ function baseDriver(dialect: PbsDialect, parts: Pick<SchedulerDriver, 'layouts' 
     cancel: { command: (ids) => ['qdel', ...ids], done: (output) => cancelDone(output, dialect) },
     taskJobId: parts.taskJobId,
     walltimeSeconds: walltimeOf,
-    check: (options, np, layout) => {
-      if (layout !== 'array') return `layout "${layout}": PBS workers run as one job array (one job when np is 1); leave \`layout\` out`;
+    check: (options, np) => {
       if (dialect === 'pro' && np > 1 && options.l !== undefined && /(?:^|,)(?:nodes|select)=/.test(String(options.l)) && (options.cpus !== undefined || options.memory !== undefined)) {
         return '`l` has its own `select=`/`nodes=`: give `cpus` and `memory` inside it, or leave `l` out';
       }

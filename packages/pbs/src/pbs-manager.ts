@@ -40,7 +40,7 @@ export class PBSManager extends JobQueueManager {
   constructor(np: number, options: PbsOptions = {}) {
     super(np, options, {
       name: 'pbs',
-      driver: (settings, runner) => pbsDriverFor(String(settings.dialect ?? 'auto'), runner),
+      driver: (settings, runner) => pbsDriverFor(typeof settings.dialect === 'string' ? settings.dialect : 'auto', runner),
       flagSchema: pbsOptionsSchema,
       flagNames: PBS_FLAG_NAMES,
       settingsSchema: pbsSettingsSchema,

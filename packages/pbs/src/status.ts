@@ -150,7 +150,10 @@ export function parseProJson(output: CommandOutput): RawJobStatus[] | undefined 
   const entries = Object.entries((parsed as { Jobs?: Record<string, Record<string, unknown>> }).Jobs ?? {});
   const jobs = new Map<string, JobAttributes>();
   for (const [id, attrs] of entries) {
-    const text = (name: string) => (attrs[name] === undefined || attrs[name] === null ? undefined : String(attrs[name]));
+    const text = (name: string) => {
+      const value = attrs[name];
+      return typeof value === 'string' || typeof value === 'number' ? String(value) : undefined;
+    };
     jobs.set(id, { state: text('job_state') ?? '', comment: text('comment'), exitStatus: text('Exit_status') });
   }
   return toStatuses(jobs, 'pro');

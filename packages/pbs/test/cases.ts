@@ -10,10 +10,10 @@ import { waitUntilGone } from '@cm/core/testing';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
 import type { SchedulerDriver } from '@cm/core';
-import { PBSManager, dialectOf } from '../src/index.js';
-import { filesContaining, type useSimulator } from './simulator.js';
+import { dialectOf } from '../src/index.js';
+import { type SimulatorEnv, filesContaining } from './simulator.js';
 
-type Env = ReturnType<typeof useSimulator>;
+type Env = SimulatorEnv;
 interface Context {
   create: (np: number, options?: Record<string, unknown>) => JobQueueManager;
   cluster: () => Cluster;
@@ -164,7 +164,7 @@ export function pbsCases(context: Context, env: Env, dialect: 'pro' | 'torque'):
     const secret = randomBytes(32).toString('base64url');
     const c = new Cluster({ logger: quiet, onOutput: () => {}, secret });
     try {
-      const manager = context.create(2) as PBSManager;
+      const manager = context.create(2);
       await c.addprocs(manager);
       const jobs = manager.jobIds();
       const full = await execa('qstat', dialect === 'pro' ? ['-f', '-x', '-t', ...jobs] : ['-f', '-t', ...jobs], { reject: false });

@@ -10,7 +10,15 @@ import { createSimulator } from '@cm/tooling/simulators';
 
 export type Simulator = ReturnType<typeof createSimulator>;
 
-export function useSimulator(kind: 'pbspro' | 'torque', options: Record<string, unknown> = {}) {
+/** A simulator on PATH with its job home and a log directory; `close` restores PATH and removes them. */
+export interface SimulatorEnv {
+  sim: Simulator;
+  home: string;
+  logDir: string;
+  close(): Promise<void>;
+}
+
+export function useSimulator(kind: 'pbspro' | 'torque', options: Record<string, unknown> = {}): SimulatorEnv {
   const home = mkdtempSync(path.join(os.tmpdir(), `cm-pbs-home-`));
   const logDir = mkdtempSync(path.join(os.tmpdir(), `cm-pbs-logs-${kind}-`));
   const sim = createSimulator(kind, { home, killDelaySeconds: 2, ...options });
