@@ -5,10 +5,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, SchedulerError } from '@cm/core';
+import { Cluster, SchedulerError, localRunner, renderJob, submitJob } from '@cm/core';
 import { describeBatchDriver, liveJobs, waitUntilGone } from '@cm/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { LSFManager, addprocsLsf, lsfDriver } from '../src/index.js';
+import { LSFManager, addprocsLsf, createLsfDriver, lsfDriver } from '../src/index.js';
 import { type Simulator, eventually, filesUnder, useSimulator } from './sim.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-lsf-test-'));
@@ -165,5 +165,24 @@ describe('LSF through the simulator', () => {
     expect(spooled.some((file) => file.includes(`${path.sep}lsf${path.sep}${jobId}${path.sep}`))).toBe(true);
     for (const file of [...spooled, ...filesUnder(logDir)]) expect(readFileSync(file, 'utf8').includes(secret), file).toBe(false);
     expect(JSON.stringify(sim.invocations()).includes(secret)).toBe(false);
+  });
+
+  it('throttle: the array LSF is given runs at most K elements at once', async () => {
+    // A launch cannot ask for more workers than the throttle (its workers never end, so it
+    // could not complete; see the unit tests); what LSF does with the %K of our submission is
+    // checked here with elements that end by themselves: core renders the declared job with
+    // `sleep` for the worker and submits it as a launch would.
+    const driver = createLsfDriver({ throttle: 2 });
+    const rendered = renderJob({ driver, layout: 'array', np: 5, launchId: 'Lthrottle', jobName: 'throttled', logDir, optionFlags: [], worker: ['/bin/sleep', '0.4'], env: {}, prologue: [], walltimeSeconds: undefined });
+    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], retryDelays: [] });
+    expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'throttled[1-5]%2' });
+    await waitUntilGone(lsfDriver, [jobId], 30_000);
+    const tasks = jobOf(jobId)!.taskRecords as { startedAt: number; endedAt: number; exitCode: number }[];
+    expect(tasks.map((t) => t.exitCode)).toEqual([0, 0, 0, 0, 0]);
+    const edges = tasks.flatMap((t) => [[t.startedAt, 1], [t.endedAt, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let running = 0;
+    let most = 0;
+    for (const [, step] of edges) most = Math.max(most, (running += step));
+    expect(most).toBe(2);
   });
 });
