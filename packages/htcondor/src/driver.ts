@@ -214,7 +214,8 @@ export function htcondorDriver(submitLines: readonly string[] = [], optionOrder:
     explain: {
       command: (jobId) => ['condor_q', jobId, '-constraint', 'JobStatus == 5', '-af', 'HoldReasonCode', 'HoldReasonSubCode'],
       parse: ({ stdout, exitCode }) => {
-        const [code, subcode] = (stdout.split('\n')[0] ?? '').trim().split(/\s+/).map(Number);
+        const words = (stdout.split('\n')[0] ?? '').trim().split(/\s+/).filter(Boolean);
+        const [code, subcode] = words.map(Number);
         if (exitCode !== 0 || code === undefined || !Number.isInteger(code)) return undefined;
         return `hold code ${code}${subcode ? `, subcode ${subcode}` : ''}${HOLD_CODES[code] ? ` (${HOLD_CODES[code]})` : ''}`;
       },

@@ -43,7 +43,7 @@ export const htcondorOptionsSchema = z.object({
   /** `transfer_input_files`: comma-separated files sent to the execute node's scratch directory (turns file transfer on). */
   transferInputFiles: z.string().min(1).optional(),
   /** `getenv`: a matchlist of submit-time variables to copy (`"CONDA_*, LANG"`). `true` is refused: it would copy the whole environment into the job's ClassAd. */
-  getenv: z.union([z.string().min(1), z.literal(false)]).optional(),
+  getenv: z.union([z.string().min(1), z.boolean()]).optional(),
   /** `priority`: order among your own jobs (higher first). */
   priority: z.number().int().optional(),
 });

@@ -5,6 +5,13 @@
  */
 import { createSimulator } from '@cm/tooling/simulators';
 
+/** The engine's job editor (tooling/simulators/engine.mjs), for what the simulator's API does not offer yet. */
+export async function updateJob<T>(dir: string, id: number, edit: (job: T) => void): Promise<void> {
+  const engine = new URL('../../../tooling/simulators/engine.mjs', import.meta.url).href;
+  const { updateJob: update } = (await import(engine)) as { updateJob: (dir: string, id: number, edit: (job: T) => void) => unknown };
+  update(dir, id, edit);
+}
+
 export type Simulator = ReturnType<typeof createSimulator>;
 
 /** Start the simulator and point PATH and CM_SIM_DIR at it; `stop()` restores them and kills what it ran. */

@@ -37,7 +37,7 @@ export class ScyldManager extends JobQueueManager {
   constructor(np: number, options: ScyldOptions = {}) {
     super(np, options, {
       name: 'scyld',
-      driver: (settings) => scyldDriver(settings as z.output<typeof scyldSettingsSchema>),
+      driver: (settings) => scyldDriver(settings),
       flagSchema: scyldOptionsSchema,
       flagNames: BPSH_OPTION_NAMES,
       settingsSchema: scyldSettingsSchema,
