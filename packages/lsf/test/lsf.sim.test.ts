@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Cluster, SchedulerError, localRunner, renderJob, submitJob } from '@cm/core';
+import { Cluster, SchedulerError, localRunner, logPaths, renderJob, submitJob } from '@cm/core';
 import { describeBatchDriver, liveJobs, waitUntilGone } from '@cm/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LSFManager, addprocsLsf, createLsfDriver, lsfDriver } from '../src/index.js';
@@ -174,7 +174,7 @@ describe('LSF through the simulator', () => {
     // `sleep` for the worker and submits it as a launch would.
     const driver = createLsfDriver({ throttle: 2 });
     const rendered = renderJob({ driver, layout: 'array', np: 5, launchId: 'Lthrottle', jobName: 'throttled', logDir, optionFlags: [], worker: ['/bin/sleep', '0.4'], env: {}, prologue: [], walltimeSeconds: undefined });
-    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], retryDelays: [] });
+    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], logs: logPaths({ driver, layout: 'array', launchId: 'Lthrottle', jobName: 'throttled', logDir }), retryDelays: [] });
     expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'throttled[1-5]%2' });
     await waitUntilGone(lsfDriver, [jobId], 30_000);
     const tasks = jobOf(jobId)!.taskRecords as { startedAt: number; endedAt: number; exitCode: number }[];
