@@ -174,7 +174,8 @@ describe('LSF through the simulator', () => {
     // `sleep` for the worker and submits it as a launch would.
     const driver = createLsfDriver({ throttle: 2 });
     const rendered = renderJob({ driver, layout: 'array', np: 5, launchId: 'Lthrottle', jobName: 'throttled', logDir, optionFlags: [], worker: ['/bin/sleep', '0.4'], env: {}, prologue: [], walltimeSeconds: undefined });
-    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], logs: logPaths({ driver, layout: 'array', launchId: 'Lthrottle', jobName: 'throttled', logDir }), retryDelays: [] });
+    const logs = logPaths({ driver, layout: 'array', launchId: 'Lthrottle', jobName: 'throttled', logDir });
+    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], logs: { stdoutPath: logs.stdout, stderrPath: logs.stderr }, retryDelays: [] });
     expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'throttled[1-5]%2' });
     await waitUntilGone(lsfDriver, [jobId], 30_000);
     const tasks = jobOf(jobId)!.taskRecords as { startedAt: number; endedAt: number; exitCode: number }[];
