@@ -239,3 +239,54 @@ describe('jobs that end, aborts and interrupts', () => {
     expect(interruptHandlersInstalled()).toBe(false);
   });
 });
+
+describe('the shapes other schedulers need', () => {
+  /** Node flags that keep a worker from joining for 20 s. */
+  const slowStart = ['--import', 'data:text/javascript,await new Promise((r) => setTimeout(r, 20000))'];
+
+  it('stops remote workers that never joined (the command announced their pid) when the launch times out', async () => {
+    const c = cluster();
+    const manager = simq(2, { variant: 'processes', nodeArgs: slowStart });
+    // Each remote worker is an orphan of its launcher (like bpsh's): only the driver's stop command ends it.
+    const before = new Set((await execa('pgrep', ['-f', 'setTimeout\\(r, 20000\\)'], { reject: false })).stdout.split('\n').filter(Boolean));
+    const error = await c.addprocs(manager, { timeoutMs: 2_500 }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/timed out/);
+    const after = (await execa('pgrep', ['-f', 'setTimeout\\(r, 20000\\)'], { reject: false })).stdout.split('\n').filter((pid) => pid && !before.has(pid));
+    expect(after).toEqual([]);
+  }, 40_000);
+
+  it('resolves addprocs once the running limit of workers joined, and takes the rest as they start', async () => {
+    class LimitedManager extends JobQueueManager {
+      constructor(np: number) {
+        super(np, { logDir, progress: 'none' }, { driver: simulatedDriver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES, runningLimit: () => 2 });
+      }
+    }
+    const manager = new LimitedManager(3);
+    expect(manager.expectedWorkers).toBe(2);
+    expect(manager.submittedWorkers).toBe(3);
+    expect(manager.acceptsLateWorkers).toBe(true);
+    const c = cluster();
+    const ids = await c.addprocs(manager);
+    expect(ids.length).toBeGreaterThanOrEqual(2);
+    // simq runs every task: the third joins the same launch later.
+    await waitFor(() => c.workers().length === 3, 20_000);
+    expect(manager.jobIds()).toHaveLength(1);
+  }, 40_000);
+
+  it('quotes the line the driver picks from a refusal, and skips lines with nothing to say', async () => {
+    const { SchedulerError, schedulerSaid } = await import('../src/index.js');
+    expect(schedulerSaid("There was an error running the Slurm sbatch command.\nsbatch: error: invalid partition\n'")).toBe('invalid partition');
+    const driver: SchedulerDriver = { ...simulatedDriver, name: 'said', submit: { ...simulatedDriver.submit, said: ({ stderr }) => /Unable to run job: (.*)/.exec(stderr)?.[1] } };
+    const error = new SchedulerError('qsub refused the job', { scheduler: 'sge', command: ['qsub'], exitCode: 1, stderr: 'Unable to run job: unknown queue "nope"\nExiting.', said: driver.submit.said!({ stdout: '', stderr: 'Unable to run job: unknown queue "nope"\nExiting.', exitCode: 1 }) });
+    expect(error.message).toMatch(/^qsub refused the job: "unknown queue "nope""/);
+  });
+
+  it('finds the log a scheduler names its own way (logFile), for the stderr of a failed task', () => {
+    const driver: SchedulerDriver = { ...simulatedDriver, layouts: { array: { ...simulatedDriver.layouts.array!, logFile: (file, _job, task) => `${file}-${task}` } } };
+    const where = { driver, layout: 'array' as const, launchId: 'L1', jobName: 'cm', logDir: '/logs' };
+    return import('../src/index.js').then(({ logPaths }) => {
+      expect(logPaths(where).stderr).toBe('/logs/cm-L1-%A_%a.err');
+      expect(logPaths(where, { jobId: '7', taskIndex: 3 }).stderr).toBe('/logs/cm-L1-%A_%a.err-3');
+    });
+  });
+});

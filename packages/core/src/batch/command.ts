@@ -40,7 +40,7 @@ export async function submitJob(driver: SchedulerDriver, scriptPath: string, opt
   const stdin = driver.submit.stdin === 'script' ? options.script : undefined;
   for (let attempt = 1; ; attempt++) {
     const output = await options.runner.run(driver.name, argv, { stdin, timeoutMs: SUBMIT_TIMEOUT_MS });
-    const details = { ...output, scheduler: driver.name, command: argv, attempts: attempt, expected: options.expected };
+    const details = { ...output, scheduler: driver.name, command: argv, attempts: attempt, expected: options.expected, said: output.exitCode === 0 ? undefined : driver.submit.said?.(output) };
     if (output.exitCode === 0) {
       const id = driver.submit.parseJobId(output.stdout);
       if (id) return id;

@@ -116,6 +116,13 @@ export interface LayoutDeclaration {
   /** That pattern resolved for a known job id and task (the scheduler's own task number). */
   logName(jobId: string, taskIndex: number | null): string;
   /**
+   * The file a job or task really writes, given the path the directives named (with the
+   * layout's placeholders), when the scheduler does not expand placeholders but names files
+   * its own way (Torque appends `-<index>` to an array task's `-e` path). Default: the
+   * directive's path with `logName` in place of the pattern.
+   */
+  logFile?(directivePath: string, jobId: string, taskIndex: number | null): string;
+  /**
    * Shell lines the job runs before the workers start, after @cm's settings: e.g. deriving a
    * variable the scheduler does not set (Torque gives an array task only its own id
    * `12[3].host`; a line can export the array's id `12[].host` for `jobIdVars`).
@@ -200,6 +207,11 @@ export interface SchedulerDriver {
     transient?: RegExp;
     /** What to tell the user about a refused submission (e.g. which option to check), from its output. */
     hint?(output: string): string | undefined;
+    /**
+     * The scheduler's telling line in a refusal, when it is not the last line of its output
+     * (Grid Engine ends every refusal with `Exiting.`). Default: the last line with a letter or digit.
+     */
+    said?(output: CommandOutput): string | undefined;
   };
   /** Layouts the scheduler supports, keyed by name. At least one. */
   readonly layouts: Partial<Record<JobLayout, LayoutDeclaration>>;
@@ -327,6 +339,12 @@ export interface ProcessLaunchDeclaration {
   jobIdVars: readonly string[];
   /** What to tell the user when the command fails before its worker joined, from its stderr (`qrsh`'s "could not be scheduled"). */
   hint?(stderr: string): string | undefined;
+  /**
+   * A line the command prints on stdout before the worker starts, whose group 1 is the remote
+   * worker's pid, so `stop` can end a worker that has not joined yet (a launch that times out
+   * while it starts). Without it, `stop` knows only the pids of joined workers.
+   */
+  remotePid?: RegExp;
 }
 
 /** Attach meaning to a raw status line with the driver's state table. */

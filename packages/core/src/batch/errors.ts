@@ -16,6 +16,8 @@ export interface SchedulerErrorDetails {
   exitCode: number | undefined;
   stdout?: string | undefined;
   stderr?: string | undefined;
+  /** The scheduler's telling line, when the driver picked it (`submit.said`); else the last line of its output. */
+  said?: string | undefined;
   /** What the user should do, e.g. "check `partition`, or set it in the site config". */
   hint?: string | undefined;
   /** How many times the command was tried. */
@@ -45,7 +47,7 @@ export class SchedulerError extends LaunchError {
 
   constructor(summary: string, details: SchedulerErrorDetails, options?: { cause?: unknown }) {
     const commandLine = shellJoin(details.command);
-    const said = schedulerSaid(details.stderr ?? '') ?? schedulerSaid(details.stdout ?? '');
+    const said = details.said ?? schedulerSaid(details.stderr ?? '') ?? schedulerSaid(details.stdout ?? '');
     const parts = [said ? `${summary}: "${said}"` : summary];
     if (details.hint) parts.push(` — ${details.hint}`);
     const tries = details.attempts && details.attempts > 1 ? `, after ${details.attempts} attempts` : '';
@@ -69,7 +71,8 @@ export class SchedulerError extends LaunchError {
  * own prefixes (`sbatch: error: Batch job submission failed: X` gives `X`).
  */
 export function schedulerSaid(text: string): string | undefined {
-  const lines = text.split('\n').map((line) => line.trim()).filter(Boolean);
+  // Lines without a letter or digit (a lone quote closing a block) say nothing.
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => /[\p{L}\p{N}]/u.test(line));
   const last = lines.at(-1);
   if (!last) return undefined;
   return last.replace(/^[\w.-]+: (?:error|fatal|warning): /i, '').replace(/^Batch job submission failed: /i, '');

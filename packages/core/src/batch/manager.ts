@@ -55,6 +55,13 @@ export interface JobQueueManagerSpec {
   settingsSchema?: z.ZodObject;
   /** Short spellings of options (`p` → `partition`, `sbatchFlags` → `submitFlags`), so site defaults and code meet under one key. */
   aliases?: Readonly<Record<string, string>>;
+  /**
+   * How many of a launch's `np` workers the scheduler runs at once, when the options or
+   * settings limit it (LSF `-J "cm[1-N]%K"`, Slurm `--array=…%K`, Grid Engine `-tc K`). Below
+   * `np`, `addprocs` resolves once that many joined, and the rest join later, as slots free
+   * (a worker removed, a walltime reached): a pool the scheduler keeps filled.
+   */
+  runningLimit?(settings: Readonly<Record<string, unknown>>, options: Readonly<Record<string, FlagValue>>, np: number): number | undefined;
   /** Environment to read site defaults and allocation variables from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
 }
@@ -68,7 +75,10 @@ type Mode = JobLayout | 'allocation' | 'processes';
  */
 export abstract class JobQueueManager implements ClusterManager {
   readonly name: string;
+  /** Workers `addprocs` waits for: all of them, or as many as the scheduler runs at once under a running limit. */
   readonly expectedWorkers: number;
+  /** Workers each launch submits (the `np` asked for). */
+  readonly submittedWorkers: number;
   /** Workers run on compute nodes: the master listens on a routable address unless `host` says otherwise. */
   readonly needsRoutableAddress = true;
   readonly listen: ListenRequest | undefined;
@@ -134,8 +144,11 @@ export abstract class JobQueueManager implements ClusterManager {
     if (count === undefined) {
       throw new UsageError(`${name}: the number of workers must be a whole number >= 1, got ${String(np)}${isQueueDriver(driver) && driver.allocation ? ' (it may be left out only inside an allocation)' : ''}`, 'np');
     }
-    this.expectedWorkers = count;
     this.layout = this.#mode(driver, inAllocation);
+    /** Workers that will be submitted (`np`); `expectedWorkers` may be fewer under a running limit. */
+    this.submittedWorkers = count;
+    const limit = this.layout === 'array' ? spec.runningLimit?.(this.settings, this.flags, count) : undefined;
+    this.expectedWorkers = limit !== undefined && limit < count ? limit : count;
     const problem = isQueueDriver(driver) ? driver.check?.(this.flags, count, this.layout === 'allocation' ? 'tasks' : (this.layout as JobLayout)) : driver.check?.(this.flags, count);
     if (problem) throw new UsageError(`invalid ${name} options: ${problem}`);
     this.#walltimeSeconds = driver.walltimeSeconds?.(this.flags);
@@ -146,7 +159,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (lead !== undefined && (this.#walltimeSeconds === undefined || lead >= this.#walltimeSeconds * 1000)) {
       throw new UsageError(`${name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`, 'replaceBeforeWalltime');
     }
-    this.acceptsLateWorkers = lead !== undefined;
+    this.acceptsLateWorkers = lead !== undefined || this.expectedWorkers < count;
     this.defaultLaunchTimeoutMs = this.options.launchTimeoutMs;
     const { host, port, advertiseHost } = this.options;
     this.listen = host !== undefined || port !== undefined || advertiseHost !== undefined ? { host, port, advertiseHost } : undefined;
@@ -206,7 +219,7 @@ export abstract class JobQueueManager implements ClusterManager {
     return renderJob({
       driver,
       layout: this.layout as JobLayout,
-      np: this.expectedWorkers,
+      np: this.submittedWorkers,
       launchId,
       jobName: this.options.jobName,
       logDir: this.logDir,
@@ -255,7 +268,7 @@ export abstract class JobQueueManager implements ClusterManager {
       script,
       extraFlags: this.options.submitFlags,
       retryDelays,
-      expected: this.expectedWorkers,
+      expected: this.submittedWorkers,
       signal: replaces ? undefined : context.signal,
       onRetry: (attempt, delay, said) => {
         const message = `${this.name}: submission attempt ${attempt} failed (${said}); retrying in ${Math.round(delay / 100) / 10} s`;
@@ -270,7 +283,7 @@ export abstract class JobQueueManager implements ClusterManager {
       runner: this.runner,
       context,
       jobId,
-      np: this.expectedWorkers,
+      np: this.submittedWorkers,
       layout,
       scriptPath,
       script,
@@ -357,11 +370,14 @@ export abstract class JobQueueManager implements ClusterManager {
     if (!submission) return undefined;
     const deadline = Date.now() + EXPLAIN_WAIT_MS;
     for (;;) {
-      if (!submission.gone) await this.#watcher?.refresh();
+      // What the last poll said may already explain it (a scheduler that marks a job removed before killing it).
       const status = submission.statusOf(worker);
       if (status && isEnded(status.kind)) return describeEnd(this.name, submission.unitOf(worker), status);
       if (submission.gone || Date.now() >= deadline) return undefined;
-      await sleep(100);
+      await Promise.race([this.#watcher?.refresh(), sleep(Math.max(0, deadline - Date.now()))]);
+      const refreshed = submission.statusOf(worker);
+      if (refreshed && isEnded(refreshed.kind)) return describeEnd(this.name, submission.unitOf(worker), refreshed);
+      await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
     }
   }
 

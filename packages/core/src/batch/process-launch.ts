@@ -35,6 +35,10 @@ interface Carrier {
   /** The task index of its worker (per-worker commands). */
   index: number | undefined;
   place: string | undefined;
+  /** Its worker's pid where it runs: announced by the command (`remotePid`) or reported at join. */
+  remotePid?: number;
+  /** The driver's `stop` ran (or runs) for it. */
+  stopping?: Promise<void>;
 }
 
 /** The commands of one launch. */
@@ -42,8 +46,6 @@ export class ProcessLaunch {
   readonly launchId: string;
   readonly #init: ProcessLaunchInit;
   readonly #carriers: Carrier[] = [];
-  /** Worker id → its pid on its node, to stop it where ending the command does not. */
-  readonly #pids = new Map<number, { pid: number; place: string | undefined }>();
   #stopped = false;
 
   private constructor(init: ProcessLaunchInit) {
@@ -96,7 +98,18 @@ export class ProcessLaunch {
       ...(index === undefined ? {} : { [WORKER_ENV.taskIndex]: String(index) }),
     };
     const process = new WorkerProcess(argv, { env });
-    this.#carriers.push({ process, index, place });
+    const carrier: Carrier = { process, index, place };
+    this.#carriers.push(carrier);
+    const { remotePid } = declaration;
+    if (remotePid) {
+      let seen = '';
+      process.onStdout((text) => {
+        if (carrier.remotePid !== undefined || seen.length > 4096) return;
+        seen += text;
+        const match = remotePid.exec(seen);
+        if (match?.[1]) carrier.remotePid = Number(match[1]);
+      });
+    }
     void process.exited.then(() => {
       if (this.#stopped || context.signal.aborted || context.joined() >= np) return;
       const which = index === undefined ? '' : ` (worker ${index}${place === undefined ? '' : ` on ${place}`})`;
@@ -113,10 +126,14 @@ export class ProcessLaunch {
     });
   }
 
+  #carrierOf(worker: WorkerConfig): Carrier | undefined {
+    return this.#carriers.find((c) => c.index !== undefined && c.index === worker.taskIndex);
+  }
+
   /** A worker of this launch joined: remember its pid for the driver's `stop` command. */
   workerJoined(worker: WorkerConfig): void {
-    const carrier = this.#carriers.find((c) => c.index !== undefined && c.index === worker.taskIndex);
-    this.#pids.set(worker.id, { pid: worker.pid, place: carrier?.place });
+    const carrier = this.#carrierOf(worker);
+    if (carrier) carrier.remotePid ??= worker.pid;
   }
 
   /** Every command of the launch has ended. */
@@ -141,42 +158,41 @@ export class ProcessLaunch {
 
   /** Stop one worker's command (its worker was removed or lost). */
   async stopWorker(worker: WorkerConfig): Promise<void> {
-    const carrier = this.#carriers.find((c) => c.index !== undefined && c.index === worker.taskIndex);
-    if (!carrier) return;
-    await Promise.all([carrier.process.stop(), this.#stopRemote([worker.id])]);
+    const carrier = this.#carrierOf(worker);
+    if (carrier) await Promise.all([carrier.process.stop(), this.#stopRemote(carrier)]);
   }
 
-  /** Stop every command (and, where the driver says how, every remote worker). */
+  /**
+   * Stop every command and every remote worker the driver can stop — also those that had not
+   * joined, when the command announced their pid — and wait for stops already under way.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all([...this.#carriers.map((c) => c.process.stop()), this.#stopRemote([...this.#pids.keys()])]);
+    await Promise.all(this.#carriers.flatMap((carrier) => [carrier.process.stop(), this.#stopRemote(carrier)]));
   }
 
   /** From a signal or exit handler: ask every command and remote worker to stop, blocking. */
   stopSync(): void {
     this.#stopped = true;
-    for (const carrier of this.#carriers) carrier.process.stopSync();
     const declaration = this.#init.declaration;
-    if (!declaration.stop) return;
-    for (const { pid, place } of this.#pids.values()) {
+    for (const carrier of this.#carriers) {
+      carrier.process.stopSync();
+      if (!declaration.stop || carrier.remotePid === undefined || carrier.stopping) continue;
       try {
-        this.#init.runner.runSync(this.#init.scheduler, declaration.stop({ pid, place }), { timeoutMs: 5_000 });
+        this.#init.runner.runSync(this.#init.scheduler, declaration.stop({ pid: carrier.remotePid, place: carrier.place }), { timeoutMs: 5_000 });
       } catch {
         // Best effort while the master is going down: the worker also leaves when its connection closes.
       }
     }
   }
 
-  async #stopRemote(workerIds: readonly number[]): Promise<void> {
+  /** Run the driver's `stop` for a carrier's remote worker once; later calls wait for that one. */
+  #stopRemote(carrier: Carrier): Promise<void> {
     const declaration = this.#init.declaration;
-    if (!declaration.stop) return;
-    const stop = (target: { pid: number; place: string | undefined }) => declaration.stop!(target);
-    await Promise.all(
-      workerIds.map(async (id) => {
-        const target = this.#pids.get(id);
-        this.#pids.delete(id);
-        if (target) await this.#init.runner.run(this.#init.scheduler, stop(target), { timeoutMs: 15_000 }).catch(() => undefined);
-      }),
-    );
+    if (!declaration.stop || carrier.remotePid === undefined) return Promise.resolve();
+    carrier.stopping ??= this.#init.runner
+      .run(this.#init.scheduler, declaration.stop({ pid: carrier.remotePid, place: carrier.place }), { timeoutMs: 15_000 })
+      .then(() => undefined, () => undefined);
+    return carrier.stopping;
   }
 }

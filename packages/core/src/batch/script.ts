@@ -53,8 +53,13 @@ export function launchFiles(input: Pick<JobScriptInput, 'launchId' | 'jobName' |
 /** Where a launch's log files go, in the scheduler's placeholders (for directives) or for a known job. */
 export function logPaths(input: Pick<JobScriptInput, 'driver' | 'layout' | 'launchId' | 'jobName' | 'logDir'>, job?: { jobId: string; taskIndex: number | null }): { stdout: string; stderr: string } {
   const declaration = input.driver.layouts[input.layout]!;
-  const name = job ? declaration.logName(job.jobId, job.taskIndex) : declaration.logPattern;
-  const base = path.join(input.logDir, `${input.jobName}-${input.launchId}-${name}`);
+  const at = (name: string) => path.join(input.logDir, `${input.jobName}-${input.launchId}-${name}`);
+  const pattern = at(declaration.logPattern);
+  if (!job) return { stdout: `${pattern}.out`, stderr: `${pattern}.err` };
+  if (declaration.logFile) {
+    return { stdout: declaration.logFile(`${pattern}.out`, job.jobId, job.taskIndex), stderr: declaration.logFile(`${pattern}.err`, job.jobId, job.taskIndex) };
+  }
+  const base = at(declaration.logName(job.jobId, job.taskIndex));
   return { stdout: `${base}.out`, stderr: `${base}.err` };
 }
 

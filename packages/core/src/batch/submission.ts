@@ -12,6 +12,9 @@ import { describeProgress } from './progress.js';
 import type { CommandRunner } from './runner.js';
 import type { JobWatcher } from './watcher.js';
 
+/** Task logs read to find the stderr of an array that ended as a whole. */
+const MAX_TAILS_SEARCHED = 16;
+
 export interface SubmissionInit {
   driver: SchedulerDriver;
   watcher: JobWatcher;
@@ -156,9 +159,7 @@ export class Submission {
   async #failFast(status: JobStatus): Promise<void> {
     const { driver } = this.#init;
     const unit = status.taskIndex === null ? this.jobId : driver.taskJobId(this.jobId, status.taskIndex);
-    const task = this.#perTaskJobs ? status.taskIndex : null;
-    const stderrPath = this.#perTaskJobs && task === null ? undefined : this.#init.stderrPath(task);
-    const [tail, why] = await Promise.all([stderrPath ? this.#init.runner.readTail(stderrPath) : undefined, this.#explain()]);
+    const [{ stderrPath, tail }, why] = await Promise.all([this.#stderrOf(status), this.#explain()]);
     const where = stderrPath ? `; its stderr is in ${stderrPath}` : '';
     const said = why ? ` — ${driver.name} says: ${why}` : '';
     this.context.fail(
@@ -169,6 +170,26 @@ export class Submission {
         stderrTail: tail,
       }),
     );
+  }
+
+  /**
+   * The stderr of the job or task that ended. An array the scheduler has forgotten as a whole
+   * (Grid Engine drops finished tasks from `qstat`) names no task: the first task's stderr
+   * that has anything in it is the one.
+   */
+  async #stderrOf(status: JobStatus): Promise<{ stderrPath: string | undefined; tail: string | undefined }> {
+    const { runner } = this.#init;
+    if (!this.#perTaskJobs || status.taskIndex !== null) {
+      const stderrPath = this.#init.stderrPath(this.#perTaskJobs ? status.taskIndex : null);
+      return { stderrPath, tail: await runner.readTail(stderrPath) };
+    }
+    const base = this.#init.driver.layouts.array?.indexBase ?? 0;
+    for (let task = base; task < base + Math.min(this.np, MAX_TAILS_SEARCHED); task++) {
+      const stderrPath = this.#init.stderrPath(task);
+      const tail = await runner.readTail(stderrPath);
+      if (tail) return { stderrPath, tail };
+    }
+    return { stderrPath: undefined, tail: undefined };
   }
 
   /** The scheduler's own account of why the job failed, when the driver knows how to ask (`qstat -j`). */

@@ -130,6 +130,11 @@ export class WorkerProcess {
     return this.#stderrTail.filter((line) => line.startsWith(prefix)).at(-1);
   }
 
+  /** Be told what it prints on stdout (e.g. a launcher announcing the remote pid), chunk by chunk. */
+  onStdout(listener: (text: string) => void): void {
+    this.#child.stdout?.setEncoding('utf8').on('data', listener);
+  }
+
   /** Send a signal now (SIGKILL for a worker that is declared lost). */
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
     if (this.#exit === undefined) this.#child.kill(signal);

@@ -16,7 +16,8 @@
  *   simq exec [--orphan] NODE CMD ARGS...
  *                               run CMD in the foreground "on NODE" (SIMQ_NODE set), exit with its
  *                               status; SIGTERM is passed on, unless --orphan (like Scyld's bpsh,
- *                               where ending the local command leaves the remote one running)
+ *                               where ending the local command leaves the remote one running;
+ *                               it then prints `simq: remote pid N` first)
  *   simq kill NODE PID          end a process started by `simq exec` (SIGTERM)
  *
  * State lives in `$SIMQ_DIR` (default: a directory in the system temp dir).
@@ -273,6 +274,8 @@ function exec(argv: string[]): void {
   if (!nodes().includes(node)) fail(`exec: node ${node} is down or does not exist`);
   const child = spawn(file, args, { env: { ...process.env, SIMQ_NODE: node }, stdio: 'inherit', detached: orphan });
   child.on('error', (error) => fail(`exec: cannot run ${file}: ${error.message}`, 127));
+  // Like a launcher that reports where its command runs, so it can be stopped before it says anything itself.
+  if (orphan && child.pid) process.stdout.write(`simq: remote pid ${child.pid}\n`);
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 1) : 1)));
   if (!orphan) for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => child.kill(signal));
 }

@@ -140,6 +140,7 @@ export const simulatedProcessDriver: ProcessDriver = {
     },
     command: ({ place, worker }) => simq('exec', '--orphan', place!, ...worker),
     stop: ({ place, pid }) => simq('kill', place!, String(pid)),
+    remotePid: /^simq: remote pid (\d+)$/m,
     taskIndexVars: [],
     jobIdVars: [],
     hint: (said) => (/nodes are up/.test(said) ? 'ask for fewer workers, or wait until more nodes are up' : undefined),
