@@ -20,6 +20,8 @@ export {
   RemoteError,
   WorkerLostError,
   ProtocolError,
+  FrameTooLargeError,
+  FRAME_TOO_LARGE,
   LaunchError,
   UsageError,
   type WorkerLossInfo,

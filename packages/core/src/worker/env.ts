@@ -21,6 +21,8 @@ export const WORKER_ENV = {
   taskIndex: 'CM_TASK_INDEX',
   /** Comma-separated names of variables that may hold the task index (first numeric one wins), e.g. the scheduler's array index. */
   taskIndexVars: 'CM_TASK_INDEX_VARS',
+  /** The first index the variables named by CM_TASK_INDEX_VARS count from (`1` for Grid Engine, LSF and PBS arrays); subtracted, so workers are numbered from 0. */
+  taskIndexBase: 'CM_TASK_INDEX_BASE',
   /** Comma-separated names of variables that may hold the scheduler's job id. */
   jobIdVars: 'CM_JOB_ID_VARS',
   /** Unix time in ms at which the worker's job must end (walltime), when known. */
@@ -48,6 +50,7 @@ export const workerEnvSchema = z.object({
   [WORKER_ENV.launchId]: z.string({ error: `${WORKER_ENV.launchId} is not set` }).min(1),
   [WORKER_ENV.taskIndex]: envInt(WORKER_ENV.taskIndex).optional(),
   [WORKER_ENV.taskIndexVars]: z.string().optional(),
+  [WORKER_ENV.taskIndexBase]: z.enum(['0', '1']).optional(),
   [WORKER_ENV.jobIdVars]: z.string().optional(),
   [WORKER_ENV.endsAt]: envInt(WORKER_ENV.endsAt).optional(),
   [WORKER_ENV.connectTimeoutMs]: envInt(WORKER_ENV.connectTimeoutMs).optional(),

@@ -113,7 +113,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   }
   const config = parsed.data;
   const secret = readSecret(env, { secret: config[WORKER_ENV.secret], file: config[WORKER_ENV.secretFile] });
-  const taskIndex = config[WORKER_ENV.taskIndex] ?? firstSetVariable(env, config[WORKER_ENV.taskIndexVars], (v) => /^\d+$/.test(v));
+  const schedulerIndex = firstSetVariable(env, config[WORKER_ENV.taskIndexVars], (v) => /^\d+$/.test(v));
+  const taskIndex = config[WORKER_ENV.taskIndex] ?? (schedulerIndex === undefined ? undefined : Number(schedulerIndex) - Number(config[WORKER_ENV.taskIndexBase] ?? 0));
   const identity: WorkerIdentity = {
     launchId: config[WORKER_ENV.launchId],
     taskIndex: taskIndex === undefined ? null : Number(taskIndex),
