@@ -1,0 +1,90 @@
+// QRSHManager against the real single-node Grid Engine of tooling/schedulers/gridengine.sh:
+// one `qrsh -now no -V` per worker. Gated by gridEngineIsUp(): skipped locally when it is not
+// up, failing under CI=true.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describeBatchDriver } from '@cm/core/testing';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { QRSHManager, addprocsQrsh } from '../src/index.js';
+import { allJobs, clusters, leftover, qstatJ } from './helpers.js';
+import { gridEngineIsUp } from './sge-gate.js';
+
+const up = gridEngineIsUp();
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-qrsh-test-'));
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
+const jobName = `cmq${process.pid}`;
+// qrsh names a job after its command; -N names ours, so a test can find every one of them.
+const base = { walltime: '00:10:00', logDir, progress: 'none' as const, qrshFlags: ['-N', jobName] };
+
+describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
+  // No queue of its own: the queued-job cases (timeout while pending, SIGINT of a queued job) do not apply.
+  describeBatchDriver({ describe, it }, { name: 'qrsh', create: (np, options) => new QRSHManager(np, options), baseOptions: base, timeoutMs: 90_000 });
+
+  const open = clusters();
+  afterEach(() => open.closeAll());
+
+  it('addprocs of 4: a qrsh job each, output through the connection, worker ends with its qrsh, nothing left after close', async () => {
+    const output: string[] = [];
+    const c = open.open(undefined, (_id, stream, line) => output.push(`${stream}: ${line}`));
+    const ids = await addprocsQrsh(c, 4, base);
+    expect(ids.map((id) => c.worker(id).taskIndex).sort()).toEqual([0, 1, 2, 3]);
+    const seen = await c.everywhere(() => ({ job: process.env.JOB_ID ?? '', task: process.env.SGE_TASK_ID, ends: process.env.CM_ENDS_AT }));
+    const jobIds = seen.map((s) => s.job);
+    expect(new Set(jobIds).size).toBe(4);
+    for (const s of seen) {
+      expect(s.task).toBe('undefined');
+      expect(Number(s.ends) - Date.now()).toBeGreaterThan(9 * 60_000);
+    }
+    const pmapped = await c.pmap(() => process.env.JOB_ID, [1, 2, 3, 4, 5, 6]);
+    await c.everywhere(() => console.log(`hello from qrsh job ${process.env.JOB_ID}`));
+    await expect.poll(() => output.filter((line) => line.startsWith('stdout: hello from qrsh job')).length, { timeout: 10_000 }).toBe(4);
+    for (const job of pmapped) expect(jobIds).toContain(job);
+    await c.close();
+    expect(await leftover({ ids: jobIds, name: jobName })).toEqual([]);
+  });
+
+  it('honours wd', async () => {
+    const c = open.open();
+    const wd = path.join(logDir, 'qrsh wd');
+    mkdirSync(wd);
+    await addprocsQrsh(c, 1, { ...base, wd });
+    expect(await c.everywhere(() => process.cwd())).toEqual([wd]);
+  });
+
+  it('an invalid queue is a clear error from qrsh, and nothing is queued', async () => {
+    const c = open.open();
+    const error = await addprocsQrsh(c, 2, { ...base, queue: 'nope' }, { timeoutMs: 60_000 }).then(() => undefined, (e: Error & { stderrTail?: string }) => e);
+    expect(error?.name).toBe('LaunchError');
+    expect(error?.message).toMatch(/^sge: `qrsh -now no -V -q nope .*` \(worker \d\) exited with code 1 before its workers joined \(0 of 2 joined\) — check `queue`/);
+    expect((error as { stderrTail?: string }).stderrTail).toMatch(/Job was rejected because job requests unknown queue "nope"/);
+    expect((await allJobs()).filter((job) => job.name === jobName)).toEqual([]);
+  });
+
+  it('a wd missing on the node is a clear error naming it', async () => {
+    const c = open.open();
+    const error = await addprocsQrsh(c, 1, { ...base, wd: '/nonexistent/cm-qrsh-test' }, { timeoutMs: 60_000 }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/exited with code 1 before its workers joined \(0 of 1 joined\) — check `wd`: it must exist on the compute nodes/);
+  });
+
+  it('a launch that cannot start in time is stopped: no qrsh job is left', async () => {
+    const c = open.open();
+    // Valid, but the queue's h_rt (10 min) refuses it: the qrsh job waits forever.
+    const error = await addprocsQrsh(c, 2, { ...base, queue: 'short.q', walltime: '00:20:00' }, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
+    expect(error?.message).toMatch(/sge launch timed out after 4000 ms with 0 of 2 workers joined/);
+    expect(await leftover({ name: jobName })).toEqual([]);
+  });
+
+  it('the secret appears nowhere in qstat -j of the qrsh jobs (which carry the environment: -V)', async () => {
+    const secret = randomBytes(32).toString('base64url');
+    const c = open.open(secret);
+    await addprocsQrsh(c, 2, base);
+    const jobIds = await c.everywhere(() => process.env.JOB_ID ?? '');
+    for (const jobId of jobIds) {
+      const detail = await qstatJ(jobId);
+      expect(detail).toMatch(/env_list:.*CM_SECRET_FILE=/);
+      expect(detail).not.toContain(secret);
+    }
+  });
+});
