@@ -5,7 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeBatchDriver } from '@cm/core/testing';
+import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { QRSHManager, addprocsQrsh } from '../src/index.js';
 import { allJobs, clusters, leftover, qstatJ } from './helpers.js';
@@ -73,6 +75,23 @@ describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
     // Valid, but the queue's h_rt (10 min) refuses it: the qrsh job waits forever.
     const error = await addprocsQrsh(c, 2, { ...base, queue: 'short.q', walltime: '00:20:00' }, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
     expect(error?.message).toMatch(/sge launch timed out after 4000 ms with 0 of 2 workers joined/);
+    expect(await leftover({ name: jobName })).toEqual([]);
+  });
+
+  it('Ctrl-C (SIGINT to the master\'s process group) ends the master the conventional way and leaves no qrsh job', async () => {
+    const master = fileURLToPath(new URL('./fixtures/qrsh-master.mjs', import.meta.url));
+    // Never runnable (the queue's h_rt is 10 min): the qrsh jobs wait in qw until interrupted.
+    const options = { ...base, queue: 'short.q', walltime: '00:20:00' };
+    const child = execa(process.execPath, [master, JSON.stringify(options)], { reject: false, all: true, detached: true, cwd: path.dirname(master) });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => chunk.toString().includes('STARTED') && resolve());
+      void child.then((result) => reject(new Error(`the master exited before starting qrsh: ${String(result.all)}`)));
+    });
+    await expect.poll(async () => (await allJobs()).filter((job) => job.name === jobName && job.state === 'qw').length, { timeout: 15_000 }).toBe(2);
+    // A terminal's Ctrl-C reaches the whole foreground process group: the master and its qrsh commands.
+    process.kill(-child.pid!, 'SIGINT');
+    const result = await child;
+    expect(result.signal === 'SIGINT' || result.exitCode === 130, `master ended by ${String(result.signal)} / ${String(result.exitCode)}: ${String(result.all)}`).toBe(true);
     expect(await leftover({ name: jobName })).toEqual([]);
   });
 
