@@ -35,11 +35,11 @@ const HOLD_CODES: Readonly<Record<number, string>> = {
 const ATTRIBUTES = 'ClusterId,ProcId,JobStatus,HoldReason,RemoveReason,ExitCode,ExitBySignal,ExitSignal';
 const HISTORY_MARK = '--- condor_history ---';
 /**
- * condor_rm answers (grep -E patterns) that mean "nothing of these is left to remove"
- * (htcondor.md §4), and the failures that never do (schedd unreachable, authentication, permission).
+ * condor_rm answers that mean "nothing of these is left to remove" (htcondor.md §4), and the
+ * failures that never do (schedd unreachable, authentication, permission).
  */
-export const ALREADY_GONE = 'not found|already marked for removal|find/remove all jobs|There are no jobs in the queue';
-export const REAL_FAILURE = 'Failed to fetch|Failed to connect|AUTHENTICATE|SECMAN|Permission denied';
+const ALREADY_GONE = /not found|already marked for removal|Couldn't find\/remove all jobs|There are no jobs in the queue/;
+const REAL_FAILURE = /Failed to fetch|Failed to connect|AUTHENTICATE|SECMAN|Permission denied/;
 
 interface ProcAd {
   ClusterId?: number;
@@ -201,14 +201,9 @@ export function htcondorDriver(submitLines: readonly string[] = [], optionOrder:
       },
     },
     cancel: {
-      // condor_rm exits 1 when the jobs are already gone or being removed: that is done, not failed.
-      command: (ids) => [
-        'sh',
-        '-c',
-        `out=$(condor_rm "$@" 2>&1); rc=$?; printf '%s\\n' "$out"; if [ $rc -ne 0 ] && printf '%s' "$out" | grep -Eq '${ALREADY_GONE}' && ! printf '%s' "$out" | grep -Eq '${REAL_FAILURE}'; then exit 0; fi; exit $rc`,
-        'sh',
-        ...ids,
-      ],
+      command: (ids) => ['condor_rm', ...ids],
+      // Exit 1 for jobs already gone or being removed: nothing is left to remove.
+      done: ({ stdout, stderr }) => ALREADY_GONE.test(`${stderr}\n${stdout}`) && !REAL_FAILURE.test(`${stderr}\n${stdout}`),
     },
     taskJobId: (jobId, task) => `${jobId}.${task}`,
     explain: {

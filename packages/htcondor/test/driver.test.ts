@@ -120,6 +120,15 @@ describe('what HTCondor prints', () => {
     for (const state of ['Idle', 'Running', 'TransferringOutput', 'Suspended']) expect(isEnded(states[state]!), state).toBe(false);
   });
 
+  it('counts condor_rm\'s "not found" and "already marked for removal" as done, an unreachable schedd not', () => {
+    const { done } = htcondorDriver().cancel;
+    expect(done!({ stdout: '', stderr: "\nCouldn't find/remove all jobs in cluster 12\n", exitCode: 1 })).toBe(true);
+    expect(done!({ stdout: 'Job 12.0 marked for removal\n', stderr: 'Job 12.1 not found\nJob 12.2 already marked for removal\n', exitCode: 1 })).toBe(true);
+    expect(done!({ stdout: '', stderr: "AUTHENTICATE:1003:Failed to authenticate with any method\nCouldn't find/remove all jobs in cluster 45013273\n", exitCode: 1 })).toBe(false);
+    expect(done!({ stdout: '', stderr: 'Permission denied to remove job 12.0\n', exitCode: 1 })).toBe(false);
+    expect(htcondorDriver().cancel.command(['12', '13'])).toEqual(['condor_rm', '12', '13']);
+  });
+
   it('retries only a schedd that does not answer, and explains hold codes', () => {
     const driver = htcondorDriver();
     expect(driver.submit.transient!.test('\nERROR: Failed to connect to local queue manager\nCEDAR:6001:Failed to connect')).toBe(true);
