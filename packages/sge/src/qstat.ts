@@ -85,8 +85,9 @@ const MEANINGS: readonly [string, string][] = [
   ['t', 'being started'],
 ];
 
-/** The letters in words, for progress lines (`hqw` → `on hold`); undefined for plain `qw` and `r`. */
+/** The letters in words, for progress lines (`hqw` → `on hold`, `qw` → `waiting to be scheduled`); undefined for `r`. */
 export function stateReason(state: string): string | undefined {
+  if (state === 'qw') return 'waiting to be scheduled';
   const words = MEANINGS.filter(([letter]) => state.includes(letter)).map(([, meaning]) => meaning);
   return words.length > 0 ? words.join(', ') : undefined;
 }

@@ -91,7 +91,7 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
     expect(statuses.filter((s) => s.jobId === '7').map((s) => [s.taskIndex, s.state])).toEqual([[1, 'r'], [2, 'r'], [3, 'r'], [4, 'r']]);
     expect(statuses.filter((s) => s.jobId === '9').map((s) => [s.taskIndex, s.state])).toEqual([[1, 'r'], [2, 'r'], [3, 'qw'], [4, 'qw']]);
     expect(statuses.find((s) => s.jobId === '6')).toEqual({ jobId: '6', taskIndex: null, state: 'r', reason: undefined });
-    expect(statuses.filter((s) => s.state === 'qw').map((s) => s.jobId)).toEqual(['9', '9', '10', '11', '12']);
+    expect(statuses.filter((s) => s.state === 'qw').map((s) => [s.jobId, s.reason])).toEqual(['9', '9', '10', '11', '12'].map((id) => [id, 'waiting to be scheduled']));
   });
 
   it('parses an Eqw job, an empty queue, ranges, and refuses what is not qstat XML', () => {
