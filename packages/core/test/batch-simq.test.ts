@@ -269,7 +269,7 @@ describe('the shapes other schedulers need', () => {
     const ids = await c.addprocs(manager);
     expect(ids.length).toBeGreaterThanOrEqual(2);
     // simq runs every task: the third joins the same launch later.
-    await waitFor(() => c.workers().length === 3, 20_000);
+    await waitFor(() => c.workers().length === 3, 20_000, 'the third worker');
     expect(manager.jobIds()).toHaveLength(1);
   }, 40_000);
 

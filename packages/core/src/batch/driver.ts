@@ -229,6 +229,8 @@ export interface SchedulerDriver {
    * default the submitted file is the body with the flags as directives in front.
    */
   render?(input: RenderInput): string;
+  /** The submitted file's name ending (default `.sh`; HTCondor's submit description `.sub`). */
+  readonly submitFileSuffix?: string;
   readonly status: {
     /** One command that reports all these jobs (array tasks one per line). */
     command(jobIds: readonly string[]): Argv;

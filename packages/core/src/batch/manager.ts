@@ -194,7 +194,7 @@ export abstract class JobQueueManager implements ClusterManager {
    * Its launch id is a placeholder (`L000000000000`); a real launch has its own.
    */
   jobScript(): string {
-    const files = launchFiles({ launchId: PREVIEW_LAUNCH_ID, jobName: this.options.jobName, logDir: this.logDir });
+    const files = launchFiles({ launchId: PREVIEW_LAUNCH_ID, jobName: this.options.jobName, logDir: this.logDir, driver: this.#queueDriver() });
     const rendered = this.#render(PREVIEW_LAUNCH_ID, [process.execPath, workerEntryPath()], { [WORKER_ENV.secretFile]: files.secret });
     const argv = this.#queueDriver().submit.command(files.submit, this.options.submitFlags, this.#logPatterns(PREVIEW_LAUNCH_ID));
     const how = `# submitted with: ${argv.join(' ')}${this.#queueDriver().submit.stdin === 'script' ? ' < (this file)' : ''}`;
@@ -251,7 +251,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (this.#shutDown) throw new UsageError(`${this.name} manager was shut down; create a new one for another addprocs`);
     const connection = await this.#connection(context);
     if (this.layout === 'allocation' || this.layout === 'processes') return this.#launchProcesses(context, connection);
-    const files = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir });
+    const files = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir, driver: this.#queueDriver() });
     const rendered = this.#render(context.launchId, [context.workerCommand.file, ...context.workerCommand.args], connection);
     if (rendered.body) await this.runner.writeFile(files.body, rendered.body, 0o755);
     await this.runner.writeFile(files.submit, rendered.submitFile, 0o644);

@@ -153,7 +153,7 @@ export class ProcessLaunch {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([carrier.process.exited, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
     clearTimeout(timer);
-    return carrier.process.exit === undefined ? undefined : `the ${this.#init.scheduler} command that ran it (\`${carrier.process.commandLine}\`) ${carrier.process.exit}`;
+    return carrier.process.exit === undefined ? undefined : `the ${this.#init.scheduler} command that ran it (\`${carrier.process.commandLine}\`) ended: ${carrier.process.exit}`;
   }
 
   /** Stop one worker's command (its worker was removed or lost). */

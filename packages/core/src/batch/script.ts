@@ -45,9 +45,9 @@ export interface RenderedJob {
 }
 
 /** The files of one launch, beside its logs. */
-export function launchFiles(input: Pick<JobScriptInput, 'launchId' | 'jobName' | 'logDir'>): { submit: string; body: string; secret: string } {
+export function launchFiles(input: Pick<JobScriptInput, 'launchId' | 'jobName' | 'logDir'> & { driver?: SchedulerDriver }): { submit: string; body: string; secret: string } {
   const base = path.join(input.logDir, `${input.jobName}-${input.launchId}`);
-  return { submit: `${base}.sh`, body: `${base}.body.sh`, secret: `${base}.secret` };
+  return { submit: `${base}${input.driver?.submitFileSuffix ?? '.sh'}`, body: `${base}.body.sh`, secret: `${base}.secret` };
 }
 
 /** Where a launch's log files go, in the scheduler's placeholders (for directives) or for a known job. */

@@ -85,7 +85,7 @@ export class WorkerProcess {
       // 'exit', not the end of its output: a grandchild that inherited stdout (srun's helpers,
       // a daemonised tool) must not keep us waiting. Output still in flight gets a moment.
       this.#child.once('exit', (code, signal) => {
-        const exit = signal ? `was killed by ${signal}` : `exited with code ${String(code)}`;
+        const exit = signal ? `killed by ${signal}` : `exited with code ${String(code)}`;
         const grace = setTimeout(() => {
           this.#child.stdout?.destroy();
           this.#child.stderr?.destroy();
@@ -105,7 +105,7 @@ export class WorkerProcess {
     return this.#child.pid;
   }
 
-  /** How it ended (`exited with code 3`, `was killed by SIGKILL`, `could not be started: …`), once it has. */
+  /** How it ended (`exited with code 3`, `killed by SIGKILL`, `could not be started: …`), once it has. */
   get exit(): string | undefined {
     return this.#exit;
   }

@@ -116,6 +116,7 @@ export const simulatedStdinDriver: SchedulerDriver = {
 /** A submit file of simq's own beside the body script, as HTCondor's submit description. */
 export const simulatedSubmitFileDriver: SchedulerDriver = {
   ...simulatedDriver,
+  submitFileSuffix: '.sub',
   render: ({ bodyPath, flags }) => {
     const lines = ['# simq submit file', `executable = ${bodyPath}`];
     for (const flag of flags) {
