@@ -28,6 +28,12 @@ export async function leftover(match: { ids?: readonly string[]; name?: string }
   }
 }
 
+/** Delete every job with one of these names (what a failed test may have left behind). */
+export async function deleteNamed(names: readonly string[]): Promise<void> {
+  const ids = (await allJobs()).filter((job) => names.includes(job.name)).map((job) => job.id);
+  if (ids.length > 0) await execa('qdel', ids, { reject: false });
+}
+
 /** `qstat -j ID` as printed (stdout and stderr). */
 export async function qstatJ(jobId: string): Promise<string> {
   const result = await execa('qstat', ['-j', jobId], { reject: false });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describeBatchDriver, waitUntilGone } from '@cm/core/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { SGEManager, addprocsSge } from '../src/index.js';
-import { allJobs, clusters, leftover, qstatJ } from './helpers.js';
+import { allJobs, clusters, deleteNamed, leftover, qstatJ } from './helpers.js';
 import { gridEngineIsUp } from './sge-gate.js';
 
 const up = gridEngineIsUp();
@@ -16,7 +16,12 @@ const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-sge-test-'));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 // pe smp: the tasks layout needs one; for arrays it is one slot per worker, as without it.
 const base = { walltime: '00:10:00', pe: 'smp', logDir, progress: 'none' as const };
-const name = (what: string) => `cm${what}${process.pid}`;
+const names: string[] = [];
+const name = (what: string) => {
+  const jobName = `cm${what}${process.pid}`;
+  names.push(jobName);
+  return jobName;
+};
 
 describe.skipIf(!up)('Grid Engine qsub (real)', () => {
   describeBatchDriver(
@@ -34,7 +39,10 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
   );
 
   const open = clusters();
-  afterEach(() => open.closeAll());
+  afterEach(async () => {
+    await open.closeAll();
+    await deleteNamed(names);
+  });
   const sgeDriverOf = (manager: SGEManager) => manager.driver as Parameters<typeof waitUntilGone>[0];
 
   it('addprocs of 4 as one array; pmap sees JOB_ID and SGE_TASK_ID 1..4 while @cm counts 0..3; close leaves nothing', async () => {
