@@ -88,8 +88,11 @@ export function scyldDriver(settings: { exclude?: string | undefined; noOver?: b
         command: (np) => ['beomap', '--no-local', '--np', String(np), ...(settings.exclude ? ['--exclude', settings.exclude] : []), ...(settings.noOver ? ['--no-over'] : [])],
         parse: parseBeomap,
       },
-      // The whole environment of bpsh travels with the migrated process; node is resolved on the master.
-      command: ({ place, flags, extraFlags, worker }) => ['bpsh', ...flags.flat(), ...extraFlags, place!, ...worker],
+      // The whole environment of bpsh travels with the migrated process; node is resolved on the
+      // master. A shell on the node says its pid first and `exec`s the worker under that pid,
+      // so a worker that never joins can still be stopped by `bpsh NODE kill PID`.
+      command: ({ place, flags, extraFlags, worker }) => ['bpsh', ...flags.flat(), ...extraFlags, place!, 'sh', '-c', 'echo "cm-remote-pid $$"; exec "$@"', 'sh', ...worker],
+      remotePid: /^cm-remote-pid (\d+)$/m,
       stop: ({ place, pid }) => ['bpsh', place!, 'kill', String(pid)],
       taskIndexVars: [],
       jobIdVars: [],

@@ -77,13 +77,14 @@ describe('Scyld through the simulator', () => {
     const seen = await c.everywhere(() => ({ rank: process.env.BPROC_RANK, prog: process.env.BPROC_PROGNAME, secret: process.env.CM_SECRET ?? null, pid: process.pid }));
     expect(ids.map((id) => c.worker(id).taskIndex).sort()).toEqual([0, 1, 2, 3]);
     // One node per bpsh: the rank in its node list is always 0.
-    expect(seen.every((s) => s.rank === '0000000' && s.prog === process.execPath && s.secret === null)).toBe(true);
+    // bpsh starts a shell that announces its pid and execs the worker: BProc names that shell.
+    expect(seen.every((s) => s.rank === '0000000' && /(^|\/)sh$/.test(s.prog ?? '') && s.secret === null)).toBe(true);
     const work = await c.pmap((x: number) => ({ x: x * 2, rank: process.env.BPROC_RANK }), [1, 2, 3, 4, 5, 6]);
     expect(work.map((w) => w.x)).toEqual([2, 4, 6, 8, 10, 12]);
-    // One `bpsh NODE node …/main.js` per worker, on the nodes of beomap's map.
+    // One `bpsh NODE sh -c … node …/main.js` per worker, on the nodes of beomap's map.
     const running = bpshCommands();
     expect(running.map((words) => words[0]).sort()).toEqual([...nodes].sort());
-    expect(running.every((words) => words[1] === process.execPath && words[2]!.endsWith('worker/main.js'))).toBe(true);
+    expect(running.every((words) => words[1] === 'sh' && words.includes(process.execPath) && words.at(-1)!.endsWith('worker/main.js'))).toBe(true);
     await c.close();
     // bpsh ended, and the remote workers with it only because `bpsh NODE kill PID` ran.
     const kills = () => sim.invocations().filter((e) => e.command === 'bpsh' && e.argv[1] === 'kill');
@@ -172,7 +173,7 @@ describe('Scyld through the simulator', () => {
     process.kill(c.worker(id!).pid, 'SIGKILL');
     const error = await call;
     expect(error?.name).toBe('WorkerLostError');
-    expect(error?.detail).toMatch(/the scyld command that ran it \(`bpsh 0 .*`\) exited with code 255/);
+    expect(error?.detail).toMatch(/the scyld command that ran it \(`bpsh 0 .*`\) ended: exited with code 255/);
   });
 
   // Workers that never join: node waits a minute before loading the worker.
@@ -191,9 +192,9 @@ describe('Scyld through the simulator', () => {
     await eventually(() => expect(bpshCommands()).toEqual([]));
   });
 
-  // Known gap (machinery-requests.md, @cm/scyld 1): the machinery learns a remote pid only when
-  // the worker joins, so a worker still starting on its node outlives its killed bpsh.
-  it.fails('a launch timeout also ends the remote workers that had not joined', async () => {
+  // The shell on the node announces its pid before it becomes the worker, so the machinery can
+  // stop a worker that never joined (killing bpsh alone would leave it running).
+  it('a launch timeout also ends the remote workers that had not joined', async () => {
     const c = cluster();
     const before = new Set(sim.processes());
     await c.addprocs(new ScyldManager(2, slow), { timeoutMs: 3_000 }).then(() => undefined, (e: Error) => e);
