@@ -4,7 +4,7 @@
  * Univa/Altair print the same), checked on a real Grid Engine (tooling/schedulers/README.md).
  * @module
  */
-import type { SchedulerDriver } from '@cm/core';
+import type { CommandOutput, SchedulerDriver } from '@cm/core';
 import { checkSgeOptions, peFlag, type SgeSettings, sgeOptionFlags, walltimeOf } from './options.js';
 import { parseErrorReason, parseQstatXml, parseSubmitId, stateTable } from './qstat.js';
 import { TASKS_LAUNCHER } from './tasks-launcher.js';
@@ -30,6 +30,16 @@ export function sgeHint(said: string): string | undefined {
   return HINTS.find(([pattern]) => pattern.test(said))?.[1];
 }
 
+/**
+ * The telling line of a refusal: qsub prints `Unable to run job: <reason>` then `Exiting.`
+ * (msg_qsub.h), so the reason, not the last line.
+ */
+export function sgeSaid({ stdout, stderr }: CommandOutput): string | undefined {
+  const lines = `${stderr}\n${stdout}`.split('\n').map((line) => line.trim()).filter((line) => /[A-Za-z0-9]/.test(line) && line !== 'Exiting.');
+  const refusal = lines.find((line) => line.startsWith('Unable to run job: '));
+  return refusal ? refusal.slice('Unable to run job: '.length) : lines[0];
+}
+
 /** qmaster busy or unreachable: worth retrying. */
 export const SGE_TRANSIENT = /unable to contact qmaster|unable to send message to qmaster|got send error|commlib error|failed receiving gdi request|qmaster is not (?:responding|available)|try again later/i;
 
@@ -40,6 +50,15 @@ const drivers = new Map<string, SchedulerDriver>();
  * The Grid Engine driver for these settings (one object per setting, so every manager with
  * the same settings shares one status poller).
  */
+/**
+ * `-tc K`: Grid Engine runs at most K tasks of the array at once, starting the next when one
+ * ends; `addprocs` then resolves once K workers joined, and the rest join as slots free.
+ */
+export function sgeRunningLimit(_settings: unknown, options: Readonly<Record<string, unknown>>): number | undefined {
+  const limit = Number(options.tc);
+  return options.tc !== undefined && Number.isInteger(limit) && limit > 0 ? limit : undefined;
+}
+
 export function sgeDriver(settings: SgeSettings): SchedulerDriver {
   const key = JSON.stringify(settings);
   let driver = drivers.get(key);
@@ -59,6 +78,7 @@ function declare(settings: SgeSettings): SchedulerDriver {
       parseJobId: parseSubmitId,
       transient: SGE_TRANSIENT,
       hint: sgeHint,
+      said: sgeSaid,
     },
     layouts: {
       // ClusterManagers.jl's shape: one array, a job per worker, each started as soon as it fits.
@@ -101,11 +121,8 @@ function declare(settings: SgeSettings): SchedulerDriver {
     taskJobId: (jobId, task) => `${jobId}.${task}`,
     explain: { command: (jobId) => ['qstat', '-j', jobId], parse: parseErrorReason },
     walltimeSeconds: walltimeOf,
-    check: (options, np, layout) => {
+    check: (options, _np, layout) => {
       if (layout === 'tasks' && !options.pe) return 'the `tasks` layout is one parallel job: set `pe` to a parallel environment (`qconf -spl` lists them; control_slaves TRUE lets it span hosts), or use layout "array"';
-      // -tc K starts task K+1 only when one of the first K ends; workers do not end by themselves.
-      const throttle = Number(options.tc);
-      if (options.tc !== undefined && Number.isInteger(throttle) && throttle < np) return `\`tc\` (${throttle}) below the number of workers (${np}) would leave ${np - throttle} never started; leave it out or ask for fewer workers`;
       return checkSgeOptions(options);
     },
   };

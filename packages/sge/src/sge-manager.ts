@@ -5,7 +5,7 @@
  */
 import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
 import type { z } from 'zod';
-import { sgeDriver } from './driver.js';
+import { sgeDriver, sgeRunningLimit } from './driver.js';
 import { QSUB_OPTION_NAMES, SGE_ALIASES, sgeOptionsSchema, sgeSettingsSchema, type SgeSettings } from './options.js';
 
 /**
@@ -41,6 +41,7 @@ export class SGEManager extends JobQueueManager {
       flagNames: QSUB_OPTION_NAMES,
       settingsSchema: sgeSettingsSchema,
       aliases: SGE_ALIASES,
+      runningLimit: sgeRunningLimit,
     });
   }
 }

@@ -117,6 +117,12 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
     expect(done({ stdout: '', stderr: 'unable to contact qmaster using port 6444 on host "vm"', exitCode: 1 })).toBe(false);
   });
 
+  it('quotes the reason of a refusal, not qsub\'s closing `Exiting.`', () => {
+    const said = queueDriver(sge(1)).submit.said!;
+    expect(said({ stdout: '', stderr: 'Unable to run job: Job was rejected because job requests unknown queue "nope"\nExiting.\n', exitCode: 1 })).toBe('Job was rejected because job requests unknown queue "nope"');
+    expect(said({ stdout: '', stderr: 'qsub: invalid option argument "-bogus"\n', exitCode: 2 })).toBe('qsub: invalid option argument "-bogus"');
+  });
+
   it('gives a hint for each refusal observed, and retries only an unreachable qmaster', () => {
     const driver = queueDriver(sge(1));
     expect(sgeHint('Unable to run job: Job was rejected because job requests unknown queue "nope"\nExiting.')).toMatch(/check `queue`/);
@@ -163,7 +169,6 @@ describe('options are checked before anything is submitted', () => {
     [{ walltime: '1 hour' }, /`walltime`: use `\[\[hours:\]minutes:\]seconds`/],
     [{ memory: '4 GB' }, /`memory`: use a size like "4G"/],
     [{ resources: 'h_vmem=4G, tmem=4G' }, /`resources`/],
-    [{ tc: 1 }, /`tc` \(1\) below the number of workers \(2\) would leave 1 never started/],
     [{ layout: 'tasks' }, /the `tasks` layout is one parallel job: set `pe`/],
     [{ ac: `x='a' "b"` }, /cannot read a value holding both ' and "/],
   ])('refuses %j with a message naming the option', (options, message) => {
@@ -182,6 +187,15 @@ describe('options are checked before anything is submitted', () => {
     expect(parseTime('90:00')).toBe(5400);
     expect(parseTime(5400)).toBe(5400);
     expect(sge(1, { resources: 'h_rt=0:10:0' }).jobScript()).toMatch(/\+ 600\) \* 1000/);
+  });
+});
+
+describe('running limit', () => {
+  it('with -tc K below np, addprocs waits for K workers and the rest join as slots free', () => {
+    const throttled = sge(4, { tc: 2 });
+    expect(throttled.expectedWorkers).toBe(2);
+    expect(directives(throttled.jobScript())).toEqual(expect.arrayContaining(['#$ -t 1-4', '#$ -tc 2']));
+    expect(sge(4, { tc: 8 }).expectedWorkers).toBe(4);
   });
 });
 

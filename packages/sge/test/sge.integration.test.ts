@@ -67,6 +67,15 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
     expect(await leftover({ ids: [jobId!], name: jobName })).toEqual([]);
   });
 
+  it('with -tc 2 of 3, addprocs resolves with 2 workers and the third joins when one is removed', async () => {
+    const c = open.open();
+    const manager = new SGEManager(3, { ...base, tc: 2, jobName: name('tc') });
+    const ids = await c.addprocs(manager);
+    expect(ids).toHaveLength(2);
+    await c.rmprocs([ids[0]!]);
+    await expect.poll(() => c.workers().map((id) => c.worker(id).taskIndex).sort(), { timeout: 30_000 }).toEqual([...ids.slice(1).map((id) => c.worker(id).taskIndex), 2].sort());
+  });
+
   it('honours wd: the workers run in it', async () => {
     const c = open.open();
     const wd = path.join(logDir, 'work dir');
