@@ -41,7 +41,9 @@ export const lsfOptionsSchema = z.object({
 export const lsfSettingsSchema = z.object({
   /**
    * At most this many workers' jobs run at once: the array's slot limit (`-J "cm[1-N]%K"`).
-   * ClusterManagers.jl's `throttle`. Default: no limit.
+   * ClusterManagers.jl's `throttle`. Below `np`, `addprocs` resolves once K workers joined;
+   * LSF starts the others as running ones end (a worker removed, a run limit reached), and they
+   * join the same launch. Default: no limit.
    */
   throttle: z.number().int().positive().optional(),
   /**
@@ -132,14 +134,9 @@ export function createLsfDriver(settings: LsfSettings = {}): SchedulerDriver {
     cancel: { command: (ids) => ['bkill', ...ids], done: nothingLeftToKill },
     taskJobId: (jobId, task) => `${jobId}[${task}]`,
     walltimeSeconds: (options) => runLimitSeconds(options.walltime),
-    check: (options, np) => {
+    check: (options) => {
       const reserved = Object.keys(options).find((key) => key in RESERVED_OPTIONS);
-      if (reserved) return `\`${reserved}\`: ${RESERVED_OPTIONS[reserved]}`;
-      // LSF starts element K+1 only when one of the first K ends, and workers do not end by themselves.
-      if (throttle !== undefined && throttle < np) {
-        return `\`throttle\` ${throttle} is below the ${np} workers asked for: LSF would start the other ${np - throttle} only as running ones end, and addprocs waits for all ${np}; ask for at most ${throttle} workers per addprocs, or raise \`throttle\``;
-      }
-      return undefined;
+      return reserved ? `\`${reserved}\`: ${RESERVED_OPTIONS[reserved]}` : undefined;
     },
   };
 }

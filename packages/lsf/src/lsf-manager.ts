@@ -53,6 +53,8 @@ export class LSFManager extends JobQueueManager {
       flagNames: BSUB_OPTION_NAMES,
       settingsSchema: lsfSettingsSchema,
       aliases: LSF_ALIASES,
+      // `%K` runs K elements at once: addprocs waits for those, the rest join as slots free.
+      runningLimit: (settings) => (settings as LsfSettings).throttle,
     });
   }
 }

@@ -209,7 +209,6 @@ describe('validation before anything is submitted', () => {
     [{ slots: 0 }, /`slots`/],
     [{ throttle: 0 }, /`throttle`/],
     [{ memoryUnit: 'KiB' }, /`memoryUnit`/],
-    [{ throttle: 2 }, /`throttle` 2 is below the 4 workers asked for/],
     [{ retryDelays: [-1] }, /`submitRetryDelays\.0`/],
   ])('refuses %j with a message naming the option', (options, message) => {
     expect(() => manager(4, options as LSFOptions)).toThrow(UsageError);
@@ -229,6 +228,14 @@ describe('validation before anything is submitted', () => {
     const lines = directives(withEnv(site, () => new LSFManager(4, { logDir: '/l', q: 'short', memory: '2GB' })).jobScript());
     expect(lines).toEqual(expect.arrayContaining(["#BSUB -J 'cm[1-4]%8'", '#BSUB -q short', '#BSUB -P proj2', '#BSUB -W 60', '#BSUB -M 2']));
     expect(() => withEnv({ ...site, CM_LSF_THROTTLE: 'many' }, () => new LSFManager(4, { logDir: '/l' }))).toThrow(/`throttle` \(from CM_LSF_THROTTLE\)/);
+  });
+
+  it('a throttle below np: addprocs waits for the K elements LSF runs at once, the rest join later', () => {
+    const throttled = manager(4, { throttle: 2 });
+    expect(throttled.expectedWorkers).toBe(2);
+    expect(throttled.submittedWorkers).toBe(4);
+    expect(throttled.acceptsLateWorkers).toBe(true);
+    expect(directives(throttled.jobScript())).toContain("#BSUB -J 'cm[1-4]%2'");
   });
 
   it('builds a driver with a throttle and a unit of its own for third-party tools', () => {

@@ -167,11 +167,24 @@ describe('LSF through the simulator', () => {
     expect(JSON.stringify(sim.invocations()).includes(secret)).toBe(false);
   });
 
+  it('throttle below np: addprocs resolves with K workers; one removed frees a slot and the next element joins', async () => {
+    const c = cluster();
+    const manager = new LSFManager(3, { ...base, throttle: 2 });
+    const ids = await c.addprocs(manager);
+    expect(ids).toHaveLength(2);
+    const jobId = manager.jobIds()[0]!;
+    expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'cm[1-3]%2' });
+    await c.rmprocs([ids[0]!]);
+    await eventually(() => expect(c.workers()).toHaveLength(2), 20_000);
+    const joined = c.workers().map((id) => c.worker(id).taskIndex).sort();
+    expect(joined).toContain(2);
+    expect(await c.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
+  });
+
   it('throttle: the array LSF is given runs at most K elements at once', async () => {
-    // A launch cannot ask for more workers than the throttle (its workers never end, so it
-    // could not complete; see the unit tests); what LSF does with the %K of our submission is
-    // checked here with elements that end by themselves: core renders the declared job with
-    // `sleep` for the worker and submits it as a launch would.
+    // What LSF does with the %K of our submission, checked with elements that end by
+    // themselves: core renders the declared job with `sleep` for the worker and submits it as
+    // a launch would.
     const driver = createLsfDriver({ throttle: 2 });
     const rendered = renderJob({ driver, layout: 'array', np: 5, launchId: 'Lthrottle', jobName: 'throttled', logDir, optionFlags: [], worker: ['/bin/sleep', '0.4'], env: {}, prologue: [], walltimeSeconds: undefined });
     const logs = logPaths({ driver, layout: 'array', launchId: 'Lthrottle', jobName: 'throttled', logDir });
