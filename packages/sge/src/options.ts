@@ -48,8 +48,39 @@ export const sgeOptionsSchema = z.object({
   wd: z.string().min(1).optional(),
 });
 
-/** Typed options as parsed. */
-export type SgeTypedOptions = z.output<typeof sgeOptionsSchema>;
+/** The typed Grid Engine options as written in code (what {@link sgeOptionsSchema} checks). */
+export interface SgeTypedOptions {
+  /** `-q`: the queue (or queue list, `'all.q@node01,short.q'`) the jobs run in. Default: Grid Engine's choice. */
+  queue?: string;
+  /**
+   * `-l`: resources each job requests, `'h_vmem=4G,tmem=4G'` or `{ h_vmem: '4G', tmem: '4G' }`
+   * (`qconf -sc` lists what a site offers). Merged with `walltime` and `memory` into one `-l`.
+   */
+  resources?: string | Record<string, string | number>;
+  /** Walltime of each job, `-l h_rt=`: `'[[hours:]minutes:]seconds'` (`'01:30:00'`) or a number of seconds. Workers learn their end from it. */
+  walltime?: string | number;
+  /** Memory of each worker (`'4G'`, `'500M'`): `-l <memoryResource>=4G`, `h_vmem` unless the site setting `memoryResource` names another. */
+  memory?: string;
+  /** Parallel environment (`qconf -spl`): `-pe <pe> <slots>` per worker; the `tasks` layout asks for `-pe <pe> <np × slots>`. */
+  pe?: string;
+  /** Slots of each worker in `pe` (threads it may use). Default 1. */
+  slots?: number;
+  /** `-P`: the project the jobs are charged to. */
+  project?: string;
+  /** `-wd`: the jobs' working directory on the nodes (it must exist there). Default: Grid Engine's, the home directory. */
+  wd?: string;
+}
+
+/** The settings as written in code or site config (what {@link sgeSettingsSchema} checks). */
+export interface SgeSettingsInput {
+  /** The resource `memory` is requested as: `'h_vmem'` (default), `'mem_free'`, `'m_mem_free'`, `'tmem'`… (site specific). */
+  memoryResource?: string;
+}
+
+// The interfaces above are what the schemas accept, no more and no less.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
+const typedOptionsMatch: Same<SgeTypedOptions, z.input<typeof sgeOptionsSchema>> = true;
+void typedOptionsMatch;
 
 /** Settings of both managers that are not flags (read from site config too). */
 export const sgeSettingsSchema = z.object({
@@ -59,6 +90,8 @@ export const sgeSettingsSchema = z.object({
 
 /** Settings as parsed. */
 export type SgeSettings = z.output<typeof sgeSettingsSchema>;
+const settingsMatch: Same<SgeSettingsInput, z.input<typeof sgeSettingsSchema>> = true;
+void settingsMatch;
 
 const shared =
   'a A ac ar b binding c ckpt clear cwd C dc dl e h hard hardq holdJid holdJidAd i j js jsv l m M masterq masterl mods N notify now noshell nostdin o ot p P pe pty q R r rou rdi sc shell soft sync S t tc tcon terse umask v verify V w wd'.split(' ');

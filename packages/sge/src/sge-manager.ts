@@ -4,9 +4,8 @@
  * @module
  */
 import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
-import type { z } from 'zod';
 import { sgeDriver, sgeRunningLimit } from './driver.js';
-import { QSUB_OPTION_NAMES, SGE_ALIASES, sgeOptionsSchema, sgeSettingsSchema, type SgeSettings } from './options.js';
+import { QSUB_OPTION_NAMES, SGE_ALIASES, type SgeSettings, type SgeSettingsInput, type SgeTypedOptions, sgeOptionsSchema, sgeSettingsSchema } from './options.js';
 
 /**
  * Options of {@link SGEManager} and {@link QRSHManager}: @cm's batch options (`logDir`,
@@ -19,8 +18,15 @@ import { QSUB_OPTION_NAMES, SGE_ALIASES, sgeOptionsSchema, sgeSettingsSchema, ty
  * section `"sge"`, and `CM_SGE_*` variables; these options override them.
  */
 export type SgeOptions = JobQueueOptions &
-  z.input<typeof sgeOptionsSchema> &
-  Partial<z.input<typeof sgeSettingsSchema>> & { qsubFlags?: string[]; qrshFlags?: string[]; [gridEngineOption: string]: unknown };
+  SgeTypedOptions &
+  SgeSettingsInput & {
+    /** Free words for the qsub command line (ClusterManagers.jl's `qsub_flags`), e.g. `['-m', 'e']`. */
+    qsubFlags?: string[];
+    /** Free words for the qrsh command line, e.g. `['-N', 'myjob']`. */
+    qrshFlags?: string[];
+    /** Any other qsub/qrsh option (submit.1): `hold_jid: 12` → `-hold_jid 12`, `cwd: true` → `-cwd`. */
+    [gridEngineOption: string]: unknown;
+  };
 
 /**
  * Starts `np` workers through Grid Engine's qsub.
