@@ -79,7 +79,7 @@ export interface SgeSettingsInput {
 
 // The interfaces above are what the schemas accept, no more and no less.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const typedOptionsMatch: Same<SgeTypedOptions, z.input<typeof sgeOptionsSchema>> = true;
+const typedOptionsMatch: Same<SgeTypedOptions, z.input<typeof sgeOptionsSchema>> & Same<keyof SgeTypedOptions, keyof z.input<typeof sgeOptionsSchema>> = true;
 void typedOptionsMatch;
 
 /** Settings of both managers that are not flags (read from site config too). */
@@ -90,7 +90,7 @@ export const sgeSettingsSchema = z.object({
 
 /** Settings as parsed. */
 export type SgeSettings = z.output<typeof sgeSettingsSchema>;
-const settingsMatch: Same<SgeSettingsInput, z.input<typeof sgeSettingsSchema>> = true;
+const settingsMatch: Same<SgeSettingsInput, z.input<typeof sgeSettingsSchema>> & Same<keyof SgeSettingsInput, keyof z.input<typeof sgeSettingsSchema>> = true;
 void settingsMatch;
 
 const shared =
