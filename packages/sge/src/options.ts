@@ -79,8 +79,10 @@ export interface SgeSettingsInput {
 
 // The interfaces above are what the schemas accept, no more and no less.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const typedOptionsMatch: Same<SgeTypedOptions, z.input<typeof sgeOptionsSchema>> & Same<keyof SgeTypedOptions, keyof z.input<typeof sgeOptionsSchema>> = true;
+const typedOptionsMatch: Same<SgeTypedOptions, z.input<typeof sgeOptionsSchema>> = true;
+const typedOptionKeysMatch: Same<keyof SgeTypedOptions, keyof z.input<typeof sgeOptionsSchema>> = true;
 void typedOptionsMatch;
+void typedOptionKeysMatch;
 
 /** Settings of both managers that are not flags (read from site config too). */
 export const sgeSettingsSchema = z.object({
@@ -90,8 +92,10 @@ export const sgeSettingsSchema = z.object({
 
 /** Settings as parsed. */
 export type SgeSettings = z.output<typeof sgeSettingsSchema>;
-const settingsMatch: Same<SgeSettingsInput, z.input<typeof sgeSettingsSchema>> & Same<keyof SgeSettingsInput, keyof z.input<typeof sgeSettingsSchema>> = true;
+const settingsMatch: Same<SgeSettingsInput, z.input<typeof sgeSettingsSchema>> = true;
+const settingKeysMatch: Same<keyof SgeSettingsInput, keyof z.input<typeof sgeSettingsSchema>> = true;
 void settingsMatch;
+void settingKeysMatch;
 
 const shared =
   'a A ac ar b binding c ckpt clear cwd C dc dl e h hard hardq holdJid holdJidAd i j js jsv l m M masterq masterl mods N notify now noshell nostdin o ot p P pe pty q R r rou rdi sc shell soft sync S t tc tcon terse umask v verify V w wd'.split(' ');
