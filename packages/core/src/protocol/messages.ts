@@ -106,4 +106,31 @@ export function decodeMessage<T extends DefineMessage | OutputMessage | Shutdown
   return decodeValue(body, what, 0) as T;
 }
 
+/**
+ * What a worker says about itself on a Heartbeat (optional; an empty Heartbeat is as valid as
+ * ever, and a receiver that does not know the payload ignores it): CPU use since its previous
+ * report, in percent of one core (above 100 when several threads ran), and its resident set size.
+ */
+export interface HeartbeatStats {
+  cpuPercent: number;
+  rssBytes: number;
+}
+
+/** Heartbeat with stats: uint32 BE CPU use in hundredths of a percent of one core, uint32 BE RSS in KiB. Longer payloads: the rest is reserved. */
+export const HEARTBEAT_STATS_BYTES = 8;
+const UINT32_MAX = 0xffff_ffff;
+
+export function encodeHeartbeatStats({ cpuPercent, rssBytes }: HeartbeatStats): Buffer {
+  const body = Buffer.allocUnsafe(HEARTBEAT_STATS_BYTES);
+  body.writeUInt32BE(Math.min(UINT32_MAX, Math.max(0, Math.round(cpuPercent * 100))), 0);
+  body.writeUInt32BE(Math.min(UINT32_MAX, Math.max(0, Math.round(rssBytes / 1024))), 4);
+  return body;
+}
+
+/** The stats of a Heartbeat, or undefined for an empty one (older workers, or none to report). */
+export function decodeHeartbeatStats(body: Buffer): HeartbeatStats | undefined {
+  if (body.length < HEARTBEAT_STATS_BYTES) return undefined;
+  return { cpuPercent: body.readUInt32BE(0) / 100, rssBytes: body.readUInt32BE(4) * 1024 };
+}
+
 export type { EncodedPayload };

@@ -19,6 +19,7 @@ import {
   type ResultMessage,
   decodeCall,
   decodeMessage,
+  encodeHeartbeatStats,
   encodeMessage,
   encodeResult,
   messageId,
@@ -30,6 +31,7 @@ import { FunctionTable, explainInlineError } from './functions.js';
 import { setMyid } from './identity.js';
 import { captureOutput } from './output.js';
 import { decodeSecret } from './secret.js';
+import { ProcessStats, heartbeatWithStats } from './stats.js';
 import { Watchdog } from './watchdog.js';
 
 /** Exit codes, so a launcher can tell why a worker stopped. */
@@ -277,7 +279,8 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     }
   });
 
-  conn.send(FrameType.Heartbeat);
+  const stats = new ProcessStats();
+  conn.send(FrameType.Heartbeat, encodeHeartbeatStats(stats.sample()));
   watchdog.watch(conn.socket, settings);
   const heartbeat = setInterval(() => {
     watchdog.heard(conn.lastReceivedAt);
@@ -285,7 +288,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       conn.destroy(new Error(`no heartbeat from the master for ${settings.timeoutMs} ms`));
       return;
     }
-    conn.heartbeat(Date.now(), settings.heartbeatMs);
+    heartbeatWithStats(conn, stats, Date.now(), settings.heartbeatMs);
   }, settings.heartbeatMs);
 
   return new Promise((resolve) => {
