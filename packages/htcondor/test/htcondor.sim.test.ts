@@ -18,7 +18,7 @@ const quiet = { debug() {}, info() {}, warn() {}, error() {} };
 let sim: Simulator;
 let stop: () => Promise<void>;
 beforeAll(() => {
-  ({ sim, stop } = useSimulator('htcondor', { killGraceMs: 500 }));
+  ({ sim, stop } = useSimulator({ killGraceMs: 500 }));
 });
 afterAll(async () => {
   await stop();

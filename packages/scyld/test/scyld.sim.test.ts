@@ -19,7 +19,7 @@ let sim: Simulator;
 let stop: () => Promise<void>;
 beforeAll(() => {
   // Nodes 0-3, two CPUs each, all up; cases change them with sim.inject.
-  ({ sim, stop } = useSimulator('scyld', { nodes: 4, cpusPerNode: 2 }));
+  ({ sim, stop } = useSimulator({ nodes: 4, cpusPerNode: 2 }));
 });
 afterAll(async () => {
   await stop();

@@ -1,8 +1,9 @@
 /**
  * qrsh, declared: Grid Engine without a job script — one `qrsh -now no -V …` per worker, for
  * sites whose shared filesystem is slow (ClusterManagers.jl's QRSHManager). The worker's
- * output comes back through qrsh; ending qrsh (SIGTERM) ends the remote worker and its job
- * within a second (checked on SoGE 8.1.9), so no `stop` command is needed.
+ * output comes back through qrsh; ending qrsh ends the remote worker and its job within a
+ * second (checked on SoGE 8.1.9), so no `stop` command is needed. It is ended with SIGINT:
+ * a qrsh still waiting in the queue ignores SIGTERM, and SIGKILL would leave its job queued.
  * @module
  */
 import { type Flag, type ProcessDriver, shellJoin } from '@cm/core';
@@ -39,6 +40,7 @@ export function qrshDriver(settings: SgeSettings): ProcessDriver {
       optionFlags: (options) => [...sgeOptionFlags(options, settings), ...peFlag(options, 1)],
       processes: {
         per: 'worker',
+        stopSignal: 'SIGINT',
         // -now no: wait in the queue like a batch job (and run in batch queues); -V: the worker's
         // connection settings travel in qrsh's environment (the secret stays in its 0600 file).
         command: ({ flags, extraFlags, worker }) => ['qrsh', '-now', 'no', '-V', ...flags.flat(), ...extraFlags, remoteLine(worker, walltimeOfFlags(flags))],

@@ -81,11 +81,10 @@ describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
     expect(error?.message).toMatch(/exited with code 1 before its workers joined \(0 of 1 joined\) — check `wd`: it must exist on the compute nodes/);
   });
 
-  // Known gap (machinery-requests.md, @cm/sge item 6): a qrsh still waiting in the queue
-  // ignores SIGTERM and leaves its job queued when SIGKILLed; only SIGINT deletes it, and the
-  // machinery stops commands with SIGTERM/SIGKILL. `it.fails` until it can stop with SIGINT:
-  // then this flips, and becomes a plain `it`. (afterEach deletes the jobs it leaves.)
-  it.fails('a launch that cannot start in time is stopped: no qrsh job is left', async () => {
+  // A qrsh still waiting in the queue ignores SIGTERM and leaves its job queued when
+  // SIGKILLed; only SIGINT deletes it — the driver's `stopSignal`. (afterEach deletes the jobs
+  // a failure leaves.)
+  it('a launch that cannot start in time is stopped: no qrsh job is left', async () => {
     const { jobName, options } = named('wait');
     const c = open.open();
     // Valid, but the queue's h_rt (10 min) refuses it: the qrsh job waits forever.

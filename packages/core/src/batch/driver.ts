@@ -331,6 +331,12 @@ export interface ProcessLaunchDeclaration {
    */
   command(context: { np: number; index: number; place: string | undefined; flags: readonly Flag[]; extraFlags: readonly string[]; worker: Argv }): Argv;
   /**
+   * The signal that ends the local command cleanly, before SIGKILL after the grace period
+   * (default SIGTERM). Grid Engine's `qrsh` deletes its job only on SIGINT while it still
+   * waits in the queue (SIGTERM is ignored then, SIGKILL leaves the job queued).
+   */
+  stopSignal?: NodeJS.Signals;
+  /**
    * A command that stops a worker when ending the local command does not stop it (Scyld:
    * killing `bpsh` leaves the remote process running; `bpsh NODE kill PID` ends it).
    */

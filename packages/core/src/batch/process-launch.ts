@@ -159,7 +159,7 @@ export class ProcessLaunch {
   /** Stop one worker's command (its worker was removed or lost). */
   async stopWorker(worker: WorkerConfig): Promise<void> {
     const carrier = this.#carrierOf(worker);
-    if (carrier) await Promise.all([carrier.process.stop(), this.#stopRemote(carrier)]);
+    if (carrier) await Promise.all([carrier.process.stop(undefined, this.#init.declaration.stopSignal), this.#stopRemote(carrier)]);
   }
 
   /**
@@ -168,7 +168,7 @@ export class ProcessLaunch {
    */
   async stop(): Promise<void> {
     this.#stopped = true;
-    await Promise.all(this.#carriers.flatMap((carrier) => [carrier.process.stop(), this.#stopRemote(carrier)]));
+    await Promise.all(this.#carriers.flatMap((carrier) => [carrier.process.stop(undefined, this.#init.declaration.stopSignal), this.#stopRemote(carrier)]));
   }
 
   /** From a signal or exit handler: ask every command and remote worker to stop, blocking. */
@@ -176,7 +176,7 @@ export class ProcessLaunch {
     this.#stopped = true;
     const declaration = this.#init.declaration;
     for (const carrier of this.#carriers) {
-      carrier.process.stopSync();
+      carrier.process.stopSync(declaration.stopSignal);
       if (!declaration.stop || carrier.remotePid === undefined || carrier.stopping) continue;
       try {
         this.#init.runner.runSync(this.#init.scheduler, declaration.stop({ pid: carrier.remotePid, place: carrier.place }), { timeoutMs: 5_000 });

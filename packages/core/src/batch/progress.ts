@@ -1,58 +1,28 @@
 /**
  * Progress of a launch for people: a live line on a terminal
- * (`slurm job 123: PENDING (Resources) - 0/8 workers joined`), plain lines when not on one
- * (written only when the text changes). Programs get the same as typed events.
+ * (`slurm job 123: PENDING (Resources) 2m13s - 0/8 workers joined`), plain lines when not on
+ * one (written only when the state changes, not because time passed). Programs get the same
+ * as typed events, with numbers (`joined`, `expected`, `elapsedMs`) instead of text.
  * @module
  */
 import type { JobStatus } from './driver.js';
 
-export type ProgressMode = 'auto' | 'tty' | 'plain' | 'none';
-
-/** One line of progress on a stream, rewritten in place on a terminal. */
-export class ProgressLine {
-  readonly #mode: 'tty' | 'plain' | 'none';
-  readonly #stream: NodeJS.WriteStream;
-  #last = '';
-  #open = false;
-
-  constructor(mode: ProgressMode, stream: NodeJS.WriteStream = process.stderr) {
-    this.#stream = stream;
-    this.#mode = mode === 'auto' ? (stream.isTTY ? 'tty' : 'plain') : mode;
-  }
-
-  /** Show `text` (if it differs from what is shown). */
-  update(text: string): void {
-    if (this.#mode === 'none' || text === this.#last) return;
-    this.#last = text;
-    if (this.#mode === 'tty') {
-      this.#stream.write(`\r\x1b[2K${text}`);
-      this.#open = true;
-    } else {
-      this.#stream.write(`${text}\n`);
-    }
-  }
-
-  /** Show a last `text` and leave the line (the next output starts below it). */
-  finish(text?: string): void {
-    if (text !== undefined) this.update(text);
-    if (this.#open) this.#stream.write('\n');
-    this.#open = false;
-  }
-}
+export { ProgressLine, type ProgressMode, type TimedText } from '../util/progress-line.js';
 
 /**
  * One line about a submission: its state (and reason), or for an array how many tasks are in
- * each state, and how many workers joined.
- * @example `slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 3/8 workers joined`
+ * each state, the time since it was submitted when given, and how many workers joined.
+ * @example `slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) 2m13s - 3/8 workers joined`
  */
 export function describeProgress(
   scheduler: string,
   jobId: string,
   statuses: readonly JobStatus[] | undefined,
-  workers: { joined: number; expected: number; tasks?: number },
+  workers: { joined: number; expected: number; tasks?: number | undefined },
+  elapsed?: string,
 ): string {
   const head = workers.tasks && workers.tasks > 1 ? `${scheduler} job ${jobId} (array of ${workers.tasks})` : `${scheduler} job ${jobId}`;
-  const tail = ` - ${workers.joined}/${workers.expected} workers joined`;
+  const tail = `${elapsed ? ` ${elapsed}` : ''} - ${workers.joined}/${workers.expected} workers joined`;
   // Every worker has dialled in, so the job runs, whatever the last poll (up to 15 s old) said.
   if (workers.joined >= workers.expected) return `${head}: running${tail}`;
   if (!statuses || statuses.length === 0) return `${head}: submitted${tail}`;

@@ -13,6 +13,7 @@ import { open, mkdir, rm, writeFile } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { execa, execaSync } from 'execa';
+import { debug, formatMs } from '../util/debug.js';
 import { shellJoin, shellQuote } from '../util/shell.js';
 import { STDERR_TAIL_BYTES, STDERR_TAIL_LINES } from '../util/limits.js';
 import type { Argv, CommandOutput } from './driver.js';
@@ -61,6 +62,7 @@ interface ExecResult {
   timedOut?: boolean;
   signal?: string | undefined;
   shortMessage?: string;
+  durationMs?: number;
 }
 
 /** execa gives strings for our options (no lines or buffers mode); anything else counts as empty. */
@@ -71,6 +73,7 @@ function text(value: unknown): string {
 function checkRan(scheduler: string, argv: Argv, result: ExecResult, where: string | undefined): CommandOutput {
   const output = { stdout: text(result.stdout), stderr: text(result.stderr), exitCode: result.exitCode };
   const on = where ? ` (${where})` : '';
+  debug(() => `${scheduler}: \`${shellJoin(argv)}\`${on} exited ${result.exitCode ?? result.code ?? result.signal ?? '?'}${result.timedOut ? ' (timed out)' : ''} in ${formatMs(result.durationMs ?? 0)}`);
   if (result.code === 'ENOENT') {
     throw new SchedulerError(`\`${argv[0]}\` was not found${on}`, {
       scheduler,

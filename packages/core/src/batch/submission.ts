@@ -52,6 +52,8 @@ export class Submission {
   #unwatch: (() => void) | undefined;
   #gone = false;
   #reported = false;
+  /** When the job was submitted (`performance.now()`), for the elapsed time on the progress line. */
+  readonly #submittedAt = performance.now();
   replacementTimer: NodeJS.Timeout | undefined;
 
   constructor(init: SubmissionInit) {
@@ -206,20 +208,42 @@ export class Submission {
   #report(): void {
     if (this.#reported) return;
     const { driver } = this.#init;
-    const message = describeProgress(driver.name, this.jobId, this.#statuses, {
-      joined: this.#joined,
-      expected: this.np,
-      tasks: this.#perTaskJobs ? this.np : undefined,
-    });
-    const text = this.replaces ? `${message} (replacing job ${this.replaces})` : message;
+    const workers = { joined: this.#joined, expected: this.np, tasks: this.#perTaskJobs ? this.np : undefined };
+    const render = (elapsed: string | undefined) => {
+      const message = describeProgress(driver.name, this.jobId, this.#statuses, workers, elapsed);
+      return this.replaces ? `${message} (replacing job ${this.replaces})` : message;
+    };
+    // The line on the terminal shows the time since submission; the event's message stays the
+    // same between polls (its numbers carry the time), so programs can compare messages.
+    const line = { render, since: this.#submittedAt };
     if (this.#launchSettled()) {
       this.#reported = true;
-      this.#init.progress.finish(text);
+      this.#init.progress.finish(line);
     } else {
-      this.#init.progress.update(text);
+      this.#init.progress.update(line);
     }
-    const first = this.#statuses?.[0];
-    this.context.progress({ message: text, jobIds: [this.jobId], state: first?.state, reason: first?.reason });
+    const { state, reason } = this.#currentState();
+    this.context.progress({ message: render(undefined), jobIds: [this.jobId], state, reason });
+  }
+
+  /**
+   * The state to report: once every worker has joined the job runs, whatever the last poll
+   * (up to `pollMaxMs` old) said, so it is the scheduler's own word for running, not PENDING.
+   */
+  #currentState(): { state: string | undefined; reason: string | undefined } {
+    const statuses = this.#statuses;
+    if (this.#joined >= this.np) {
+      const running = statuses?.find((status) => status.kind === 'running')?.state ?? Object.entries(this.#init.driver.status.states).find(([, kind]) => kind === 'running')?.[0];
+      return { state: running ?? 'running', reason: undefined };
+    }
+    // For an array, the state most of its tasks are in.
+    const counts = new Map<JobStatus, number>();
+    for (const status of statuses ?? []) {
+      const same = [...counts.keys()].find((s) => s.state === status.state && s.reason === status.reason) ?? status;
+      counts.set(same, (counts.get(same) ?? 0) + 1);
+    }
+    const most = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+    return { state: most?.state, reason: most?.reason };
   }
 
   #emit(message: string): void {

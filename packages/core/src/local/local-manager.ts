@@ -11,6 +11,7 @@ import { LaunchError, UsageError } from '../errors.js';
 import type { ClusterManager, LaunchContext, WorkerConfig } from '../manager/types.js';
 import { WORKER_ENV } from '../worker/env.js';
 import { parseOptions } from '../util/validate.js';
+import type { LocalManagerOptions } from './local-manager-options.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** More local workers than this is a mistake (a count of items, not of processes). */
@@ -28,7 +29,7 @@ export const localManagerOptionsSchema = z
     nodeArgs: z.array(z.string()).default([]),
   })
   .strict();
-export type LocalManagerOptions = z.input<typeof localManagerOptionsSchema>;
+export type { LocalManagerOptions } from './local-manager-options.js';
 
 /** Turns one worker's argv into the argv actually run (e.g. under `taskset`). */
 export type CommandWrapper = (command: { file: string; args: string[] }, taskIndex: number) => { file: string; args: string[] };

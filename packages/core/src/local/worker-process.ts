@@ -140,18 +140,18 @@ export class WorkerProcess {
     if (this.#exit === undefined) this.#child.kill(signal);
   }
 
-  /** Stop it: SIGTERM, then SIGKILL after the grace period; resolves when it has ended. */
-  async stop(graceMs: number = TERM_GRACE_MS): Promise<void> {
+  /** Stop it: `signal` (SIGTERM), then SIGKILL after the grace period; resolves when it has ended. */
+  async stop(graceMs: number = TERM_GRACE_MS, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
     if (this.#exit !== undefined) return;
-    this.#child.kill('SIGTERM');
+    this.#child.kill(signal);
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
     await this.exited;
     clearTimeout(timer);
   }
 
   /** Ask it to stop from a signal or exit handler, where nothing asynchronous runs any more. */
-  stopSync(): void {
-    if (this.#exit === undefined) this.#child.kill('SIGTERM');
+  stopSync(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.#exit === undefined) this.#child.kill(signal);
   }
 }
 
