@@ -8,8 +8,10 @@ import type { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import {
   type CallMode,
+  type HeartbeatStats,
   type OutputMessage,
   type ResultMessage,
+  decodeHeartbeatStats,
   decodeMessage,
   decodeResult,
   encodeCall,
@@ -34,6 +36,10 @@ export class WorkerHandle {
   #nextCallId = 1;
   /** Set once the worker is on its way out; new calls are refused. */
   leaving: WorkerLossInfo | undefined;
+  /** Calls answered so far (a pmap batch counts once), for `cluster.snapshot()`. */
+  callsDone = 0;
+  /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
+  stats: (HeartbeatStats & { at: number }) | undefined;
 
   constructor(
     readonly config: WorkerConfig,
@@ -53,6 +59,7 @@ export class WorkerHandle {
           return;
         }
         case FrameType.Heartbeat:
+          if (payload.length > 0) this.#stats(payload);
           return;
         default:
           conn.destroy(new ProtocolError(`worker ${config.id} sent an unexpected frame type 0x${type.toString(16)}`));
@@ -92,6 +99,7 @@ export class WorkerHandle {
     const pending = this.#pending.get(id);
     if (!pending) return; // answer to a call we already gave up on
     this.#pending.delete(id);
+    this.callsDone++;
     if (this.#pending.size === 0) this.#updateRef();
     pending.onResultBytes?.(payload.length);
     let result: ResultMessage;
@@ -103,6 +111,11 @@ export class WorkerHandle {
     }
     if (result.ok) pending.resolve(result.value);
     else pending.reject(new RemoteError(this.id, this.config.host, result.error));
+  }
+
+  #stats(payload: Buffer): void {
+    const stats = decodeHeartbeatStats(payload);
+    if (stats) this.stats = { ...stats, at: Date.now() };
   }
 
   /** Send Shutdown; resolves true once the worker has closed its connection, false after `graceMs`. */

@@ -1,0 +1,1 @@
+export { default } from '@cm/tooling/eslint';
