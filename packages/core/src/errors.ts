@@ -2,21 +2,50 @@
  * The errors @cm throws. Every one names what went wrong and what to do about it.
  * @module
  */
+import { inspect } from 'node:util';
 
-/** The plain-object form an error takes on the wire (structured clone keeps only data). */
+/**
+ * The plain-object form an error takes on the wire (structured clone keeps only data).
+ * Everything but `name` and `message` is optional, so older peers' errors still decode.
+ */
 export interface SerializedError {
   name: string;
   message: string;
   stack?: string | undefined;
   code?: string | undefined;
+  /** Own enumerable properties of the original (`code`, `errno`, `path`, `syscall`…), those that can be cloned. */
+  props?: Record<string, unknown> | undefined;
+  /** The original's `cause`: a serialized error, or `{ value }` for anything else that was given. */
+  cause?: SerializedError | { value: unknown } | undefined;
+  /** An AggregateError's `errors`, each a serialized error or `{ value }`. */
+  errors?: Array<SerializedError | { value: unknown }> | undefined;
+  /** Set when something other than an Error was thrown: the value itself (a structured clone), when it could be cloned. */
+  thrown?: { value: unknown } | undefined;
 }
+
+/** How deep `cause` chains and nested `errors` are followed before the rest is cut off. */
+export const MAX_ERROR_DEPTH = 8;
+/** How many of an AggregateError's `errors` travel. */
+export const MAX_AGGREGATED_ERRORS = 100;
+/** Properties of an Error that are its shape, not extra information. */
+const STANDARD_ERROR_KEYS = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 
 /** Options shared by @cm's error classes. */
 export interface CmErrorOptions {
   cause?: unknown;
 }
 
-/** An exception thrown by user code on a worker, brought back to the master. */
+/**
+ * An exception thrown by user code on a worker, brought back to the master.
+ *
+ * What survives the trip: `name`, `message` and stack (`remoteName`, `remoteMessage`,
+ * `remoteStack`); the original's own enumerable properties (`properties`, and each also set on
+ * this error when it does not clash with one of its own fields, so `error.code === 'ENOENT'`
+ * works); `cause` (an Error cause becomes a RemoteError, any other value arrives as itself);
+ * an AggregateError's `errors` (same rule); and a thrown non-Error as `value`, a structured
+ * clone (`throw { code: 'E_X' }` gives `value: { code: 'E_X' }`). Chains are followed
+ * {@link MAX_ERROR_DEPTH} deep.
+ */
 export class RemoteError extends Error {
   override readonly name = 'RemoteError';
   /** The worker the exception happened on. */
@@ -31,17 +60,38 @@ export class RemoteError extends Error {
   readonly remoteStack: string | undefined;
   /** The `code` property of the original exception, when it had one. */
   readonly remoteCode: string | undefined;
+  /** The original's own enumerable properties that could be cloned (`code`, `errno`, `path`…); empty when none. */
+  readonly properties: Readonly<Record<string, unknown>>;
+  /** The thrown value itself when it was not an Error (`throw { code: 'E_X' }`); undefined otherwise. */
+  readonly value: unknown;
+  /** Whether a non-Error was thrown (then `value` holds it, when it could be cloned). */
+  readonly thrownNonError: boolean;
+  /** An AggregateError's `errors`, each a RemoteError (for an Error) or the value; undefined for other errors. */
+  readonly errors: unknown[] | undefined;
 
   constructor(workerId: number, host: string, error: SerializedError) {
-    super(`on worker ${workerId} (${host}): ${error.name}: ${error.message}`);
+    const cause = error.cause === undefined ? undefined : revive(workerId, host, error.cause);
+    super(`on worker ${workerId} (${host}): ${error.name}: ${error.message}`, error.cause === undefined ? undefined : { cause });
     this.workerId = workerId;
     this.host = host;
     this.remoteName = error.name;
     this.remoteMessage = error.message;
     this.remoteStack = error.stack;
     this.remoteCode = error.code;
+    this.properties = Object.freeze({ ...error.props });
+    this.thrownNonError = error.thrown !== undefined;
+    this.value = error.thrown?.value;
+    this.errors = error.errors?.map((item) => revive(workerId, host, item));
+    for (const [key, value] of Object.entries(this.properties)) {
+      if (!(key in this)) Object.defineProperty(this, key, { value, enumerable: true, configurable: true });
+    }
     if (error.stack) this.stack = `${this.name}: ${this.message}\n--- remote stack (worker ${workerId}) ---\n${error.stack}`;
   }
+}
+
+/** A serialized cause or aggregated error back as a RemoteError, or the plain value it was. */
+function revive(workerId: number, host: string, item: SerializedError | { value: unknown }): unknown {
+  return 'name' in item && typeof item.name === 'string' ? new RemoteError(workerId, host, item) : (item as { value: unknown }).value;
 }
 
 /** Why a worker went away, as far as the master (and its scheduler) know. */
@@ -136,25 +186,71 @@ export class UsageError extends Error {
   }
 }
 
-/** Turn anything thrown into the plain form that crosses the wire. */
-export function serializeError(error: unknown): SerializedError {
-  if (error instanceof Error) {
-    const code = (error as { code?: unknown }).code;
+/**
+ * Turn anything thrown into the plain form that crosses the wire: an Error with its own
+ * properties, `cause` chain and aggregated `errors` ({@link MAX_ERROR_DEPTH} deep); anything
+ * else as its value (a structured clone) with a readable message.
+ */
+export function serializeError(error: unknown, depth = 0): SerializedError {
+  if (!(error instanceof Error)) {
+    const cloned = cloneable(error);
     return {
-      name: error.name,
-      message: error.message,
-      stack: error.stack,
-      code: typeof code === 'string' ? code : undefined,
+      name: 'NonErrorThrown',
+      message: `a non-Error value was thrown: ${describeThrown(error)}`,
+      thrown: cloned.ok ? { value: cloned.value } : { value: undefined },
     };
   }
-  return { name: 'NonErrorThrown', message: `a non-Error value was thrown: ${describeThrown(error)}` };
+  const code = (error as { code?: unknown }).code;
+  const serialized: SerializedError = {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    code: typeof code === 'string' ? code : undefined,
+  };
+  const props = ownProperties(error);
+  if (props) serialized.props = props;
+  if (depth < MAX_ERROR_DEPTH) {
+    if ('cause' in error && error.cause !== undefined) serialized.cause = serializeItem(error.cause, depth + 1);
+    if (error instanceof AggregateError && Array.isArray(error.errors)) {
+      serialized.errors = (error.errors as unknown[]).slice(0, MAX_AGGREGATED_ERRORS).map((item) => serializeItem(item, depth + 1));
+    }
+  }
+  return serialized;
 }
 
-/** Anything thrown, as text for a person: an Error's stack, else the value itself. */
+function serializeItem(item: unknown, depth: number): SerializedError | { value: unknown } {
+  if (item instanceof Error) return serializeError(item, depth);
+  const cloned = cloneable(item);
+  return { value: cloned.ok ? cloned.value : describeThrown(item) };
+}
+
+/** Own enumerable properties beyond an Error's shape, each kept only if it survives a structured clone. */
+function ownProperties(error: Error): Record<string, unknown> | undefined {
+  let props: Record<string, unknown> | undefined;
+  for (const key of Object.keys(error)) {
+    if (STANDARD_ERROR_KEYS.has(key)) continue;
+    const cloned = cloneable((error as unknown as Record<string, unknown>)[key]);
+    if (cloned.ok) (props ??= {})[key] = cloned.value;
+  }
+  return props;
+}
+
+function cloneable(value: unknown): { ok: true; value: unknown } | { ok: false } {
+  if (value === null || typeof value !== 'object') return typeof value === 'function' || typeof value === 'symbol' ? { ok: false } : { ok: true, value };
+  try {
+    return { ok: true, value: structuredClone(value) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/** Anything thrown, as text for a person: an Error's stack, else the value itself (`{ code: 'E_X' }`). */
 export function describeThrown(value: unknown): string {
   if (value instanceof Error) return value.stack ?? value.message;
   try {
-    return typeof value === 'string' ? JSON.stringify(value) : String(value);
+    if (typeof value === 'string') return JSON.stringify(value);
+    if (typeof value === 'object' && value !== null) return inspect(value, { depth: 2, breakLength: Infinity, maxArrayLength: 10, maxStringLength: 200 });
+    return String(value);
   } catch {
     return typeof value;
   }

@@ -71,7 +71,7 @@ describe('the master port under hostile input', () => {
     const helloLength = received.readUInt32BE(0);
     const refuse = received.subarray(4 + helloLength);
     expect(refuse[4]).toBe(FrameType.Refuse);
-    expect(JSON.parse(refuse.subarray(5).toString()).reason).toMatch(/master speaks 1\.0, worker speaks 9\.0/);
+    expect(JSON.parse(refuse.subarray(5).toString()).reason).toMatch(/master speaks 1\.1, worker speaks 9\.0/);
   });
 
   it('a peer that connects and says nothing is dropped after the handshake timeout, not kept forever', async () => {

@@ -10,25 +10,34 @@ import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
 import { FramedConnection } from '../protocol/connection.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
+import { debug, formatMs } from '../util/debug.js';
+import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
-import { type Logger, stderrLogger } from '../util/logger.js';
+import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
+import { CANCEL_MIN_MINOR } from '../protocol/version.js';
+import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
 import { combineDetail, explainWithin, lossOnClose } from './loss.js';
 import { HANDSHAKE_TIMEOUT_MS, type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
+  type CallOptions,
+  type CallTarget,
   type ClusterOptions,
   type PmapOptions,
   type ResolvedClusterOptions,
+  type SpawnTarget,
   addprocsOptionsSchema,
   clusterOptionsSchema,
   pmapOptionsSchema,
 } from './options.js';
 import { runPmap } from './pmap.js';
+import { PmapProgressReporter } from './pmap-progress.js';
 import { RejectionLog } from './rejections.js';
-import { FunctionRegistry, type RemoteFunction } from './remote-function.js';
+import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
+import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
 import { WorkerHandle } from './worker-handle.js';
 
@@ -38,27 +47,43 @@ const REFUSE_LINGER_MS = 1_000;
 /** How long a lost worker's manager may take to say what happened before calls are failed anyway. */
 const EXPLAIN_LOSS_TIMEOUT_MS = 1_000;
 
-
-/**
- * A cluster of worker processes and the master that drives them.
- *
- * @example
- * ```ts
- * import { Cluster, LocalManager } from '@cm/core';
- * await using cluster = new Cluster();
- * await cluster.addprocs(new LocalManager(2));
- * console.log(await cluster.pmap((x: number) => x * x, [1, 2, 3])); // [1, 4, 9]
- * ```
- */
 /** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
 function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
   (stream === 'stdout' ? process.stdout : process.stderr).write(`From worker ${workerId}: ${line}\n`);
 }
 
+/**
+ * A cluster: the master process and the worker processes it drives (Julia's Distributed,
+ * with ClusterManagers.jl's managers).
+ *
+ * Workers are started by a {@link ClusterManager} (`LocalManager`, or a batch scheduler's:
+ * Slurm, SGE, PBS, LSF, HTCondor, Scyld) through {@link Cluster.addprocs}, and dial back to
+ * the master over TCP; functions run on them with `remotecall`, `remotecallFetch`,
+ * `spawnAt`, `everywhere` and `pmap`. Inline functions travel as source and see only their
+ * arguments and globals; `moduleFunction(url, name)` refers to real code every worker imports.
+ *
+ * Every call can be given up on (`{ worker, signal, timeoutMs }`); options are validated before
+ * anything starts (unknown names are refused with the closest known one); `close()` (or
+ * `await using`) stops every worker, process and job the cluster started.
+ *
+ * Events: `worker-joined`, `worker-lost`, `worker-removed`, `output`, `launch-progress`,
+ * `pmap-progress`, `peer-rejected` (see {@link ClusterEvents}). Debug output:
+ * `NODE_DEBUG=cm` or `DEBUG=cm`.
+ *
+ * @example
+ * ```ts
+ * import { Cluster, LocalManager } from '@cm/core';
+ *
+ * await using cluster = new Cluster();
+ * const [first] = await cluster.addprocs(new LocalManager(2)); // [2, 3]
+ * console.log(await cluster.pmap((x: number) => x * x, [1, 2, 3])); // [1, 4, 9]
+ * const sum = await cluster.remotecallFetch({ worker: first!, timeoutMs: 5_000 }, (a: number, b: number) => a + b, 2, 3); // 5
+ * ```
+ */
 export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposable {
   readonly #options: ResolvedClusterOptions;
   readonly #secret: Buffer;
-  readonly #logger: Logger;
+  readonly #logger: LevelLogger;
   readonly #rejections: RejectionLog;
   readonly #listener: MasterListener;
   readonly #workers = new Map<number, WorkerHandle>();
@@ -68,6 +93,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #handshakes = new Set<FramedConnection>();
   readonly #functions = new FunctionRegistry();
   #nextWorkerId = 2;
+  /** Counts pmaps, so their progress events can be told apart. */
+  #pmapCount = 0;
+  readonly #recorder: SnapshotRecorder;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
 
@@ -76,7 +104,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     super();
     this.#options = parseOptions(clusterOptionsSchema, options, 'Cluster options');
     this.#secret = this.#options.secret ? Buffer.from(this.#options.secret, 'base64url') : randomBytes(32);
-    this.#logger = this.#options.logger ?? stderrLogger;
+    const { logger, logLevel } = this.#options;
+    this.#logger = new LevelLogger(logger ?? stderrLogger, logLevel ?? (logger ? 'info' : 'warn'));
     this.#rejections = new RejectionLog(this.#logger);
     this.#listener = new MasterListener(
       this.#options,
@@ -84,6 +113,17 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       (socket) => this.#accept(socket),
       (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
     );
+    this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#workers.get(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
+  }
+
+  /**
+   * What the cluster is doing now, as a plain, versioned object (`version: 1`): workers with
+   * their state, calls, CPU and memory; launches with their jobs' states; running pmaps; recent
+   * losses with the scheduler's verdict; recent events. It is what the cluster's events add up
+   * to (see {@link ClusterSnapshot}); `@cm/dashboard` shows it in a browser.
+   */
+  snapshot(): ClusterSnapshot {
+    return this.#recorder.snapshot();
   }
 
   /**
@@ -116,10 +156,14 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const launch = new Launch(manager);
     this.#launches.set(launch.id, launch);
     this.#managers.add(manager);
+    this.#logger.debug(() => `launch ${launch.id}: ${manager.name} starting ${manager.expectedWorkers} worker(s); workers dial ${master.host}:${master.port}`);
 
     const stopWatching = launch.failOnTimeoutOrAbort(opts.timeoutMs ?? manager.defaultLaunchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, opts.signal);
 
-    const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name }));
+    const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => {
+      this.#logger.debug(() => `launch ${launch.id}: ${update.message}`);
+      this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name, joined: launch.joined.length, expected: launch.expected, elapsedMs: launch.elapsedMs() });
+    });
     manager.launch(context).then(
       () => {
         if (launch.expected === 0) launch.succeed();
@@ -128,8 +172,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     );
     try {
       await launch.done;
+      this.#logger.info(`${manager.name}: ${launch.joined.length} worker(s) joined in ${formatMs(launch.elapsedMs())} (launch ${launch.id}: workers ${launch.joined.join(', ') || 'none'})`);
       return [...launch.joined];
     } catch (error) {
+      this.#logger.debug(() => `launch ${launch.id} failed after ${formatMs(launch.elapsedMs())}: ${(error as Error).message}`);
       await this.#rollBack(launch, (error as Error).message);
       throw error;
     } finally {
@@ -174,6 +220,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));
       handle.conn.destroy();
     }
+    this.#logger.info(`worker ${handle.id} removed (${loss.detail ?? loss.reason})`);
     this.emit('worker-removed', handle.config);
     handle.config.manager.manage?.(handle.config, 'removed');
   }
@@ -194,17 +241,25 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   /**
-   * Run `fn(...args)` on worker `id`. Returns at once with a Future.
+   * Run `fn(...args)` on a worker. Returns at once with a Future.
+   *
+   * `target` is the worker's id, or `{ worker, signal, timeoutMs }` to be able to give up on
+   * the call: then it rejects with the signal's reason (a `TimeoutError` DOMException after
+   * `timeoutMs`) and the worker is told to abandon it (the function's `currentSignal()` aborts).
    * @throws UsageError for an unknown or removed worker, a function that cannot be shipped, or arguments that cannot be cloned
    */
-  remotecall<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Future<Res<F>> {
-    return new Future(id, this.#call(id, fn, args, 'remotecall') as Promise<Res<F>>);
+  remotecall<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
+    const { worker, options } = resolveTarget(target, 'remotecall');
+    return this.#future(worker, options, fn, args, 'remotecall') as Future<Res<F>>;
   }
 
-  /** `remotecall` and wait for the value. */
-  remotecallFetch<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<Res<F>> {
+  /** `remotecall` and wait for the value. `target` as for `remotecall`. */
+  remotecallFetch<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Promise<Res<F>> {
     try {
-      return this.#call(id, fn, args, 'remotecallFetch') as Promise<Res<F>>;
+      // The common case goes straight to the wire: no Future, no timers.
+      if (typeof target === 'number') return this.#call(target, fn, args, 'remotecallFetch') as Promise<Res<F>>;
+      const { worker, options } = resolveTarget(target, 'remotecallFetch');
+      return this.#future(worker, options, fn, args, 'remotecallFetch').fetch() as Promise<Res<F>>;
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
@@ -212,13 +267,33 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   /** Send one call; throws (before sending anything) for an unknown worker, an unshippable function or uncloneable arguments. */
   #call(id: number, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    const handle = this.#handle(id, caller);
+    return this.#send(this.#handle(id, caller), fn, args, caller);
+  }
+
+  #send(handle: WorkerHandle, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
     const prepared = this.#functions.prepare(fn, caller);
     try {
       return handle.call(prepared, 'call', args);
     } catch (error) {
-      throw new UsageError(`${caller}: the arguments cannot be sent to worker ${id}: ${(error as Error).message}`, 'args', { cause: error });
+      throw new UsageError(`${caller}: the arguments cannot be sent to worker ${handle.id}: ${(error as Error).message}`, 'args', { cause: error });
     }
+  }
+
+  /** A call as a Future that can be given up on; with options, their signal and timeout are wired to it. */
+  #future(id: number, options: CallOptions | undefined, fn: unknown, args: unknown[], caller: string): Future<unknown> {
+    const handle = this.#handle(id, caller);
+    if (options?.signal?.aborted) {
+      this.#functions.prepare(fn, caller); // still refuse what could never be sent
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
+      return new Future(id, Promise.reject(options.signal.reason));
+    }
+    const promise = this.#send(handle, fn, args, caller);
+    const callId = handle.lastCallId;
+    const cancel = (reason: unknown) => {
+      if (handle.cancel(callId, reason)) debug(() => `call ${callId} on worker ${id} given up: ${reason instanceof Error ? reason.message : String(reason)}`);
+    };
+    if (options) cancelOn(options, promise, cancel, `${caller} on worker ${id}`);
+    return new Future(id, promise, cancel);
   }
 
   /**
@@ -226,26 +301,36 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    * returns the Future; here use `const f = cluster.remotecall(…); await f.wait()` when you
    * also want the value later (a Promise cannot resolve to an awaitable Future).
    */
-  async remotecallWait<F extends RemoteFunction>(id: number, fn: F, ...args: Args<F>): Promise<void> {
-    await this.remotecall(id, fn, ...args).wait();
+  async remotecallWait<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Promise<void> {
+    await this.remotecall(target, fn, ...args).wait();
   }
 
   /**
-   * Like `remotecall`; `'any'` picks the least busy worker (Julia's `@spawnat :any`).
+   * Like `remotecall`; `'any'` (or `{ worker: 'any', signal, timeoutMs }`) picks the least
+   * busy worker (Julia's `@spawnat :any`).
    */
-  spawnAt<F extends RemoteFunction>(id: number | 'any', fn: F, ...args: Args<F>): Future<Res<F>> {
-    if (id !== 'any') return this.remotecall(id, fn, ...args);
+  spawnAt<F extends RemoteFunction>(target: number | 'any' | SpawnTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
+    const { worker, options } = resolveSpawnTarget(target, 'spawnAt');
+    if (worker !== 'any') return this.#future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
     const idle = [...this.#workers.values()].sort((a, b) => a.inFlight - b.inFlight)[0];
     if (!idle) throw new UsageError('spawnAt: the cluster has no workers; call addprocs first', 'id');
-    return this.remotecall(idle.id, fn, ...args);
+    return this.#future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
   }
 
   /**
    * Run `fn(...args)` on every current worker (Julia's `@everywhere`), e.g. to load a module
-   * or set up state. Resolves to the results in the order of `workers()`.
+   * or set up state. Resolves to the results in the order of `workers()`. Pass
+   * `{ signal, timeoutMs }` first to be able to give up (every worker's call is cancelled).
    */
-  async everywhere<F extends RemoteFunction>(fn: F, ...args: Args<F>): Promise<Array<Res<F>>> {
-    const futures = this.workers().map((id) => this.remotecall(id, fn, ...args));
+  everywhere<F extends RemoteFunction>(fn: F, ...args: Args<F>): Promise<Array<Res<F>>>;
+  everywhere<F extends RemoteFunction>(options: CallOptions, fn: F, ...args: Args<F>): Promise<Array<Res<F>>>;
+  async everywhere(...params: unknown[]): Promise<unknown[]> {
+    const [first] = params;
+    const hasOptions = typeof first === 'object' && first !== null && !isModuleFunction(first);
+    const options = hasOptions ? resolveCallOptions(first, 'everywhere') : undefined;
+    const [fn, ...args] = hasOptions ? params.slice(1) : params;
+    this.#functions.prepare(fn, 'everywhere'); // refused even when there are no workers to send it to
+    const futures = this.workers().map((id) => this.#future(id, options, fn, args, 'everywhere'));
     return Promise.all(futures.map((future) => future.fetch()));
   }
 
@@ -257,20 +342,32 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   async pmap<F extends RemoteFunction>(fn: F, items: Iterable<Item<F>>, options: PmapOptions = {}): Promise<Array<Res<F>>> {
     const opts = parseOptions(pmapOptionsSchema, options, 'pmap options');
     const prepared = this.#functions.prepare(fn, 'pmap');
+    if (typeof items === 'string' || typeof (items as Partial<Iterable<unknown>> | null | undefined)?.[Symbol.iterator] !== 'function') {
+      throw new UsageError(`pmap: items must be an array or iterable, got ${describeValue(items)}`, 'items');
+    }
     const list = Array.isArray(items) ? (items as unknown[]) : [...items];
     opts.signal?.throwIfAborted();
-    return (await runPmap(
-      {
-        activeWorkers: () => [...this.#workers.values()],
-        onWorkerJoined: (listener) => {
-          this.on('worker-joined', listener);
-          return () => this.off('worker-joined', listener);
+    const pmapId = ++this.#pmapCount;
+    let ending = false;
+    const progress = new PmapProgressReporter(list.length, opts.progress, (update) => this.emit('pmap-progress', { ...update, pmapId, ended: ending || update.done === update.total }), () => this.listenerCount('pmap-progress') > 0);
+    try {
+      return (await runPmap(
+        {
+          activeWorkers: () => [...this.#workers.values()],
+          onWorkerJoined: (listener) => {
+            this.on('worker-joined', listener);
+            return () => this.off('worker-joined', listener);
+          },
+          onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined,
         },
-      },
-      prepared,
-      list,
-      opts,
-    )) as Array<Res<F>>;
+        prepared,
+        list,
+        opts,
+      )) as Array<Res<F>>;
+    } finally {
+      ending = true;
+      progress.finish();
+    }
   }
 
   /** Remove every worker, stop every manager's jobs and processes, and stop listening. Safe to call twice. */
@@ -337,18 +434,22 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     }
     const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
     const remote = conn.remoteAddress;
+    const connectedAt = performance.now();
+    this.#logger.debug(() => `connection from ${remote}`);
     this.#handshakes.add(conn);
     acceptWorker(conn, this.#secret, (identity) => this.#admit(identity), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
-      ({ identity, workerId }) => {
+      ({ identity, workerId, version }) => {
         this.#handshakes.delete(conn);
         conn.maxFrameBytes = this.#options.maxFrameBytes;
-        this.#join(conn, identity, workerId);
+        this.#logger.debug(() => `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`);
+        this.#join(conn, identity, workerId, version.minor >= CANCEL_MIN_MINOR);
       },
       (error: Error) => {
         this.#handshakes.delete(conn);
         // Not one more byte from a refused peer is read or queued (a flood after a failed
         // handshake once took the master to gigabytes); the Refuse still gets a moment to go out.
         conn.dismiss(REFUSE_LINGER_MS);
+        this.#logger.debug(() => `handshake with ${remote} failed after ${formatMs(performance.now() - connectedAt)}: ${error.message}`);
         this.#rejected(remote, error.message);
       },
     );
@@ -377,7 +478,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     };
   }
 
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number): void {
+  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, speaksCancel: boolean): void {
     const launch = this.#launches.get(identity.launchId);
     if (!launch || this.#closing) {
       conn.destroy();
@@ -396,11 +497,13 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       joinedAt: Date.now(),
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
+    handle.speaksCancel = speaksCancel;
     this.#workers.set(id, handle);
     conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
     this.#startHeartbeat();
     launch.workerJoined(id);
     launch.manager.manage?.(config, 'joined');
+    this.#logger.info(`worker ${id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`}): ${launch.joined.length} of ${launch.expected} of launch ${launch.id} after ${formatMs(launch.elapsedMs())}`);
     this.emit('worker-joined', config);
   }
 
@@ -439,13 +542,16 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#heartbeat = setInterval(() => {
       const now = Date.now();
       for (const handle of this.#workers.values()) {
-        if (now - handle.conn.lastReceivedAt > timeoutMs) {
+        const silentMs = now - handle.conn.lastReceivedAt;
+        if (silentMs > timeoutMs) {
           void this.#lost(handle, { reason: 'heartbeat-timeout', detail: `no heartbeat for ${timeoutMs} ms` });
           handle.conn.destroy();
           // A frozen process (SIGSTOP, a hung node) would otherwise hold its CPUs or its job
           // until close(); its manager stops it now.
           handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing unresponsive worker ${handle.id} failed: ${error.message}`));
         } else {
+          // Two intervals of silence: a heartbeat was missed. Say so (debug) before it becomes a loss.
+          if (silentMs > 2 * intervalMs) this.#logger.debug(() => `worker ${handle.id}: no frame for ${formatMs(silentMs)} (heartbeats missed; lost after ${formatMs(timeoutMs)})`);
           handle.conn.heartbeat(now, intervalMs);
         }
       }

@@ -35,6 +35,9 @@ export class Launch {
   #settled = false;
   /** Tasks admitted so far (`jobId:taskIndex`): each task of a job joins once. A replacement job (walltime) has tasks of its own. */
   readonly #tasks = new Set<string>();
+  readonly #startedAt = performance.now();
+  /** The manager's last progress report, named in a timeout's error. */
+  #lastProgress: LaunchProgress | undefined;
 
   constructor(readonly manager: ClusterManager) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -52,6 +55,31 @@ export class Launch {
     return this.#settled;
   }
 
+  /** Milliseconds since the launch started. */
+  elapsedMs(): number {
+    return performance.now() - this.#startedAt;
+  }
+
+  /**
+   * What was still pending, for a timeout's error: the manager's own account when it has one
+   * (`describePending`), else its last progress report (job ids, state, reason).
+   */
+  describePending(): string {
+    let described: string | undefined;
+    try {
+      described = this.manager.describePending?.(this.id);
+    } catch {
+      described = undefined;
+    }
+    if (described) return `; still pending: ${described}`;
+    const last = this.#lastProgress;
+    if (!last) return '';
+    const jobs = last.jobIds?.length ? `job${last.jobIds.length > 1 ? 's' : ''} ${last.jobIds.join(', ')}` : undefined;
+    const state = last.state ? `${last.state}${last.reason ? ` (${last.reason})` : ''}` : undefined;
+    const summary = [jobs, state].filter(Boolean).join(': ');
+    return `; last report: ${last.message}${summary && !last.message.includes(summary) ? ` [${summary}]` : ''}`;
+  }
+
   /** Whether a worker claiming this launch may still join. */
   acceptsWorkers(): boolean {
     if (this.controller.signal.aborted) return false;
@@ -63,7 +91,7 @@ export class Launch {
     const name = this.manager.name;
     const counts = () => ({ manager: name, joined: this.joined.length, expected: this.expected });
     const timer = setTimeout(() => {
-      this.fail(new LaunchError(`${name} launch timed out after ${timeoutMs} ms with ${this.joined.length} of ${this.expected} workers joined; raise addprocs' timeoutMs if the queue is slow`, counts()));
+      this.fail(new LaunchError(`${name} launch timed out after ${timeoutMs} ms with ${this.joined.length} of ${this.expected} workers joined${this.describePending()}; raise addprocs' timeoutMs if the queue is slow`, counts()));
     }, timeoutMs);
     const onAbort = () => this.fail(new LaunchError(`${name} launch was aborted with ${this.joined.length} of ${this.expected} workers joined`, counts(), { cause: signal?.reason }));
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -128,7 +156,10 @@ export class Launch {
       master,
       signal: this.controller.signal,
       joined: () => this.joined.length,
-      progress: onProgress,
+      progress: (update) => {
+        this.#lastProgress = update;
+        onProgress(update);
+      },
       fail: (error) => this.fail(error),
     };
   }

@@ -34,6 +34,8 @@ export interface PmapHost {
   activeWorkers(): WorkerHandle[];
   /** Be told when a worker joins (returns an unsubscribe function). */
   onWorkerJoined(listener: () => void): () => void;
+  /** Told after each batch how many items are done, and on how many workers (when someone reports progress). */
+  onProgress?: ((done: number, workers: number) => void) | undefined;
 }
 
 interface Batch {
@@ -63,6 +65,9 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   let remaining = total;
   let perItemMs: number | undefined;
   const inFlight = new Map<WorkerHandle, number>();
+  /** Calls in flight, so a map that ends early (abort, a failed item) cancels them on their workers. */
+  const calls = new Map<number, { worker: WorkerHandle; callId: number }>();
+  let nextCall = 0;
   let totalInFlight = 0;
   const errorAttempts = new Map<number, number>();
   const lostAttempts = new Map<number, number>();
@@ -83,8 +88,13 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       finished = true;
       unsubscribe();
       options.signal?.removeEventListener('abort', onAbort);
-      if (error) reject(error);
-      else resolve(results);
+      if (error) {
+        // Their results would be discarded: free the workers (those that speak Cancel stop between items).
+        for (const { worker, callId } of [...calls.values()]) worker.cancel(callId, error);
+        reject(error);
+      } else {
+        resolve(results);
+      }
     }
 
     function batchSize(workers: number, limit: number): number {
@@ -127,6 +137,7 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
       totalInFlight++;
       let call: Promise<unknown>;
+      const key = nextCall++;
       try {
         call = worker.call(
           fn,
@@ -134,6 +145,7 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
           batch.indices.map((i) => items[i]),
           (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
         );
+        calls.set(key, { worker, callId: worker.lastCallId });
       } catch (error) {
         // Too big for one frame: split it (a single item that does not fit fails below).
         // Anything else cannot be serialized, and no retry will help.
@@ -141,11 +153,14 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       }
       call.then(
         (outcome) => {
+          calls.delete(key);
           settled(worker);
           accept(worker, batch, outcome as MapOutcome);
+          host.onProgress?.(total - remaining, eligible().length);
           pump();
         },
         (error: Error) => {
+          calls.delete(key);
           settled(worker);
           if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
           else if (tooLarge(error) && batch.indices.length > 1) split(batch);

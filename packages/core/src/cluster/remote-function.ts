@@ -5,9 +5,10 @@
  * @module
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 import { UsageError } from '../errors.js';
+import { describeValue } from '../util/describe.js';
 import type { FunctionDefinition } from '../protocol/messages.js';
 
 const MODULE_FUNCTION = Symbol.for('@cm/core.moduleFunction');
@@ -19,6 +20,8 @@ export interface ModuleFunction<Args extends unknown[] = any[], Result = unknown
   readonly url: string;
   /** The export's name. */
   readonly name: string;
+  /** The file that called `moduleFunction` (a relative path was resolved against it), when known; named in import errors. */
+  readonly importer?: string | undefined;
   /** Type-only marker so calls infer argument and result types. */
   readonly __signature?: (...args: Args) => Result;
 }
@@ -31,27 +34,59 @@ export type RemoteFunction<Args extends unknown[] = any[], Result = unknown> =
 /**
  * Refer to `exportName` of `module` so workers import it (once each) instead of receiving
  * source. `module` is a URL (`new URL('./tasks.js', import.meta.url)`), an absolute path, a
- * path relative to the current directory, or a bare package specifier. Workers must see the
- * same file, as on a cluster's shared filesystem.
+ * bare package specifier, or a path relative to **the module that calls `moduleFunction`**
+ * (like an `import`), found from the call stack. Where the stack cannot tell (bundled code,
+ * `eval`), pass `base`, the caller's `import.meta.url`; without either, a relative path is
+ * resolved against the current directory. Workers must see the same file, as on a cluster's
+ * shared filesystem; when they cannot import it, the error names the calling file.
  *
  * @example
  * ```ts
- * const square = moduleFunction<[number], number>(new URL('./tasks.js', import.meta.url), 'square');
+ * const square = moduleFunction<[number], number>('./tasks.js', 'square'); // next to this file
+ * const same = moduleFunction<[number], number>('./tasks.js', 'square', import.meta.url);
  * await cluster.pmap(square, [1, 2, 3]);
  * ```
  */
 export function moduleFunction<Args extends unknown[] = any[], Result = unknown>(
   module: string | URL,
   exportName = 'default',
+  base?: string | URL,
 ): ModuleFunction<Args, Result> {
-  if (typeof exportName !== 'string' || exportName === '') throw new UsageError('moduleFunction: exportName must be a non-empty string', 'exportName');
+  if (typeof exportName !== 'string' || exportName === '') throw new UsageError(`moduleFunction: exportName must be a non-empty string, got ${describeValue(exportName)}`, 'exportName');
+  if (base !== undefined && !(base instanceof URL) && (typeof base !== 'string' || base === '')) {
+    throw new UsageError(`moduleFunction: base must be the calling module's import.meta.url, got ${describeValue(base)}`, 'base');
+  }
+  const baseHref = base === undefined ? undefined : base instanceof URL ? base.href : /^file:/i.test(base) ? base : pathToFileURL(base).href;
+  const importer = baseHref === undefined ? callerFile() : fileURLToPath(baseHref);
   let url: string;
   if (module instanceof URL) url = module.href;
-  else if (typeof module !== 'string' || module === '') throw new UsageError('moduleFunction: module must be a URL or a path', 'module');
+  else if (typeof module !== 'string' || module === '') throw new UsageError(`moduleFunction: module must be a URL or a path, got ${describeValue(module)}`, 'module');
   else if (/^[a-z][a-z0-9+.-]*:/i.test(module) && !/^[a-z]:\\/i.test(module)) url = module;
-  else if (module.startsWith('.') || path.isAbsolute(module)) url = pathToFileURL(path.resolve(module)).href;
-  else url = module;
-  return { [MODULE_FUNCTION]: true, url, name: exportName };
+  else if (path.isAbsolute(module)) url = pathToFileURL(module).href;
+  else if (module.startsWith('./') || module.startsWith('../') || module === '.' || module === '..') {
+    // As an import resolves it: against the importing file (or the directory a base URL ending in / names).
+    url = new URL(module, baseHref ?? (importer ? pathToFileURL(importer).href : pathToFileURL(`${process.cwd()}/`).href)).href;
+  } else url = module;
+  return { [MODULE_FUNCTION]: true, url, name: exportName, importer };
+}
+
+/** The file of the code that called `moduleFunction`, from V8's structured stack; undefined when it is not a file. */
+function callerFile(): string | undefined {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- saved to be put back as it was, never called here
+  const original = Error.prepareStackTrace;
+  const holder: { stack?: NodeJS.CallSite[] } = {};
+  try {
+    Error.prepareStackTrace = (_error, frames) => frames;
+    Error.captureStackTrace(holder, moduleFunction);
+    const file = holder.stack?.[0]?.getFileName() ?? undefined;
+    if (!file || file.startsWith('node:') || file.startsWith('evalmachine')) return undefined;
+    if (file.startsWith('file:')) return fileURLToPath(file);
+    return path.isAbsolute(file) ? file : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = original;
+  }
 }
 
 export function isModuleFunction(value: unknown): value is ModuleFunction {
@@ -81,8 +116,8 @@ export class FunctionRegistry {
       this.#byFunction.set(fn, prepared);
       return prepared;
     }
-    if (isModuleFunction(fn)) return this.#register(`module:${fn.url}#${fn.name}`, { module: fn.url, name: fn.name });
-    throw new UsageError(`${caller}: expected a function or a moduleFunction(url, exportName), got ${fn === null ? 'null' : typeof fn}`, 'fn');
+    if (isModuleFunction(fn)) return this.#register(`module:${fn.url}#${fn.name}`, { module: fn.url, name: fn.name, importer: fn.importer });
+    throw new UsageError(`${caller}: expected a function or a moduleFunction(url, exportName) as fn, got ${describeValue(fn)}`, 'fn');
   }
 
   #register(key: string, definition: FunctionDefinition): PreparedFunction {

@@ -15,6 +15,7 @@ import {
   decodeMessage,
   decodeResult,
   encodeCall,
+  encodeCancel,
   encodeMessage,
   messageId,
 } from '../protocol/messages.js';
@@ -23,7 +24,7 @@ import type { PreparedFunction } from './remote-function.js';
 
 interface PendingCall {
   resolve(value: unknown): void;
-  reject(error: Error): void;
+  reject(error: unknown): void;
   /** Told the size of the Result frame's payload (pmap sizes its batches by it). */
   onResultBytes: ((bytes: number) => void) | undefined;
 }
@@ -36,6 +37,10 @@ export class WorkerHandle {
   #nextCallId = 1;
   /** Set once the worker is on its way out; new calls are refused. */
   leaving: WorkerLossInfo | undefined;
+  /** The id the last `call` used: read it right after `call` to `cancel` that call later. */
+  lastCallId = 0;
+  /** The worker speaks protocol 1.1 or later and understands Cancel (an older one would drop the connection on it). */
+  speaksCancel = false;
   /** Calls answered so far (a pmap batch counts once), for `cluster.snapshot()`. */
   callsDone = 0;
   /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
@@ -83,6 +88,7 @@ export class WorkerHandle {
     const payload = encodeCall({ id, fnId: fn.id, mode, args });
     this.conn.assertFits(payload, 'the call');
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
+    this.lastCallId = id;
     if (!this.#defined.has(fn.id)) {
       this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));
       this.#defined.add(fn.id);
@@ -92,6 +98,23 @@ export class WorkerHandle {
       if (this.#pending.size === 1) this.#updateRef();
       this.conn.send(FrameType.Call, payload);
     });
+  }
+
+  /**
+   * Give up on call `id`: it rejects with `reason` now, and a worker that understands Cancel is
+   * told to abandon it (its late Result is ignored). Returns false when the call had settled.
+   */
+  cancel(id: number, reason: unknown): boolean {
+    const pending = this.#pending.get(id);
+    if (!pending) return false;
+    this.#pending.delete(id);
+    if (this.#pending.size === 0) this.#updateRef();
+    pending.reject(reason);
+    if (this.speaksCancel) {
+      const { name, message } = reason instanceof Error ? reason : { name: 'AbortError', message: String(reason) };
+      this.conn.send(FrameType.Cancel, encodeCancel({ id, reason: { name, message } }));
+    }
+    return true;
   }
 
   #settle(payload: Buffer): void {
@@ -106,7 +129,7 @@ export class WorkerHandle {
     try {
       result = decodeResult(payload, `the result of call ${id} from worker ${this.id}`);
     } catch (error) {
-      pending.reject(error as Error);
+      pending.reject(error);
       return;
     }
     if (result.ok) pending.resolve(result.value);

@@ -106,4 +106,10 @@ export interface ClusterManager {
    * a manager reused for several `addprocs` keeps its other launches running.
    */
   shutdown?(reason: string, launchId?: string): Promise<void>;
+  /**
+   * What of launch `launchId` is still waiting, for the error of a launch that timed out:
+   * e.g. `slurm job 123: 6 PENDING (Resources), 2 RUNNING`. Without it, the launch's last
+   * progress report is named instead.
+   */
+  describePending?(launchId: string): string | undefined;
 }

@@ -38,6 +38,8 @@ export const FrameType = {
   Heartbeat: 0x14,
   /** master → worker: finish and exit. */
   Shutdown: 0x15,
+  /** master → worker (protocol 1.1+): abandon a call; its caller gave up on it (uint32 call id, then a value). */
+  Cancel: 0x16,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

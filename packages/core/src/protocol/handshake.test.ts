@@ -22,7 +22,7 @@ describe('handshake', () => {
     ]);
     expect(accepted.identity).toEqual(identity);
     expect(welcome.workerId).toBe(2);
-    expect(welcome.version).toEqual({ major: 1, minor: 0 });
+    expect(welcome.version).toEqual({ major: 1, minor: 1 });
   });
 
   it('refuses a worker with the wrong secret, and tells it so', async () => {
@@ -54,7 +54,7 @@ describe('handshake', () => {
       acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 2, minor: 3 } }),
       joinMaster(worker, secret, identity, { timeoutMs: 2000 }),
     ]);
-    const message = /protocol version mismatch: master speaks 2\.3, worker speaks 1\.0/;
+    const message = /protocol version mismatch: master speaks 2\.3, worker speaks 1\.1/;
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(message) } });
     expect(results[0].status).toBe('rejected');
   });

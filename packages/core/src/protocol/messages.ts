@@ -6,8 +6,12 @@
 import { ProtocolError, type SerializedError } from '../errors.js';
 import { type EncodedPayload, decodeValue, encodeValue } from './codec.js';
 
-/** How a Define names its function: source to compile, or a module export to import. */
-export type FunctionDefinition = { source: string } | { module: string; name: string };
+/**
+ * How a Define names its function: source to compile, or a module export to import.
+ * `importer` (optional; older workers ignore it) is the file that called `moduleFunction`,
+ * named when the import fails.
+ */
+export type FunctionDefinition = { source: string } | { module: string; name: string; importer?: string | undefined };
 
 /** Define (0x12): value `{ id, source }` or `{ id, module, name }`. */
 export type DefineMessage = { id: number } & FunctionDefinition;
@@ -45,6 +49,12 @@ export interface OutputMessage {
 
 export interface ShutdownMessage {
   reason: string;
+}
+
+/** Cancel (0x16, protocol 1.1+): the caller gave up on call `id`; `reason` is what its AbortSignal said. */
+export interface CancelMessage {
+  id: number;
+  reason: { name: string; message: string };
 }
 
 /** Call: uint32 call id, uint32 function id, uint8 mode (0 call, 1 map), then the argument list as a value. */
@@ -95,6 +105,19 @@ export function decodeResult(body: Buffer, what: string): ResultMessage {
   const id = body.readUInt32BE(0);
   const value = decodeValue(body.subarray(RESULT_HEAD_BYTES), what, RESULT_HEAD_BYTES);
   return body[4] === 0 ? { id, ok: true, value } : { id, ok: false, error: value as SerializedError };
+}
+
+/** Cancel: uint32 call id, then `{ name, message }` as a value. */
+export function encodeCancel(cancel: CancelMessage): EncodedPayload {
+  const head = Buffer.allocUnsafe(4);
+  head.writeUInt32BE(cancel.id, 0);
+  return prepend(head, encodeValue(cancel.reason, 4));
+}
+
+export function decodeCancel(body: Buffer): CancelMessage {
+  const id = messageId(body);
+  const reason = decodeValue(body.subarray(4), `the reason of cancelling call ${id}`, 4) as Partial<CancelMessage['reason']> | undefined;
+  return { id, reason: { name: String(reason?.name ?? 'AbortError'), message: String(reason?.message ?? 'the call was cancelled by its caller') } };
 }
 
 /** Define, Output and Shutdown carry one value each. */

@@ -2,7 +2,10 @@
  * The wire protocol version. Peers with the same major interoperate (the session uses the
  * lower minor); a different major is refused with a message naming both versions.
  */
-export const PROTOCOL_VERSION = { major: 1, minor: 0 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+
+/** The first minor version with the Cancel frame: a master sends it only to workers that speak it. */
+export const CANCEL_MIN_MINOR = 1;
 
 export type ProtocolVersion = { readonly major: number; readonly minor: number };
 

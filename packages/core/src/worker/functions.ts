@@ -3,6 +3,7 @@
  * the master defined, and module exports imported once and cached.
  * @module
  */
+import { hostname } from 'node:os';
 import type { DefineMessage } from '../protocol/messages.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
@@ -12,6 +13,8 @@ const INLINE_FILE_PREFIX = 'cm-inline-';
 interface ModuleEntry {
   module: string;
   name: string;
+  /** The file that called `moduleFunction`, for messages. */
+  importer: string | undefined;
   loaded?: Promise<AnyFunction>;
 }
 
@@ -21,7 +24,7 @@ export class FunctionTable {
   /** Define function `id`: compile inline source now (a syntax error is kept and thrown by every call); import modules on first use. */
   define(message: DefineMessage): void {
     if ('module' in message) {
-      this.#ready.set(message.id, { module: message.module, name: message.name });
+      this.#ready.set(message.id, { module: message.module, name: message.name, importer: message.importer });
       return;
     }
     try {
@@ -43,7 +46,7 @@ export class FunctionTable {
     if (typeof entry === 'function') return entry;
     if (entry instanceof Error) throw entry;
     if (!entry.loaded) {
-      entry.loaded = importExport(entry.module, entry.name);
+      entry.loaded = importExport(entry.module, entry.name, entry.importer);
       entry.loaded.then(
         (fn) => this.#ready.set(id, fn),
         // A failed import is not cached: the file may be fixed and the call retried.
@@ -54,8 +57,13 @@ export class FunctionTable {
   }
 }
 
-async function importExport(url: string, name: string): Promise<AnyFunction> {
-  const namespace = (await import(url)) as Record<string, unknown>;
+async function importExport(url: string, name: string, importer: string | undefined): Promise<AnyFunction> {
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = (await import(url)) as Record<string, unknown>;
+  } catch (error) {
+    throw explainImportError(error, url, importer);
+  }
   const value = namespace[name];
   if (typeof value !== 'function') {
     const exports = Object.keys(namespace).join(', ') || 'none';
@@ -66,6 +74,22 @@ async function importExport(url: string, name: string): Promise<AnyFunction> {
     );
   }
   return value as AnyFunction;
+}
+
+/**
+ * A module a worker cannot find: Node names the worker runtime's own file as the importer,
+ * which helps nobody. Name the file that called `moduleFunction`, the host, and what to check.
+ */
+function explainImportError(error: unknown, url: string, importer: string | undefined): unknown {
+  const code = (error as { code?: unknown }).code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'ERR_UNSUPPORTED_DIR_IMPORT' && code !== 'ERR_PACKAGE_PATH_NOT_EXPORTED') return error;
+  const from = importer ? ` (moduleFunction called in ${importer})` : '';
+  const relative = url.startsWith('file:')
+    ? 'a relative path is resolved against the file that called moduleFunction; check the path and that this host sees the same file (a shared filesystem)'
+    : 'a package name is resolved from the worker\'s working directory: install the package where the workers run, or pass a file URL';
+  const explained = new Error(`cannot import ${url}${from} on worker host ${hostname()}: ${(error as Error).message.split('\n')[0]?.replace(/ imported from \S+/, '')}. Hint: ${relative}`, { cause: error });
+  Object.assign(explained, { code });
+  return explained;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   type MapOutcome,
   type ResultMessage,
   decodeCall,
+  decodeCancel,
   decodeMessage,
   encodeHeartbeatStats,
   encodeMessage,
@@ -26,6 +27,8 @@ import {
 } from '../protocol/messages.js';
 import { type TransportSecurity, connect } from '../protocol/transport.js';
 import { backoffDelays, sleep } from '../util/backoff.js';
+import { debug, formatMs } from '../util/debug.js';
+import { callSlots, cancelCall, endCall, installWorkerGlobals, isCancelled } from './call-context.js';
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { setMyid } from './identity.js';
@@ -133,15 +136,19 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   const host = config[WORKER_ENV.masterHost];
   const port = config[WORKER_ENV.masterPort];
   const security = { encrypt: config[WORKER_ENV.tls] === '1', secret };
+  const dialled = performance.now();
   const socket = await connectWithRetry(host, port, security, config[WORKER_ENV.connectTimeoutMs] ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  debug(() => `worker ${process.pid} connected to the master at ${host}:${port}${security.encrypt ? ' (TLS)' : ''} in ${formatMs(performance.now() - dialled)}`);
   const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
   let welcome;
+  const shaking = performance.now();
   try {
     welcome = await joinMaster(conn, secret, identity, { timeoutMs: HANDSHAKE_TIMEOUT_MS });
   } catch (error) {
     conn.destroy();
     throw new WorkerStartError(`handshake with the master at ${host}:${port} failed: ${(error as Error).message}`, WorkerExit.Connect);
   }
+  debug(() => `worker ${process.pid} admitted as worker ${welcome.workerId} (protocol ${welcome.version.major}.${welcome.version.minor}) in ${formatMs(performance.now() - shaking)}`);
   conn.maxFrameBytes = welcome.maxFrameBytes;
   setMyid(welcome.workerId);
   // Calls that arrived meanwhile wait unread until serve() takes them.
@@ -151,6 +158,9 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
 
 function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean, watchdog: Watchdog): Promise<number> {
   const functions = new FunctionTable();
+  /** Calls that went asynchronous and have not answered yet: the ones a Cancel can reach. */
+  const running = new Set<number>();
+  installWorkerGlobals();
   const sendOutput = (stream: 'stdout' | 'stderr', lines: string[]) => {
     try {
       conn.send(FrameType.Output, encodeMessage({ stream, lines }));
@@ -207,24 +217,54 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     }
     if (call.mode !== 'call' || fn instanceof Promise) return false;
     let value;
+    callSlots.current = call.id;
     try {
       value = fn(...call.args);
     } catch (error) {
+      callSlots.current = undefined;
+      endCall(call.id);
       fail(call.id, error);
       return true;
     }
-    if (value instanceof Promise) value.then((resolved) => sendResult({ id: call.id, ok: true, value: resolved }), (error: unknown) => fail(call.id, error));
-    else sendResult({ id: call.id, ok: true, value });
+    callSlots.current = undefined;
+    if (value instanceof Promise) {
+      running.add(call.id);
+      value.then(
+        (resolved) => settle(call.id) && sendResult({ id: call.id, ok: true, value: resolved }),
+        (error: unknown) => settle(call.id) && fail(call.id, error),
+      );
+    } else {
+      endCall(call.id);
+      sendResult({ id: call.id, ok: true, value });
+    }
     return true;
+  };
+
+  /** A call that went asynchronous has settled: forget it. Always true (so it chains with `&&`). */
+  const settle = (id: number): true => {
+    running.delete(id);
+    endCall(id);
+    return true;
+  };
+
+  /** Run `fn(...args)` with the call's slot set for its synchronous start (see call-context.ts). */
+  const start = (id: number, fn: (...args: unknown[]) => unknown, args: unknown[]): unknown => {
+    callSlots.current = id;
+    try {
+      return fn(...args);
+    } finally {
+      callSlots.current = undefined;
+    }
   };
 
   const runCall = async (call: CallMessage) => {
     const { id } = call;
+    running.add(id);
     try {
       let fn = functions.resolve(call.fnId);
       if (fn instanceof Promise) fn = await fn;
       if (call.mode === 'call') {
-        let value = fn(...call.args);
+        let value = start(id, fn, call.args);
         if (value instanceof Promise) value = await value;
         sendResult({ id, ok: true, value });
         return;
@@ -233,8 +273,10 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       const values: unknown[] = new Array(call.args.length);
       const failures: MapFailure[] = [];
       for (let i = 0; i < call.args.length; i++) {
+        // A cancelled batch (pmap aborted) stops between items; its result is discarded anyway.
+        if (isCancelled(id)) throw callSlots.cancelled.get(id);
         try {
-          let value = fn(call.args[i]);
+          let value = start(id, fn, [call.args[i]]);
           if (value instanceof Promise) value = await value;
           values[i] = value;
         } catch (error) {
@@ -244,7 +286,17 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       sendResult({ id, ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
     } catch (error) {
       fail(id, error);
+    } finally {
+      settle(id);
     }
+  };
+
+  const receiveCancel = (payload: Buffer) => {
+    const { id, reason } = decodeCancel(payload);
+    // A call that already answered is not running: nothing to abandon (its result is discarded).
+    if (!running.has(id)) return;
+    debug(() => `call ${id} cancelled by the master: ${reason.name}: ${reason.message}`);
+    cancelCall(id, new DOMException(reason.message, reason.name));
   };
 
   const receiveCall = (payload: Buffer) => {
@@ -266,6 +318,9 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
         return;
       case FrameType.Define:
         functions.define(decodeMessage<DefineMessage>(payload, 'function definition'));
+        return;
+      case FrameType.Cancel:
+        receiveCancel(payload);
         return;
       case FrameType.Heartbeat:
         return;
