@@ -2,7 +2,9 @@
  * The batch-scheduler machinery every driver shares (design decisions 7–9).
  * @module
  */
-export { JobQueueManager, type JobQueueManagerSpec, type DriverChoice } from './manager.js';
+export { JobQueueManager } from './manager.js';
+export type { JobQueueManagerSpec, DriverChoice } from './spec.js';
+export { JobCanceller } from './cancel.js';
 export {
   isEnded,
   isInQueue,

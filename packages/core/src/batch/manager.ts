@@ -7,17 +7,17 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import type { z } from 'zod';
 import type { ListenRequest } from '../cluster/listener.js';
 import { UsageError } from '../errors.js';
 import type { ClusterManager, LaunchContext, WorkerConfig, WorkerEvent } from '../manager/types.js';
-import { backoffDelays, sleep } from '../util/backoff.js';
+import { backoffDelays, sleep, take } from '../util/backoff.js';
 import { WORKER_ENV } from '../worker/env.js';
 import { workerEntryPath } from '../worker/entry.js';
+import { JobCanceller } from './cancel.js';
+import type { JobQueueManagerSpec } from './spec.js';
 import { submitJob } from './command.js';
 import { registerDriverName } from './config.js';
 import { type Flag, type FlagValue, type JobLayout, type ProcessDriver, type ProcessLaunchDeclaration, type SchedulerDriver, describeEnd, isEnded, isQueueDriver } from './driver.js';
-import { SchedulerError } from './errors.js';
 import { optionFlags } from './flags.js';
 import { onInterrupt } from './interrupt.js';
 import { type ResolvedJobQueueOptions, resolveOptions } from './options.js';
@@ -31,40 +31,8 @@ import { JobWatcher } from './watcher.js';
 /** Longest `explainLoss` waits for the scheduler to record why a job ended (the Cluster allows 1 s). */
 const EXPLAIN_WAIT_MS = 800;
 const DEFAULT_REPLACE_LEAD_MS = 600_000;
-const CANCEL_RETRIES = 3;
 /** The launch id shown in `jobScript()` previews; a real launch has its own. */
 const PREVIEW_LAUNCH_ID = 'L000000000000';
-
-/** A driver, or how to choose one once the driver's settings are resolved (PBS Pro or Torque by `dialect`). */
-export type DriverChoice = SchedulerDriver | ProcessDriver | ((settings: Record<string, unknown>, runner: CommandRunner) => SchedulerDriver | ProcessDriver);
-
-/** What a driver package passes to {@link JobQueueManager}'s constructor besides the user's options. */
-export interface JobQueueManagerSpec {
-  /** The driver's declaration, or a function choosing it from the resolved settings. */
-  driver: DriverChoice;
-  /** The driver's name (its config section, `CM_<NAME>_*` variables); needed when `driver` is a function. */
-  name?: string;
-  /** The driver's typed options (each a scheduler flag). */
-  flagSchema: z.ZodObject;
-  /**
-   * Every option name the scheduler's submit command takes (camelCase, one-letter names as
-   * they are), from its man page: other keys are refused with the closest name.
-   */
-  flagNames: readonly string[];
-  /** Settings that are not flags (validated, read from site defaults, given to `driver` when it is a function). */
-  settingsSchema?: z.ZodObject;
-  /** Short spellings of options (`p` → `partition`, `sbatchFlags` → `submitFlags`), so site defaults and code meet under one key. */
-  aliases?: Readonly<Record<string, string>>;
-  /**
-   * How many of a launch's `np` workers the scheduler runs at once, when the options or
-   * settings limit it (LSF `-J "cm[1-N]%K"`, Slurm `--array=…%K`, Grid Engine `-tc K`). Below
-   * `np`, `addprocs` resolves once that many joined, and the rest join later, as slots free
-   * (a worker removed, a walltime reached): a pool the scheduler keeps filled.
-   */
-  runningLimit?(settings: Readonly<Record<string, unknown>>, options: Readonly<Record<string, FlagValue>>, np: number): number | undefined;
-  /** Environment to read site defaults and allocation variables from (default `process.env`). */
-  env?: NodeJS.ProcessEnv;
-}
 
 /** How one manager's launches start their workers. */
 type Mode = JobLayout | 'allocation' | 'processes';
@@ -105,8 +73,8 @@ export abstract class JobQueueManager implements ClusterManager {
   readonly #watcher: JobWatcher | undefined;
   readonly #submissions = new Set<Submission>();
   readonly #launches = new Set<ProcessLaunch>();
-  /** Cancels started and not finished yet: `shutdown` waits for them, so nothing is left queued when it resolves. */
-  readonly #cancelling = new Set<Promise<void>>();
+  /** Cancels of queued jobs (a driver with a queue); `shutdown` waits for those under way. */
+  readonly #canceller: JobCanceller | undefined;
   /** Secret files of live launches, by launch id. */
   readonly #secretFiles = new Map<string, string>();
   readonly #walltimeSeconds: number | undefined;
@@ -164,6 +132,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const { host, port, advertiseHost } = this.options;
     this.listen = host !== undefined || port !== undefined || advertiseHost !== undefined ? { host, port, advertiseHost } : undefined;
     this.#watcher = isQueueDriver(driver) ? JobWatcher.for(driver, this.runner) : undefined;
+    this.#canceller = isQueueDriver(driver) ? new JobCanceller(driver, this.runner) : undefined;
   }
 
   #mode(driver: SchedulerDriver | ProcessDriver, inAllocation: boolean): Mode {
@@ -354,11 +323,9 @@ export abstract class JobQueueManager implements ClusterManager {
     if (unit !== undefined && !submission.gone) {
       // Its last worker is gone: make sure the job (or array task) does not linger in the queue.
       const whole = unit === submission.jobId;
-      this.#track(
-        this.#cancelIds([unit]).then(
-          () => whole && submission.markGone(),
-          (error: Error) => submission.context.progress({ message: error.message }),
-        ),
+      this.#canceller!.cancel([unit]).then(
+        () => whole && submission.markGone(),
+        (error: Error) => submission.context.progress({ message: error.message }),
       );
     }
   }
@@ -392,41 +359,18 @@ export abstract class JobQueueManager implements ClusterManager {
     const ofLaunch = (id: string) => launchId === undefined || id === launchId;
     const live = [...this.#submissions].filter((s) => !s.gone && ofLaunch(s.context.launchId));
     const launches = [...this.#launches].filter((launch) => ofLaunch(launch.launchId));
-    await Promise.all([this.#cancel(live), ...launches.map((launch) => launch.stop()), ...this.#cancelling]);
+    await Promise.all([this.#cancel(live), ...launches.map((launch) => launch.stop()), this.#canceller?.settled()]);
     const secrets = [...this.#secretFiles.entries()].filter(([id]) => ofLaunch(id));
     for (const [id] of secrets) this.#secretFiles.delete(id);
     await this.runner.remove(secrets.map(([, file]) => file)).catch(() => undefined);
     this.#updateTrap();
   }
 
-  #track(cancel: Promise<unknown>): void {
-    const tracked = cancel.then(() => undefined, () => undefined);
-    this.#cancelling.add(tracked);
-    void tracked.then(() => this.#cancelling.delete(tracked));
-  }
-
   async #cancel(submissions: readonly Submission[]): Promise<void> {
     const live = submissions.filter((s) => !s.gone);
     if (live.length === 0) return;
     for (const submission of live) submission.markGone();
-    const cancel = this.#cancelIds(live.map((s) => s.jobId));
-    this.#track(cancel);
-    await cancel;
-  }
-
-  /** Cancel jobs, retrying a failing cancel command a few times (a busy controller must not leave them queued). */
-  async #cancelIds(ids: readonly string[]): Promise<void> {
-    const argv = this.#queueDriver().cancel.command(ids);
-    const delays = [...take(backoffDelays({ initialMs: 500, maxMs: 4_000 }), CANCEL_RETRIES)];
-    for (let attempt = 0; ; attempt++) {
-      const output = await this.runner.run(this.name, argv);
-      if (output.exitCode === 0 || this.#queueDriver().cancel.done?.(output)) return;
-      const delay = delays[attempt];
-      if (delay === undefined) {
-        throw new SchedulerError(`${argv[0]} could not cancel ${ids.join(', ')}`, { ...output, scheduler: this.name, command: argv, attempts: attempt + 1, hint: `cancel them by hand (\`${argv.join(' ')}\`)` });
-      }
-      await sleep(delay);
-    }
+    await this.#canceller!.cancel(live.map((s) => s.jobId));
   }
 
   /** Keep interrupt handlers installed exactly while this manager has jobs, commands or secret files that may be live. */
@@ -442,12 +386,7 @@ export abstract class JobQueueManager implements ClusterManager {
 
   #cancelAllSync(): void {
     for (const launch of this.#launches) launch.stopSync();
-    const ids = [...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId);
-    try {
-      if (ids.length > 0) this.runner.runSync(this.name, this.#queueDriver().cancel.command(ids), { timeoutMs: 15_000 });
-    } catch {
-      // Interrupted: the workers also leave when the master's connections close.
-    }
+    this.#canceller?.cancelSync([...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId));
     try {
       this.runner.removeSync([...this.#secretFiles.values()]);
     } catch {
@@ -475,6 +414,3 @@ export abstract class JobQueueManager implements ClusterManager {
   }
 }
 
-function* take<T>(source: Iterator<T>, count: number): Generator<T> {
-  for (let i = 0; i < count; i++) yield source.next().value as T;
-}

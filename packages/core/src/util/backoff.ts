@@ -41,3 +41,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** The first `count` values of an iterator (e.g. the first delays of {@link backoffDelays}). */
+export function* take<T>(source: Iterator<T>, count: number): Generator<T> {
+  for (let i = 0; i < count; i++) yield source.next().value as T;
+}
