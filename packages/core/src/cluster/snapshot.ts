@@ -416,7 +416,7 @@ export function parseJobStates(progress: Pick<LaunchProgressEvent, 'message' | '
   const parts = body.split(/, (?=\d+ )/);
   const counted = parts.map((part) => /^(\d+) (.+?)(?: \((.*)\))?$/.exec(part));
   if (counted.every((match) => match !== null)) {
-    return counted.map((match) => ({ state: match![2]!, reason: match![3] ?? null, count: Number(match![1]) }));
+    return counted.map((match) => ({ state: match[2]!, reason: match[3] ?? null, count: Number(match[1]) }));
   }
   const single = /^(.+?)(?: \((.*)\))?$/.exec(body);
   return single ? [{ state: single[1]!, reason: single[2] ?? null, count: null }] : fallback;
