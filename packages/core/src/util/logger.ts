@@ -43,12 +43,13 @@ export class LevelLogger {
 
   debug(message: string | (() => string)): void {
     debugLine(message);
-    if (this.#rank <= 0) this.#logger.debug(typeof message === 'function' ? message() : message);
+    // A logger may lack a level (only `warn` is required of it): what it cannot take is dropped.
+    if (this.#rank <= 0 && typeof this.#logger.debug === 'function') this.#logger.debug(typeof message === 'function' ? message() : message);
   }
 
   info(message: string): void {
     debugLine(message);
-    if (this.#rank <= 1) this.#logger.info(message);
+    if (this.#rank <= 1 && typeof this.#logger.info === 'function') this.#logger.info(message);
   }
 
   warn(message: string): void {
@@ -58,6 +59,8 @@ export class LevelLogger {
 
   error(message: string): void {
     debugLine(message);
-    if (this.#rank <= 3) this.#logger.error(message);
+    if (this.#rank > 3) return;
+    if (typeof this.#logger.error === 'function') this.#logger.error(message);
+    else this.#logger.warn(message);
   }
 }
