@@ -10,6 +10,11 @@ import type { CommandRunner } from './runner.js';
 
 /** Submission can be slow when the controller is busy (sbatch retries by itself); still bounded. */
 const SUBMIT_TIMEOUT_MS = 300_000;
+/**
+ * How long a submit command that is running when its launch is abandoned may still finish
+ * (so its job id is known and the job cancelled) before it is stopped.
+ */
+const SUBMIT_ABORT_GRACE_MS = 5_000;
 
 /** How submission runs and retries: the delays between attempts (like ClusterManagers.jl's `retry_delays`). */
 export interface SubmitOptions {
@@ -38,8 +43,9 @@ export interface SubmitOptions {
 export async function submitJob(driver: SchedulerDriver, scriptPath: string, options: SubmitOptions): Promise<string> {
   const argv = driver.submit.command(scriptPath, options.extraFlags, options.logs);
   const stdin = driver.submit.stdin === 'script' ? options.script : undefined;
+  const stop = stopAfterGrace(options.signal);
   for (let attempt = 1; ; attempt++) {
-    const output = await options.runner.run(driver.name, argv, { stdin, timeoutMs: SUBMIT_TIMEOUT_MS });
+    const output = await options.runner.run(driver.name, argv, { stdin, timeoutMs: SUBMIT_TIMEOUT_MS, signal: stop });
     const details = { ...output, scheduler: driver.name, command: argv, attempts: attempt, expected: options.expected, said: output.exitCode === 0 ? undefined : driver.submit.said?.(output) };
     if (output.exitCode === 0) {
       const id = driver.submit.parseJobId(output.stdout);
@@ -62,4 +68,14 @@ export async function submitJob(driver: SchedulerDriver, scriptPath: string, opt
     await sleep(delay, options.signal).catch(() => undefined);
     if (options.signal?.aborted) throw new SchedulerError(`${argv[0]} was not retried: the launch was cancelled`, details);
   }
+}
+
+/** A signal that follows `signal` after {@link SUBMIT_ABORT_GRACE_MS}: a hung submit command must not outlive its launch. */
+function stopAfterGrace(signal: AbortSignal | undefined): AbortSignal | undefined {
+  if (!signal) return undefined;
+  const stop = new AbortController();
+  const arm = () => setTimeout(() => stop.abort(signal.reason), SUBMIT_ABORT_GRACE_MS).unref();
+  if (signal.aborted) arm();
+  else signal.addEventListener('abort', arm, { once: true });
+  return stop.signal;
 }

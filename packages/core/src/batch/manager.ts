@@ -82,7 +82,7 @@ export abstract class JobQueueManager implements ClusterManager {
   #shutDown = false;
 
   /** @throws UsageError naming the invalid option, where it was set (code, config file, environment variable) and what was probably meant */
-  protected constructor(np: number | undefined, options: Readonly<Record<string, unknown>> | undefined, spec: JobQueueManagerSpec) {
+  protected constructor(np: number | undefined, options: object | undefined, spec: JobQueueManagerSpec) {
     const env = spec.env ?? process.env;
     const name = spec.name ?? (typeof spec.driver === 'function' ? undefined : spec.driver.name);
     if (!name) throw new TypeError('JobQueueManagerSpec: `name` is required when `driver` is a function');
@@ -93,7 +93,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
       throw new UsageError(`${name}: options must be an object, got ${JSON.stringify(options)}`, 'options');
     }
-    const resolved = resolveOptions(name, spec, options ?? {}, env);
+    const resolved = resolveOptions(name, spec, (options ?? {}) as Readonly<Record<string, unknown>>, env);
     this.options = resolved.generic;
     this.settings = resolved.settings;
     this.flags = resolved.flags;
@@ -168,6 +168,17 @@ export abstract class JobQueueManager implements ClusterManager {
     const argv = this.#queueDriver().submit.command(files.submit, this.options.submitFlags, this.#logPatterns(PREVIEW_LAUNCH_ID));
     const how = `# submitted with: ${argv.join(' ')}${this.#queueDriver().submit.stdin === 'script' ? ' < (this file)' : ''}`;
     return rendered.body ? `${rendered.submitFile}\n${how}\n# --- body script ---\n${rendered.body}` : `${rendered.submitFile}${how}\n`;
+  }
+
+  /**
+   * Every option after site defaults, with where its value came from: `code`, a config file
+   * and section, a `CM_*` variable, or `default` (what `cm config` prints).
+   */
+  configuration(): { option: string; value: unknown; source: string }[] {
+    const all: Record<string, unknown> = { ...this.options, ...this.settings, ...this.flags };
+    return Object.entries(all)
+      .filter(([, value]) => value !== undefined)
+      .map(([option, value]) => ({ option, value, source: this.optionSources[option] ?? 'default' }));
   }
 
   /** Ids of the jobs this manager submitted that may still be queued or running. */
@@ -330,6 +341,17 @@ export abstract class JobQueueManager implements ClusterManager {
     }
   }
 
+  /**
+   * What a launch still waits for, for the launch-timeout error: each of its jobs with the
+   * scheduler's last state and reason (`slurm job 4711: PENDING (Resources)`), or its commands.
+   */
+  describePending(launchId: string): string | undefined {
+    const jobs = [...this.#submissions].filter((s) => s.context.launchId === launchId).map((s) => s.describe());
+    if (jobs.length > 0) return jobs.join('; ');
+    const launch = [...this.#launches].find((l) => l.launchId === launchId);
+    return launch ? `${this.name} commands still running, no worker joined through them yet` : undefined;
+  }
+
   async explainLoss(worker: WorkerConfig): Promise<string | undefined> {
     const launch = this.#launchOf(worker);
     if (launch) return launch.explain(worker, EXPLAIN_WAIT_MS);
@@ -359,18 +381,30 @@ export abstract class JobQueueManager implements ClusterManager {
     const ofLaunch = (id: string) => launchId === undefined || id === launchId;
     const live = [...this.#submissions].filter((s) => !s.gone && ofLaunch(s.context.launchId));
     const launches = [...this.#launches].filter((launch) => ofLaunch(launch.launchId));
-    await Promise.all([this.#cancel(live), ...launches.map((launch) => launch.stop()), this.#canceller?.settled()]);
-    const secrets = [...this.#secretFiles.entries()].filter(([id]) => ofLaunch(id));
-    for (const [id] of secrets) this.#secretFiles.delete(id);
-    await this.runner.remove(secrets.map(([, file]) => file)).catch(() => undefined);
-    this.#updateTrap();
+    try {
+      const results = await Promise.allSettled([this.#cancel(live), ...launches.map((launch) => launch.stop())]);
+      // Cancels an abort or a timeout already started: a failure must be reported, not lost.
+      const earlier = [...this.#submissions].filter((s) => s.cancelled && ofLaunch(s.context.launchId));
+      results.push(...(await Promise.allSettled(earlier.map((s) => s.cancelled!))));
+      for (const submission of earlier) submission.cancelled = undefined;
+      await this.#canceller?.settled();
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw failed.reason;
+    } finally {
+      const secrets = [...this.#secretFiles.entries()].filter(([id]) => ofLaunch(id));
+      for (const [id] of secrets) this.#secretFiles.delete(id);
+      await this.runner.remove(secrets.map(([, file]) => file)).catch(() => undefined);
+      this.#updateTrap();
+    }
   }
 
   async #cancel(submissions: readonly Submission[]): Promise<void> {
     const live = submissions.filter((s) => !s.gone);
     if (live.length === 0) return;
     for (const submission of live) submission.markGone();
-    await this.#canceller!.cancel(live.map((s) => s.jobId));
+    const cancel = this.#canceller!.cancel(live.map((s) => s.jobId));
+    for (const submission of live) submission.cancelled = cancel;
+    await cancel;
   }
 
   /** Keep interrupt handlers installed exactly while this manager has jobs, commands or secret files that may be live. */

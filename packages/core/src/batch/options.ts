@@ -78,7 +78,7 @@ export const jobQueueOptionsSchema = z
   .strict();
 
 /** Options every batch manager takes, as written in code. */
-export type JobQueueOptions = z.input<typeof jobQueueOptionsSchema>;
+export type { JobQueueOptions } from './job-queue-options.js';
 /** Generic options after validation and defaults. */
 export type ResolvedJobQueueOptions = z.output<typeof jobQueueOptionsSchema>;
 

@@ -29,6 +29,8 @@ export interface RunOptions {
   /** Text for the command's stdin (`bsub < job.sh`); without it stdin is empty. */
   stdin?: string | undefined;
   timeoutMs?: number | undefined;
+  /** Stops the command (SIGTERM) when aborted; it then fails with a SchedulerError saying so. */
+  signal?: AbortSignal | undefined;
 }
 
 /** Where a manager's scheduler commands run, and how files reach the machine they run on. */
@@ -60,6 +62,7 @@ interface ExecResult {
   exitCode?: number | undefined;
   code?: string | undefined;
   timedOut?: boolean;
+  isCanceled?: boolean;
   signal?: string | undefined;
   shortMessage?: string;
   durationMs?: number;
@@ -81,6 +84,9 @@ function checkRan(scheduler: string, argv: Argv, result: ExecResult, where: stri
       exitCode: undefined,
       hint: `is this a ${scheduler} submit host? Put the ${scheduler} client commands on PATH (e.g. \`module load ${scheduler}\`), or run them on a login node with \`sshCommand\``,
     });
+  }
+  if (result.isCanceled) {
+    throw new SchedulerError(`\`${argv[0]}\` was stopped${on}: the launch it served was abandoned`, { ...output, scheduler, command: argv });
   }
   if (result.timedOut) {
     throw new SchedulerError(`\`${argv[0]}\` did not finish in time and was stopped${on}`, { ...output, scheduler, command: argv, hint: `the ${scheduler} controller may be overloaded or down` });
@@ -128,7 +134,7 @@ export const localRunner: CommandRunner = {
   async run(scheduler, argv, options = {}) {
     const [file, ...args] = argv;
     if (!file) throw new TypeError('runner: empty command');
-    return checkRan(scheduler, argv, await execa(file, args, execOptions(options)), undefined);
+    return checkRan(scheduler, argv, await execa(file, args, { ...execOptions(options), cancelSignal: options.signal }), undefined);
   },
   runSync(scheduler, argv, options = {}) {
     const [file, ...args] = argv;
@@ -164,7 +170,7 @@ export function sshRunner(sshCommand: readonly string[]): CommandRunner {
     where,
     async run(scheduler, argv, options = {}) {
       const [file, ...args] = remote(argv);
-      const result = await execa(file!, args, execOptions({ ...options, env: undefined }));
+      const result = await execa(file!, args, { ...execOptions({ ...options, env: undefined }), cancelSignal: options.signal });
       return checkRan(scheduler, argv, ssh255(result, sshCommand), where);
     },
     runSync(scheduler, argv, options = {}) {

@@ -55,6 +55,8 @@ export class Submission {
   /** When the job was submitted (`performance.now()`), for the elapsed time on the progress line. */
   readonly #submittedAt = performance.now();
   replacementTimer: NodeJS.Timeout | undefined;
+  /** The cancel of this job under way (an abort, a timeout, close), until `shutdown` has reported how it ended. */
+  cancelled: Promise<void> | undefined;
 
   constructor(init: SubmissionInit) {
     this.#init = init;
@@ -83,6 +85,13 @@ export class Submission {
 
   get statuses(): readonly JobStatus[] | undefined {
     return this.#statuses;
+  }
+
+  /** The job and what the scheduler last said about it, e.g. `slurm job 12 (array of 4): 2 RUNNING, 2 PENDING (Priority)`. */
+  describe(): string {
+    const { driver } = this.#init;
+    const text = describeProgress(driver.name, this.jobId, this.#statuses, { joined: this.#joined, expected: this.np, tasks: this.#perTaskJobs ? this.np : undefined });
+    return text.replace(/ - \d+\/\d+ workers joined$/, '') + (this.#statuses ? '' : ' (no status seen yet)');
   }
 
   /** Whether a worker belongs to this submission (its job id is the submission's). */

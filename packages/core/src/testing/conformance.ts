@@ -202,6 +202,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
         assert.ok(error, 'addprocs must time out');
         assert.match(error.message, /timed out .* with 0 of \d+ workers joined/);
         assert.equal(submitted.size, 1);
+        assert.ok(error.message.includes(`still pending: ${manager.name} job ${[...submitted][0]}`), `the error names the job and its last state: ${error.message}`);
         // The cancel has finished by the time addprocs rejects: a master exiting now leaves nothing queued.
         assert.deepEqual(await liveJobs(queueDriver(), [...submitted], manager.runner), []);
         assert.deepEqual(manager.jobIds(), []);
