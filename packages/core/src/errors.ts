@@ -47,7 +47,6 @@ export interface CmErrorOptions {
  * {@link MAX_ERROR_DEPTH} deep.
  */
 export class RemoteError extends Error {
-  override readonly name = 'RemoteError';
   /** The worker the exception happened on. */
   readonly workerId: number;
   /** The host the worker runs on. */
@@ -104,7 +103,6 @@ export interface WorkerLossInfo {
 
 /** A worker was lost (killed, crashed, timed out, removed) while calls were in flight on it. */
 export class WorkerLostError extends Error {
-  override readonly name = 'WorkerLostError';
   readonly workerId: number;
   readonly host: string | undefined;
   readonly reason: WorkerLossInfo['reason'];
@@ -124,7 +122,6 @@ export class WorkerLostError extends Error {
 
 /** The peer broke the wire protocol: bad frame, bad handshake, version mismatch, undecodable payload. */
 export class ProtocolError extends Error {
-  override readonly name = 'ProtocolError';
   constructor(message: string, options?: CmErrorOptions) {
     super(message, options);
   }
@@ -150,8 +147,6 @@ export const FRAME_TOO_LARGE = 'CM_FRAME_TOO_LARGE';
 
 /** Starting workers failed: the launcher failed, a job ended before its workers joined, or the launch timed out. */
 export class LaunchError extends Error {
-  // Typed as string so subclasses (SchedulerError) can name themselves.
-  override readonly name: string = 'LaunchError';
   /** Which manager launched (`local`, `slurm`, …). */
   readonly manager: string;
   /** Workers that had joined when the launch failed (they were removed again). */
@@ -177,7 +172,6 @@ export class LaunchError extends Error {
 
 /** The caller passed something invalid (an option, a worker id, a function that cannot be shipped). Nothing was started. */
 export class UsageError extends Error {
-  override readonly name = 'UsageError';
   /** The option path or argument that was wrong, when there is one. */
   readonly field: string | undefined;
   constructor(message: string, field?: string, options?: CmErrorOptions) {
@@ -255,3 +249,44 @@ export function describeThrown(value: unknown): string {
     return typeof value;
   }
 }
+
+/**
+ * Error guards that work across copies of @cm/core (a driver and a program may load
+ * different copies): each class carries its kinds under a registered symbol on its
+ * prototype, with `name` there too (execa's shape), so tests and users test errors with
+ * `isWorkerLostError(e)` rather than comparing `e.name` strings.
+ */
+const ERROR_KINDS = Symbol.for('@cm/core.errorKinds');
+
+/** Name an error class and record its kind (with its parent's) for the guards. */
+export function brandError(cls: abstract new (...args: never[]) => Error, name: string): void {
+  const parent = Object.getPrototypeOf(cls.prototype) as Record<symbol, readonly string[] | undefined>;
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
+  Object.defineProperty(cls.prototype, ERROR_KINDS, { value: [...(parent[ERROR_KINDS] ?? []), name] });
+}
+
+/** Whether `value` is an error of @cm's class `name` (or a subclass of it), from any copy of @cm/core. */
+export function isCmError(value: unknown, name: string): boolean {
+  const kinds = typeof value === 'object' && value !== null ? (value as Record<symbol, unknown>)[ERROR_KINDS] : undefined;
+  return Array.isArray(kinds) && kinds.includes(name);
+}
+
+brandError(RemoteError, 'RemoteError');
+brandError(WorkerLostError, 'WorkerLostError');
+brandError(ProtocolError, 'ProtocolError');
+brandError(FrameTooLargeError, 'FrameTooLargeError');
+brandError(LaunchError, 'LaunchError');
+brandError(UsageError, 'UsageError');
+
+/** An exception thrown by user code on a worker ({@link RemoteError}). */
+export const isRemoteError = (value: unknown): value is RemoteError => isCmError(value, 'RemoteError');
+/** A worker lost while calls were in flight on it ({@link WorkerLostError}). */
+export const isWorkerLostError = (value: unknown): value is WorkerLostError => isCmError(value, 'WorkerLostError');
+/** The peer broke the wire protocol ({@link ProtocolError}, {@link FrameTooLargeError}). */
+export const isProtocolError = (value: unknown): value is ProtocolError => isCmError(value, 'ProtocolError');
+/** A value over the frame limit ({@link FrameTooLargeError}). */
+export const isFrameTooLargeError = (value: unknown): value is FrameTooLargeError => isCmError(value, 'FrameTooLargeError');
+/** Starting workers failed ({@link LaunchError}, and a scheduler's SchedulerError). */
+export const isLaunchError = (value: unknown): value is LaunchError => isCmError(value, 'LaunchError');
+/** The caller passed something invalid ({@link UsageError}). */
+export const isUsageError = (value: unknown): value is UsageError => isCmError(value, 'UsageError');

@@ -1,6 +1,8 @@
 /**
- * @cm/core: the protocol, the worker runtime, the Cluster (master) and the manager
- * interface, plus LocalManager for workers on this machine.
+ * @cm/core: what a user of a cluster imports — the Cluster (master), LocalManager for workers
+ * on this machine, the errors calls and launches fail with, and what remote functions use
+ * (`myid`, `currentSignal`). Driver machinery is in `@cm/core/driver`, the conformance suite
+ * and simq in `@cm/core/testing`.
  * @packageDocumentation
  */
 export { Cluster } from './cluster/cluster.js';
@@ -32,7 +34,8 @@ export {
   type CallTarget,
   type SpawnTarget,
 } from './cluster/options.js';
-export { Future, fetch } from './cluster/future.js';
+// `fetch` is `fetchFuture` here, so importing it does not shadow the global fetch.
+export { Future, fetch as fetchFuture } from './cluster/future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';
 export type { ListenAddress, ListenRequest } from './cluster/listener.js';
 export {
@@ -49,16 +52,11 @@ export {
 } from './errors.js';
 export type { ClusterManager, LaunchContext, LaunchProgress, WorkerConfig, WorkerEvent } from './manager/types.js';
 export { LocalManager, localManagerOptionsSchema, MAX_LOCAL_WORKERS, type LocalManagerOptions, type CommandWrapper } from './local/local-manager.js';
-export { WorkerProcess, type WorkerProcessOptions } from './local/worker-process.js';
 export { myid, MASTER_ID } from './worker/identity.js';
 export { currentSignal } from './worker/call-context.js';
 export { WORKER_ENV } from './worker/env.js';
 export { workerEntryPath } from './worker/entry.js';
 export { PROTOCOL_VERSION, type ProtocolVersion } from './protocol/version.js';
-export { backoffDelays, sleep, type BackoffOptions } from './util/backoff.js';
-export { routableAddress, pickRoutableAddress, interfaceAddress, describeInterfaces, type NetworkInterfaces } from './util/address.js';
-export { shellQuote, shellJoin } from './util/shell.js';
-export { parseOptions } from './util/validate.js';
 export type { Logger, LogLevel } from './util/logger.js';
 export * from './batch/index.js';
 // The documented form of the batch options (the star export above carries the schema's inferred one).

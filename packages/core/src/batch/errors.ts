@@ -3,7 +3,7 @@
  * and what to do about it.
  * @module
  */
-import { LaunchError } from '../errors.js';
+import { LaunchError, brandError, isCmError } from '../errors.js';
 import { shellJoin } from '../util/shell.js';
 
 /** Details of a failed scheduler command. */
@@ -35,7 +35,6 @@ export interface SchedulerErrorDetails {
  * `sbatch refused the job: "Invalid partition name specified" — check \`partition\`, or set it in the site config (exit code 1; command: sbatch --parsable /home/me/.cm/logs/cm-L1.sh)`
  */
 export class SchedulerError extends LaunchError {
-  override readonly name: string = 'SchedulerError';
   readonly scheduler: string;
   /** The command line that failed, shell-quoted. */
   readonly commandLine: string;
@@ -77,3 +76,8 @@ export function schedulerSaid(text: string): string | undefined {
   if (!last) return undefined;
   return last.replace(/^[\w.-]+: (?:error|fatal|warning): /i, '').replace(/^Batch job submission failed: /i, '');
 }
+
+brandError(SchedulerError, 'SchedulerError');
+
+/** A scheduler command failed ({@link SchedulerError}), from any copy of @cm/core. */
+export const isSchedulerError = (value: unknown): value is SchedulerError => isCmError(value, 'SchedulerError');

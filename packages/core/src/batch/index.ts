@@ -28,7 +28,7 @@ export {
   type FlagStyle,
   type FlagValue,
 } from './driver.js';
-export { SchedulerError, schedulerSaid, type SchedulerErrorDetails } from './errors.js';
+export { SchedulerError, isSchedulerError, schedulerSaid, type SchedulerErrorDetails } from './errors.js';
 export { jobQueueOptionsSchema, flagValueSchema, resolveOptions, type OptionDeclaration, type JobQueueOptions, type ResolvedJobQueueOptions, type ResolvedOptions } from './options.js';
 export { siteConfigFiles, siteDefaultLayers, mergeLayers, canonicalize, registerDriverName, SITE_CONFIG_ENV, GENERIC_SECTION, type OptionLayer } from './config.js';
 export { canonicalKey, kebabCase, snakeCase, optionFlag, optionFlags } from './flags.js';

@@ -13,6 +13,8 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { type JobLayout, type JobQueueManager, type SchedulerDriver, isQueueDriver } from '../batch/index.js';
 import { Cluster } from '../cluster/cluster.js';
+import { isLaunchError, isWorkerLostError } from '../errors.js';
+import { isSchedulerError } from '../batch/errors.js';
 import type { ClusterOptions } from '../cluster/options.js';
 import { liveJobs, waitUntilGone } from './queue.js';
 
@@ -160,7 +162,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
       try {
         const error = await c.addprocs(manager, { timeoutMs: limit - 10_000 }).then(() => undefined, (e: Error) => e);
         assert.ok(error, 'addprocs must fail');
-        assert.equal(error.name, 'LaunchError', error.message);
+        assert.ok(isLaunchError(error) && !isSchedulerError(error), `a LaunchError: ${error.name}: ${error.message}`);
         assert.match((error as Error & { stderrTail?: string }).stderrTail ?? '', queued ? new RegExp(FAIL_MARKER) : /cm-conformance-failing-on-purpose/, error.message);
         assert.match(error.message, /before its workers joined/);
         assert.ok(Date.now() - started < limit - 10_000, 'it failed before the launch timeout');
@@ -181,7 +183,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
         try {
           const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
           assert.ok(error, 'addprocs must fail');
-          assert.equal(error.name, 'SchedulerError', error.message);
+          assert.ok(isSchedulerError(error), `a SchedulerError: ${error.name}: ${error.message}`);
           assert.match(error.message, refused.message);
           assert.match(error.message, /command: /);
           assert.deepEqual(manager.jobIds(), []);
@@ -239,7 +241,7 @@ export function describeBatchDriver(api: TestApi, suite: BatchDriverConformance)
           process.kill(c.worker(id!).pid, 'SIGKILL');
         }
         const error = await call;
-        assert.equal(error?.name, 'WorkerLostError', error?.message);
+        assert.ok(isWorkerLostError(error), `a WorkerLostError: ${String(error?.name)}: ${String(error?.message)}`);
         assert.match(error.detail ?? '', queued ? /cancel/i : /killed|exited/i, error.message);
       } finally {
         await c.close();
