@@ -6,7 +6,8 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { type Cluster, LocalManager, UsageError, localManagerOptionsSchema, parseOptions } from '@cm/core';
+import { type Cluster, LocalManager, UsageError, localManagerOptionsSchema } from '@cm/core';
+import { parseOptions } from '@cm/core/driver';
 import { z } from 'zod';
 import { type AffinityMode, BALANCED, COMPACT, placeWorkers } from './placement.js';
 import { type CpuTopology, formatCpuList, readAllowedCpus, readCpuTopology } from './topology.js';

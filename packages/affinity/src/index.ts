@@ -21,3 +21,4 @@ export {
   type CpuTopology,
   type LogicalCpu,
 } from './topology.js';
+export { cmDriver } from './cm-driver.js';

@@ -58,6 +58,6 @@ export { WORKER_ENV } from './worker/env.js';
 export { workerEntryPath } from './worker/entry.js';
 export { PROTOCOL_VERSION, type ProtocolVersion } from './protocol/version.js';
 export type { Logger, LogLevel } from './util/logger.js';
-export * from './batch/index.js';
-// The documented form of the batch options (the star export above carries the schema's inferred one).
+// What users of a batch driver pass and catch; the machinery itself is in `@cm/core/driver`.
+export { SchedulerError, isSchedulerError } from './batch/errors.js';
 export type { JobQueueOptions } from './batch/job-queue-options.js';

@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { Cluster, LocalManager, UsageError, addprocsOptionsSchema, clusterOptionsSchema, jobQueueOptionsSchema, localManagerOptionsSchema, pmapOptionsSchema } from '../src/index.js';
+import { Cluster, LocalManager, UsageError, addprocsOptionsSchema, clusterOptionsSchema, localManagerOptionsSchema, pmapOptionsSchema } from '../src/index.js';
+import { jobQueueOptionsSchema } from '../src/driver.js';
 import { testCluster } from './helpers.js';
 
 function thrown(action: () => unknown): UsageError {

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const src = fileURLToPath(new URL('../src', import.meta.url));
 const packagesDir = fileURLToPath(new URL('../..', import.meta.url));
 
-type Part = 'errors' | 'util' | 'protocol' | 'worker' | 'manager' | 'cluster' | 'local' | 'batch' | 'testing' | 'entry';
+type Part = 'errors' | 'util' | 'protocol' | 'worker' | 'manager' | 'cluster' | 'local' | 'batch' | 'cli' | 'testing' | 'entry';
 
 /** Which parts each part may import (type-only imports listed separately). */
 const ALLOWED: Record<Part, { values: Part[]; types?: Part[] }> = {
@@ -21,8 +21,9 @@ const ALLOWED: Record<Part, { values: Part[]; types?: Part[] }> = {
   cluster: { values: ['protocol', 'worker', 'manager', 'util', 'errors'] },
   local: { values: ['manager', 'worker', 'util', 'errors'] },
   batch: { values: ['manager', 'local', 'worker', 'util', 'errors'], types: ['cluster'] },
-  testing: { values: ['errors', 'util', 'protocol', 'worker', 'manager', 'cluster', 'local', 'batch', 'entry'] },
-  entry: { values: ['errors', 'util', 'protocol', 'worker', 'manager', 'cluster', 'local', 'batch'] },
+  cli: { values: ['manager', 'cluster', 'batch', 'util', 'errors'] },
+  testing: { values: ['errors', 'util', 'protocol', 'worker', 'manager', 'cluster', 'local', 'batch', 'cli', 'entry'] },
+  entry: { values: ['errors', 'util', 'protocol', 'worker', 'manager', 'cluster', 'local', 'batch'], types: ['cli'] },
 };
 
 function partOf(file: string): Part {

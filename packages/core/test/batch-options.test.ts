@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { afterAll, describe, expect, it } from 'vitest';
-import { UsageError, canonicalKey, optionFlag, optionFlags, registerDriverName, resolveOptions, siteConfigFiles, snakeCase } from '../src/index.js';
+import { UsageError } from '../src/index.js';
+import { canonicalKey, optionFlag, optionFlags, registerDriverName, resolveOptions, siteConfigFiles, snakeCase } from '../src/driver.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cm-batch-options-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

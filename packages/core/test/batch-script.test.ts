@@ -1,7 +1,8 @@
 // What the batch machinery writes and says: job scripts, log paths, progress lines, end
 // explanations and scheduler errors.
 import { describe, expect, it } from 'vitest';
-import { LaunchError, ProgressLine, SchedulerError, describeEnd, describeProgress, logPaths, renderJobScript, schedulerSaid } from '../src/index.js';
+import { LaunchError, SchedulerError } from '../src/index.js';
+import { ProgressLine, describeEnd, describeProgress, logPaths, renderJobScript, schedulerSaid } from '../src/driver.js';
 import { simulatedDriver } from '../src/testing/index.js';
 
 const input = {

@@ -6,7 +6,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Cluster, JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/index.js';
+import { Cluster } from '../src/index.js';
+import { JobQueueManager, type SchedulerDriver, interruptHandlersInstalled } from '../src/driver.js';
 import { execa } from 'execa';
 import { SIMQ_FLAG_NAMES, SimulatedQueueManager, type SimulatedOptions, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../src/testing/index.js';
 import { quietLogger, waitFor } from './helpers.js';
@@ -274,7 +275,7 @@ describe('the shapes other schedulers need', () => {
   }, 40_000);
 
   it('quotes the line the driver picks from a refusal, and skips lines with nothing to say', async () => {
-    const { SchedulerError, schedulerSaid } = await import('../src/index.js');
+    const { SchedulerError, schedulerSaid } = await import('../src/driver.js');
     expect(schedulerSaid("There was an error running the Slurm sbatch command.\nsbatch: error: invalid partition\n'")).toBe('invalid partition');
     const driver: SchedulerDriver = { ...simulatedDriver, name: 'said', submit: { ...simulatedDriver.submit, said: ({ stderr }) => /Unable to run job: (.*)/.exec(stderr)?.[1] } };
     const error = new SchedulerError('qsub refused the job', { scheduler: 'sge', command: ['qsub'], exitCode: 1, stderr: 'Unable to run job: unknown queue "nope"\nExiting.', said: driver.submit.said!({ stdout: '', stderr: 'Unable to run job: unknown queue "nope"\nExiting.', exitCode: 1 }) });
@@ -284,7 +285,7 @@ describe('the shapes other schedulers need', () => {
   it('finds the log a scheduler names its own way (logFile), for the stderr of a failed task', () => {
     const driver: SchedulerDriver = { ...simulatedDriver, layouts: { array: { ...simulatedDriver.layouts.array!, logFile: (file, _job, task) => `${file}-${task}` } } };
     const where = { driver, layout: 'array' as const, launchId: 'L1', jobName: 'cm', logDir: '/logs' };
-    return import('../src/index.js').then(({ logPaths }) => {
+    return import('../src/driver.js').then(({ logPaths }) => {
       expect(logPaths(where).stderr).toBe('/logs/cm-L1-%A_%a.err');
       expect(logPaths(where, { jobId: '7', taskIndex: 3 }).stderr).toBe('/logs/cm-L1-%A_%a.err-3');
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Future, LocalManager, RemoteError, UsageError, fetch, moduleFunction, myid } from '../src/index.js';
+import { Future, LocalManager, RemoteError, UsageError, fetchFuture as fetch, moduleFunction, myid } from '../src/index.js';
 import { alive, fixture, testCluster } from './helpers.js';
 
 const tasks = <Args extends unknown[] = any[], Result = any>(name: string) => moduleFunction<Args, Result>(fixture('tasks.mjs'), name);

@@ -4,7 +4,8 @@
  * usable address is a clear error before anything starts, and tests need no real network.
  * @module
  */
-import { type NetworkInterfaces, UsageError, describeInterfaces, pickRoutableAddress } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { type NetworkInterfaces, describeInterfaces, pickRoutableAddress } from '@cm/core/driver';
 
 export type { NetworkInterfaces };
 

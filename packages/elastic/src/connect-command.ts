@@ -4,7 +4,7 @@
  * entry. It never contains the secret itself.
  * @module
  */
-import { WORKER_ENV, shellJoin, shellQuote } from '@cm/core';
+import { WORKER_ENV, shellJoin, shellQuote } from '@cm/core/driver';
 
 /** How the connect command is written. */
 export interface ConnectCommandOptions {

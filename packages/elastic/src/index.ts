@@ -13,3 +13,4 @@ export {
 export { connectCommand, type ConnectCommandOptions, type ConnectTarget } from './connect-command.js';
 export { resolveElasticAddress, type ElasticAddress } from './address.js';
 export { loadOrCreateSecret } from './secret-file.js';
+export { cmDriver } from './cm-driver.js';

@@ -1,6 +1,7 @@
 import type { NetworkInterfaceInfo } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { type NetworkInterfaces, UsageError, pickRoutableAddress } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { type NetworkInterfaces, pickRoutableAddress } from '@cm/core/driver';
 import { resolveElasticAddress } from '../src/address.js';
 
 function nic(address: string, internal = false): NetworkInterfaceInfo {

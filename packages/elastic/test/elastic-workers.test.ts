@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
-import { Cluster, workerEntryPath } from '@cm/core';
+import { Cluster } from '@cm/core';
+import { workerEntryPath } from '@cm/core/driver';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ElasticManager, loadOrCreateSecret } from '../src/index.js';
 import { killWorker, nextEvent, printedCommand, runInShell, startWorker, stopAll } from './worker-processes.js';

@@ -5,7 +5,7 @@
  * Command-line contract: /work/shared/schedulers/htcondor.md (HTCondor 25.x sources).
  * @module
  */
-import type { CommandOutput, Flag, FlagValue, RawJobStatus, RenderInput, SchedulerDriver } from '@cm/core';
+import type { CommandOutput, Flag, FlagValue, RawJobStatus, RenderInput, SchedulerDriver } from '@cm/core/driver';
 import { checkOptions, submitKey } from './options.js';
 
 /** Variables the submit description sets in each proc: HTCondor exports no proc or cluster number itself. */

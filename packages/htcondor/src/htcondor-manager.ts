@@ -4,7 +4,8 @@
  * condor_history, removed with condor_rm.
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import type { z } from 'zod';
 import { htcondorDriver } from './driver.js';
 import { SUBMIT_COMMAND_NAMES, htcondorOptionsSchema, htcondorSettingsSchema } from './options.js';

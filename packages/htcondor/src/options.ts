@@ -6,7 +6,7 @@
  * Source: docs/man-pages/condor_submit.rst and htcondor-jdl.rst (HTCondor 25.x).
  * @module
  */
-import type { FlagValue } from '@cm/core';
+import type { FlagValue } from '@cm/core/driver';
 import { z } from 'zod';
 
 /** A size with HTCondor's units: a number (MB for memory, KiB for disk) or `"4 GB"`, `"512M"`, `"2G"`. */

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isEnded, isInQueue } from '@cm/core';
+import { isEnded, isInQueue } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HTCManager, htcondorDriver, parseClusterId, parseStatus } from '../src/index.js';
 

@@ -5,7 +5,7 @@
  * (`TERM_RUNLIMIT`…) travel in the status's reason, so a lost worker's error says what LSF did.
  * @module
  */
-import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core';
+import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core/driver';
 
 /** The fields asked for: upper-cased, they are the JSON keys of each record. */
 export const BJOBS_FIELDS = ['jobid', 'jobindex', 'stat', 'exit_code', 'exit_reason', 'pend_reason'] as const;

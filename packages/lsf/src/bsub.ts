@@ -5,7 +5,7 @@
  * the ones @cm sets itself or that cannot start a worker.
  * @module
  */
-import { type Flag, type FlagValue, snakeCase } from '@cm/core';
+import { type Flag, type FlagValue, snakeCase } from '@cm/core/driver';
 
 /**
  * Every bsub option of LSF 10.1 as a canonical key (camelCase; one-letter and mixed-case

@@ -6,7 +6,7 @@
  * 10.1 docs, ert's recorded outputs).
  * @module
  */
-import type { Flag, FlagValue, SchedulerDriver } from '@cm/core';
+import type { Flag, FlagValue, SchedulerDriver } from '@cm/core/driver';
 import { z } from 'zod';
 import { LSF_STATES, bjobsCommand, classifyLsfStatus, nothingLeftToKill, parseBjobs } from './bjobs.js';
 import { RESERVED_OPTIONS, bsubFlag } from './bsub.js';

@@ -7,3 +7,4 @@ export { createLsfDriver, lsfDriver, lsfOptionsSchema, lsfSettingsSchema, type L
 export { BSUB_OPTION_NAMES, LSF_ALIASES, bsubFlag } from './bsub.js';
 export { LSF_STATES, TERMINATION_REASONS, bjobsCommand, classifyLsfStatus, nothingLeftToKill, parseBjobs, terminationReason } from './bjobs.js';
 export { MEMORY_UNITS, type MemoryUnit, memoryIn, runLimitSeconds, unitFromLsfConf, withMemoryReservation } from './limits.js';
+export { cmDriver } from './cm-driver.js';

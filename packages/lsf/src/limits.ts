@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { FlagValue } from '@cm/core';
+import type { FlagValue } from '@cm/core/driver';
 
 /** The units `LSF_UNIT_FOR_LIMITS` may name (LSF counts them in powers of 1024). */
 export const MEMORY_UNITS = ['KB', 'MB', 'GB', 'TB', 'PB', 'EB'] as const;

@@ -3,7 +3,8 @@
  * `addprocs`, each element one worker. ClusterManagers.jl's `LSFManager` / `addprocs_lsf`.
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import type { z } from 'zod';
 import { BSUB_OPTION_NAMES, LSF_ALIASES } from './bsub.js';
 import { type LsfSettings, createLsfDriver, lsfOptionsSchema, lsfSettingsSchema } from './driver.js';

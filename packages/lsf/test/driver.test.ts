@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError, classifyStatus, isEnded } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { classifyStatus, isEnded } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LSFManager, type LSFOptions, createLsfDriver, lsfDriver, memoryIn, parseBjobs, runLimitSeconds, terminationReason, unitFromLsfConf, withMemoryReservation } from '../src/index.js';
 

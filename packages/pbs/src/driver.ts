@@ -5,7 +5,7 @@
  * log-file placeholders. The dialect comes from the `dialect` setting or `qstat --version`.
  * @module
  */
-import type { CommandRunner, SchedulerDriver } from '@cm/core';
+import type { CommandRunner, SchedulerDriver } from '@cm/core/driver';
 import { UsageError } from '@cm/core';
 import { type PbsDialect, checkOptions, pbsOptionFlags, walltimeOf } from './options.js';
 import { PBS_PRO_STATES, TORQUE_SLURM_STATES, TORQUE_STATES, cancelDone, classifyEnded, dialectFromVersion, parseProJson, parseQsubJobId, parseTorqueText, taskJobId } from './status.js';

@@ -19,3 +19,4 @@ export {
   type PbsTypedOptions,
 } from './options.js';
 export { PBS_PRO_STATES, TORQUE_STATES, TORQUE_SLURM_STATES, parseProJson, parseTorqueText, splitJobId, exitMeaning } from './status.js';
+export { cmDriver } from './cm-driver.js';

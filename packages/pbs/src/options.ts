@@ -6,7 +6,7 @@
  * Sources: OpenPBS `doc/man1/qsub.1B` (cd7ab5e), Torque `doc/man1/qsub.1.in` (34ff845).
  * @module
  */
-import type { Flag, FlagValue } from '@cm/core';
+import type { Flag, FlagValue } from '@cm/core/driver';
 import { z } from 'zod';
 
 /** `HH:MM:SS`, `MM:SS` or seconds, as PBS reads `walltime` (`[[H:]M:]S`). */

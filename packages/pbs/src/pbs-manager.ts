@@ -4,7 +4,8 @@
  * names or `qstat --version` tells.
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import type { z } from 'zod';
 import { pbsDriverFor } from './driver.js';
 import { PBS_ALIASES, PBS_FLAG_NAMES, pbsOptionsSchema, pbsSettingsSchema } from './options.js';

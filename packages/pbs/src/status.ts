@@ -5,7 +5,7 @@
  * `Exit_status` means. Sources: pbs.md §1–3 and §7, OpenPBS qstat.1B, Torque qstat.1.in.
  * @module
  */
-import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core';
+import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core/driver';
 import type { PbsDialect } from './options.js';
 
 /** A PBS job id split: the submission it belongs to (`1234[].srv` for array tasks) and the task index. */

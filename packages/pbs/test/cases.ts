@@ -5,11 +5,12 @@
  * the secret) after close.
  */
 import { randomBytes } from 'node:crypto';
-import { Cluster, type JobQueueManager } from '@cm/core';
+import { Cluster } from '@cm/core';
+import { type JobQueueManager } from '@cm/core/driver';
 import { waitUntilGone } from '@cm/core/testing';
 import { execa } from 'execa';
 import { expect, it } from 'vitest';
-import type { SchedulerDriver } from '@cm/core';
+import type { SchedulerDriver } from '@cm/core/driver';
 import { dialectOf } from '../src/index.js';
 import { type SimulatorEnv, filesContaining } from './simulator.js';
 

@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError, classifyStatus, isEnded } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { classifyStatus, isEnded } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PBSManager, PBS_PRO_STATES, TORQUE_STATES, parseProJson, parseTorqueText, parseWalltime, pbsProDriver, splitJobId, torqueDriver, torqueSlurmDriver } from '../src/index.js';
 import { dialectFromVersion } from '../src/status.js';

@@ -4,7 +4,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Cluster, type SchedulerDriver } from '@cm/core';
+import { Cluster } from '@cm/core';
+import { type SchedulerDriver } from '@cm/core/driver';
 import { waitUntilGone } from '@cm/core/testing';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -6,7 +6,7 @@
  * ClusterManagers.jl src/scyld.jl).
  * @module
  */
-import type { CommandOutput, FlagValue, ProcessDriver } from '@cm/core';
+import type { CommandOutput, FlagValue, ProcessDriver } from '@cm/core/driver';
 import { z } from 'zod';
 
 /** bpsh's options (bpsh.c usage), typed: each becomes `-X value` before the node number. */

@@ -4,3 +4,4 @@
  */
 export { ScyldManager, addprocsScyld, type ScyldOptions } from './scyld-manager.js';
 export { scyldDriver, scyldOptionsSchema, scyldSettingsSchema, parseBeomap, scyldHint, BPSH_OPTION_NAMES, SCYLD_ALIASES } from './driver.js';
+export { cmDriver } from './cm-driver.js';

@@ -4,7 +4,8 @@
  * `bpsh NODE kill PID` ends it. Nothing is queued.
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import type { z } from 'zod';
 import { BPSH_OPTION_NAMES, SCYLD_ALIASES, scyldDriver, scyldOptionsSchema, scyldSettingsSchema } from './driver.js';
 

@@ -4,7 +4,7 @@
  * Univa/Altair print the same), checked on a real Grid Engine (tooling/schedulers/README.md).
  * @module
  */
-import type { CommandOutput, SchedulerDriver } from '@cm/core';
+import type { CommandOutput, SchedulerDriver } from '@cm/core/driver';
 import { checkSgeOptions, peFlag, type SgeSettings, sgeOptionFlags, walltimeOf } from './options.js';
 import { parseErrorReason, parseQstatXml, parseSubmitId, stateTable } from './qstat.js';
 import { TASKS_LAUNCHER } from './tasks-launcher.js';

@@ -5,7 +5,7 @@
  * Grid Engine reads it.
  * @module
  */
-import { type Flag, type FlagValue, optionFlag, snakeCase } from '@cm/core';
+import { type Flag, type FlagValue, optionFlag, snakeCase } from '@cm/core/driver';
 import { z } from 'zod';
 
 /** `[[h:]m:]s` or seconds, as Grid Engine writes times (`h_rt=01:30:00`, `h_rt=5400`). */

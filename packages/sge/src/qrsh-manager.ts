@@ -3,7 +3,8 @@
  * logs on the shared filesystem; each worker's output comes back through its qrsh.
  * @module
  */
-import { type AddprocsOptions, type Cluster, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { JobQueueManager } from '@cm/core/driver';
 import { QRSH_OPTION_NAMES, SGE_ALIASES, sgeOptionsSchema, sgeSettingsSchema, type SgeSettings } from './options.js';
 import { qrshDriver } from './qrsh.js';
 import type { SgeOptions } from './sge-manager.js';

@@ -6,7 +6,7 @@
  * a qrsh still waiting in the queue ignores SIGTERM, and SIGKILL would leave its job queued.
  * @module
  */
-import { type Flag, type ProcessDriver, shellJoin } from '@cm/core';
+import { type Flag, type ProcessDriver, shellJoin } from '@cm/core/driver';
 import { sgeHint } from './driver.js';
 import { checkSgeOptions, peFlag, type SgeSettings, sgeOptionFlags, walltimeOf } from './options.js';
 

@@ -5,7 +5,7 @@
  * documented in qstat.1 / qstat_xml.c.
  * @module
  */
-import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core';
+import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core/driver';
 
 /** `7`, or `7.1-4:1` for an array: the job id of `qsub -terse`. */
 export function parseSubmitId(stdout: string): string | undefined {

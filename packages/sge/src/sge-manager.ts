@@ -3,7 +3,8 @@
  * per worker, `-t 1-N`), or one parallel job (`layout: 'tasks'`, `-pe <pe> N`).
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import { sgeDriver, sgeRunningLimit } from './driver.js';
 import { QSUB_OPTION_NAMES, SGE_ALIASES, type SgeSettings, type SgeSettingsInput, type SgeTypedOptions, sgeOptionsSchema, sgeSettingsSchema } from './options.js';
 

@@ -4,7 +4,8 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type ProcessDriver, type SchedulerDriver, UsageError, isEnded, isInQueue } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { type ProcessDriver, type SchedulerDriver, isEnded, isInQueue } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QRSHManager, SGEManager, parseErrorReason, parseQstatXml, parseSubmitId, parseTime, remoteLine, sgeHint, stateKind, stateTable } from '../src/index.js';
 

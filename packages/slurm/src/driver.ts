@@ -3,7 +3,7 @@
  * scancel. Command-line contract: sbatch.1, squeue.1, scancel.1 (Slurm 22.05+).
  * @module
  */
-import { type FlagValue, type RawJobStatus, type SchedulerDriver, shellQuote } from '@cm/core';
+import { type FlagValue, type RawJobStatus, type SchedulerDriver, shellQuote } from '@cm/core/driver';
 import { z } from 'zod';
 
 const walltime = z.union(

@@ -3,7 +3,8 @@
  * started by srun, or a job array), or `srun` inside the allocation the master runs in.
  * @module
  */
-import { type AddprocsOptions, type Cluster, type JobQueueOptions, JobQueueManager } from '@cm/core';
+import { type AddprocsOptions, type Cluster } from '@cm/core';
+import { type JobQueueOptions, JobQueueManager } from '@cm/core/driver';
 import type { z } from 'zod';
 import { SBATCH_OPTION_NAMES, SLURM_ALIASES, slurmDriver, slurmOptionsSchema } from './driver.js';
 

@@ -3,7 +3,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError, isEnded } from '@cm/core';
+import { UsageError } from '@cm/core';
+import { isEnded } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SlurmManager, slurmDriver } from '../src/index.js';
 

@@ -6,6 +6,7 @@
  */
 export { describeBatchDriver, type BatchDriverConformance, type TestApi } from './conformance.js';
 export { liveJobs, waitUntilGone } from './queue.js';
+export { cmDriver } from './cm-driver.js';
 export {
   SimulatedQueueManager,
   simulatedDriver,

@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Cluster, JobQueueManager, type JobQueueOptions, type SchedulerDriver } from '../../src/index.js';
+import { Cluster, type JobQueueOptions } from '../../src/index.js';
+import { JobQueueManager, type SchedulerDriver } from '../../src/driver.js';
 import { SIMQ_FLAG_NAMES, liveJobs, simqPath, simulatedDriver, simulatedOptionsSchema, waitUntilGone } from '../../src/testing/index.js';
 import { quietLogger, waitFor } from '../helpers.js';
 
