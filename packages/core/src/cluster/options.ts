@@ -5,6 +5,7 @@
  * @module
  */
 import { z } from 'zod';
+import { portSchema } from '../util/schemas.js';
 import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import { LOG_LEVELS, type LogLevel, type Logger } from '../util/logger.js';
 
@@ -19,7 +20,6 @@ export const timerMs = (min: number) =>
     .min(min)
     .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): Node.js timers cannot wait longer`);
 
-const portSchema = z.number().int().min(0).max(65535);
 const signalSchema = z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal');
 
 export const clusterOptionsSchema = z
