@@ -43,7 +43,7 @@ Example: cm run slurm -n 16 pi.mjs --partition compute --time 00:30:00`,
     if (typeof module.default !== 'function') throw new UsageError(`${file} has no default export function: write \`export default async function (cluster) { … }\``, 'script');
     const timeoutMs = line.own.timeout === undefined ? undefined : Number(line.own.timeout) * 1000;
     if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new UsageError(`--timeout must be a number of seconds > 0, got ${JSON.stringify(line.own.timeout)}`, 'timeout');
-    const manager = managerOf(loaded, line, line.own.np === undefined ? undefined : 1);
+    const manager = managerOf(loaded, line, undefined);
     await using cluster = new Cluster();
     const workers = await cluster.addprocs(manager, { timeoutMs });
     const result = await (module.default as RunScript)(cluster, { args: line.positionals.slice(2), workers });
