@@ -107,11 +107,9 @@ describe('a submit command that hangs', () => {
     }
   }, 60_000);
 
-  // Known defect (reported with the suite, in packages/core/src/batch, not this suite's to fix):
-  // submitJob runs the submit command with a 300 s timeout and no abort, so a hung command
-  // outlives the failed launch and close() — and, being a ref'd child, keeps a master that is
-  // done from exiting for up to 300 s. When it is fixed this test fails: make it a plain `it`.
-  it.fails('the hung submit command is killed once the launch has failed (known defect: it lives on for up to 300 s)', async () => {
+  // A submit command still running when its launch is abandoned gets a 5 s grace (to finish
+  // and leave a job id to cancel), then it is stopped: it must not outlive the launch.
+  it('the hung submit command is killed once the launch has failed (within its 5 s grace)', async () => {
     const { hang, driver } = hangingDriver();
     const { cluster: c } = cluster();
     await c.addprocs(new FaultyQueueManager(driver, 1), { timeoutMs: 2_000 }).catch(() => undefined);
@@ -206,11 +204,9 @@ describe('a controller that is down when close() cancels', () => {
     expect(await liveJobs(simulatedDriver, [jobId!])).toEqual([]);
   }, 60_000);
 
-  // Known defect (reported; packages/core/src/batch): a launch still pending when close() (or
-  // its abort or timeout) cancels it cancels from the abort listener, which swallows the final
-  // SchedulerError, so the job stays queued and nothing is logged. When it is fixed this test
-  // fails: make it a plain `it`.
-  it.fails('during a pending launch: the failed cancel is logged (known defect: it is swallowed and the job stays queued silently)', async () => {
+  // A launch still pending when close() (or
+  // its abort or timeout) cancels it: shutdown waits for that cancel and reports its failure.
+  it('during a pending launch: the failed cancel is logged, not swallowed', async () => {
     const cancels = outage('cancel');
     const { cluster: c, warnings } = cluster();
     const manager = new FaultyQueueManager(faultyDriver({ cancel: cancels.file }), 1, { hold: true });
