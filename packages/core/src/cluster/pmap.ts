@@ -1,8 +1,11 @@
 /**
  * `pmap`: dynamic load balancing over the cluster's workers, results in input order.
  *
- * Items go out in batches (one Call frame each), at most PIPELINE_DEPTH batches in flight
- * per worker so a worker never waits for its next batch. With `batchSize: 'auto'` the batch
+ * Items go out in batches (one Call frame each). Each worker has a window of calls in flight
+ * so it never waits for its next one: PIPELINE_DEPTH calls at least, more while calls are short
+ * (about QUEUE_TARGET_MS of estimated work queued per worker, at most MAX_WINDOW calls), so
+ * tiny items (`batchSize: 1`) do not pay a round trip each, and long ones are not hoarded by
+ * one worker while another idles. With `batchSize: 'auto'` the batch
  * size follows the measured time per item: about BATCH_TARGET_MS of work per batch, never
  * more than a fair share of what is left, so the tail stays balanced. Items lost with a
  * worker go back to the queue (a separate budget from user errors); every index is in at
@@ -13,7 +16,8 @@
  * batch that still comes back too large is halved and run again.
  *
  * Poison items: an item lost with its worker is run alone from then on, so an item that
- * kills workers is found out, and innocent neighbours are not charged for it again. An item
+ * kills workers is found out, and innocent neighbours are not charged for it again: it goes to
+ * a worker with nothing else in flight, which gets nothing else until it settles. An item
  * lost twice, the second time alone, is the likely cause: it is retried (within
  * `retry.lostWorkers`) only while at least two workers are left, so it never takes the last.
  * @module
@@ -25,6 +29,9 @@ import type { PreparedFunction } from './remote-function.js';
 import type { WorkerHandle } from './worker-handle.js';
 
 const PIPELINE_DEPTH = 2;
+/** Estimated work queued on one worker that the window aims for: a few round trips' worth. */
+const QUEUE_TARGET_MS = 2;
+const MAX_WINDOW = 64;
 const BATCH_TARGET_MS = 5;
 const MAX_AUTO_BATCH = 10_000;
 
@@ -65,6 +72,8 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   let remaining = total;
   let perItemMs: number | undefined;
   const inFlight = new Map<WorkerHandle, number>();
+  /** Workers running a suspect item (lost with a worker before): it runs there alone. */
+  const isolated = new Set<WorkerHandle>();
   /** Calls in flight, so a map that ends early (abort, a failed item) cancels them on their workers. */
   const calls = new Map<number, { worker: WorkerHandle; callId: number }>();
   let nextCall = 0;
@@ -80,6 +89,18 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   return new Promise<unknown[]>((resolve, reject) => {
     let finished = false;
     const unsubscribe = host.onWorkerJoined(() => pump());
+    /** Results that arrive together (one read) settle in one burst of microtasks: refill once after all of them. */
+    let pumpQueued = false;
+    /** Items finished since the last progress report (reported once per burst, not per call). */
+    let progressed = false;
+    const schedulePump = () => {
+      if (pumpQueued) return;
+      pumpQueued = true;
+      queueMicrotask(() => {
+        pumpQueued = false;
+        pump();
+      });
+    };
     const onAbort = () => finish(options.signal?.reason as Error);
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -106,11 +127,25 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       return Math.max(1, Math.min(MAX_AUTO_BATCH, fairShare, fits, Math.round(BATCH_TARGET_MS / perItemMs)));
     }
 
-    function takeBatch(size: number): Batch | undefined {
+    /** Calls a worker may have in flight: enough to cover round trips while calls are short. */
+    function window(size: number): number {
+      if (perItemMs === undefined) return PIPELINE_DEPTH;
+      return Math.max(PIPELINE_DEPTH, Math.min(MAX_WINDOW, Math.floor(QUEUE_TARGET_MS / (perItemMs * size))));
+    }
+
+    function suspectWaiting(): boolean {
+      const next = requeued.at(-1);
+      return next !== undefined && (lostAttempts.get(next) ?? 0) > 0;
+    }
+
+    function takeBatch(size: number, worker: WorkerHandle): Batch | undefined {
       const indices: number[] = [];
-      // An item that was lost with a worker goes alone: if it is what kills workers, that shows.
-      const suspect = requeued.at(-1);
-      if (suspect !== undefined && (lostAttempts.get(suspect) ?? 0) > 0) return { indices: [requeued.pop()!] };
+      // An item that was lost with a worker goes alone to an idle worker: if it is what kills workers, that shows.
+      if (suspectWaiting()) {
+        if ((inFlight.get(worker) ?? 0) > 0) return undefined;
+        isolated.add(worker);
+        return { indices: [requeued.pop()!] };
+      }
       while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) indices.push(requeued.pop()!);
       while (indices.length < size && nextFresh < total) indices.push(nextFresh++);
       return indices.length > 0 ? { indices } : undefined;
@@ -118,6 +153,10 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
 
     function pump(): void {
       if (finished) return;
+      if (progressed) {
+        progressed = false;
+        host.onProgress?.(total - remaining, eligible().length);
+      }
       if (remaining === 0) return finish();
       if (options.signal?.aborted) return finish(options.signal.reason as Error);
       const workers = eligible();
@@ -125,10 +164,21 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
         return finish(lastLoss ?? new UsageError('pmap: no eligible workers are left (all removed, or too close to their walltime)'));
       }
       for (const worker of workers) {
-        while ((inFlight.get(worker) ?? 0) < PIPELINE_DEPTH) {
-          const batch = takeBatch(batchSize(workers.length, worker.conn.maxFrameBytes));
-          if (!batch) return;
-          dispatch(worker, batch);
+        if (isolated.has(worker)) continue;
+        // The calls of one pump go out in one write (a system call per tiny call was the bound).
+        const socket = worker.conn.socket;
+        socket.cork();
+        try {
+          for (;;) {
+            const size = batchSize(workers.length, worker.conn.maxFrameBytes);
+            if ((inFlight.get(worker) ?? 0) >= window(size)) break;
+            const batch = takeBatch(size, worker);
+            if (!batch) break;
+            dispatch(worker, batch);
+            if (isolated.has(worker)) break;
+          }
+        } finally {
+          socket.uncork();
         }
       }
     }
@@ -156,8 +206,8 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
           calls.delete(key);
           settled(worker);
           accept(worker, batch, outcome as MapOutcome);
-          host.onProgress?.(total - remaining, eligible().length);
-          pump();
+          progressed = true;
+          schedulePump();
         },
         (error: Error) => {
           calls.delete(key);
@@ -165,12 +215,13 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
           if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
           else if (tooLarge(error) && batch.indices.length > 1) split(batch);
           else finish(error);
-          pump();
+          schedulePump();
         },
       );
     }
 
     function settled(worker: WorkerHandle): void {
+      isolated.delete(worker);
       inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
       totalInFlight--;
     }
