@@ -14,10 +14,13 @@ try {
     console.log(`hello from worker ${myid()} on ${os.hostname()}, pid ${process.pid}`);
   });
 
-  const squares = await cluster.pmap(async (x) => {
-    const { myid } = await import('@cm/core');
-    return { x, square: x * x, worker: myid() };
-  }, [1, 2, 3, 4, 5, 6, 7, 8]);
+  const squares = await cluster.pmap(
+    async (x) => {
+      const { myid } = await import('@cm/core');
+      return { x, square: x * x, worker: myid() };
+    },
+    [1, 2, 3, 4, 5, 6, 7, 8],
+  );
   console.log('pmap result:', squares.map((r) => `${r.x}²=${r.square} (worker ${r.worker})`).join(', '));
 } finally {
   await cluster.close();

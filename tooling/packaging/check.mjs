@@ -40,7 +40,13 @@ function step(message) {
 async function run(file, args, options) {
   const result = await execa(file, args, { reject: false, timeout: 300_000, ...options });
   if (result.exitCode !== 0) {
-    throw new Error(`\`${[file, ...args].join(' ')}\` in ${options?.cwd ?? process.cwd()} failed (exit ${result.exitCode}):\n${String(result.stderr || result.stdout).trim().split('\n').slice(-30).join('\n')}`);
+    throw new Error(
+      `\`${[file, ...args].join(' ')}\` in ${options?.cwd ?? process.cwd()} failed (exit ${result.exitCode}):\n${String(result.stderr || result.stdout)
+        .trim()
+        .split('\n')
+        .slice(-30)
+        .join('\n')}`,
+    );
   }
   return result;
 }
@@ -122,11 +128,23 @@ async function installAndUse(tarballs, scratch) {
   mkdirSync(project);
   writeFileSync(
     path.join(project, 'package.json'),
-    JSON.stringify({ name: 'cm-packaging-site', private: true, type: 'module', dependencies: { '@cm/core': `file:${tarballs.get('@cm/core')}`, '@cm/slurm': `file:${tarballs.get('@cm/slurm')}` }, devDependencies: { '@types/node': '20.19.43' } }, null, 2),
+    JSON.stringify(
+      {
+        name: 'cm-packaging-site',
+        private: true,
+        type: 'module',
+        dependencies: { '@cm/core': `file:${tarballs.get('@cm/core')}`, '@cm/slurm': `file:${tarballs.get('@cm/slurm')}` },
+        devDependencies: { '@types/node': '20.19.43' },
+      },
+      null,
+      2,
+    ),
   );
   step('npm install @cm/core and @cm/slurm from their tarballs (outside the workspace)');
   const install = await run('npm', ['install', '--no-audit', '--no-fund'], { cwd: project, env: quietNpm });
-  const warnings = String(install.stderr).split('\n').filter((line) => /npm warn/i.test(line));
+  const warnings = String(install.stderr)
+    .split('\n')
+    .filter((line) => /npm warn/i.test(line));
   if (warnings.length) throw new Error(`npm install warned:\n${warnings.join('\n')}`);
 
   step('a program on local workers');
@@ -146,7 +164,23 @@ async function installAndUse(tarballs, scratch) {
 
   step('typecheck a strict TypeScript consumer (nodenext) against the packed types');
   writeFileSync(path.join(project, 'consumer.ts'), CONSUMER);
-  writeFileSync(path.join(project, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', lib: ['es2023', 'esnext.disposable'], noEmit: true, types: ['node'], skipLibCheck: false, verbatimModuleSyntax: true }, files: ['consumer.ts'] }));
+  writeFileSync(
+    path.join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        strict: true,
+        module: 'nodenext',
+        moduleResolution: 'nodenext',
+        target: 'es2022',
+        lib: ['es2023', 'esnext.disposable'],
+        noEmit: true,
+        types: ['node'],
+        skipLibCheck: false,
+        verbatimModuleSyntax: true,
+      },
+      files: ['consumer.ts'],
+    }),
+  );
   const tsc = path.join(root, 'packages', 'core', 'node_modules', 'typescript', 'bin', 'tsc');
   await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: project });
 }
@@ -189,7 +223,11 @@ export async function check() {
     const tarballs = await packAll(path.join(scratch, 'tarballs'));
     await installAndUse(tarballs, scratch);
     const versions = await changesetDryRun(scratch);
-    step(`ok; versions after a core minor: ${Object.entries(versions).map(([n, v]) => `${n} ${v}`).join(', ')}`);
+    step(
+      `ok; versions after a core minor: ${Object.entries(versions)
+        .map(([n, v]) => `${n} ${v}`)
+        .join(', ')}`,
+    );
   } finally {
     if (keep) step(`kept ${scratch}`);
     else rmSync(scratch, { recursive: true, force: true });

@@ -28,7 +28,11 @@ export function logCommand(dir, entry) {
 export function readLog(dir) {
   const file = path.join(dir, 'log.jsonl');
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line));
 }
 
 /**
@@ -78,4 +82,3 @@ export async function runCommand(command, main) {
   process.stderr.write(stderr);
   process.exitCode = exitCode & 0xff;
 }
-

@@ -97,7 +97,9 @@ const RUNNER = fileURLToPath(new URL('./runner.mjs', import.meta.url));
 export function simDir() {
   const dir = process.env.CM_SIM_DIR;
   if (!dir || !fs.existsSync(dir)) {
-    process.stderr.write(`${path.basename(process.argv[1] ?? 'simulator')}: CM_SIM_DIR is not set or missing (${dir ?? 'unset'}); start this simulator through createSimulator() from tooling/simulators/index.mjs\n`);
+    process.stderr.write(
+      `${path.basename(process.argv[1] ?? 'simulator')}: CM_SIM_DIR is not set or missing (${dir ?? 'unset'}); start this simulator through createSimulator() from tooling/simulators/index.mjs\n`,
+    );
     process.exit(2);
   }
   return dir;
@@ -243,7 +245,16 @@ export function cancel(dir, id, request = {}) {
     // No runner will ever look at this job: end its pending tasks here.
     for (const record of taskRecords(dir, job)) {
       if (record.state !== 'pending' || (req.index !== undefined && req.index !== record.index)) continue;
-      writeJson(taskFile(dir, id, record.index), { index: record.index, state: 'ended', endedAt: Date.now(), exitCode: null, signal: null, cause: req.cause, reason: req.reason, verdict: req.verdict });
+      writeJson(taskFile(dir, id, record.index), {
+        index: record.index,
+        state: 'ended',
+        endedAt: Date.now(),
+        exitCode: null,
+        signal: null,
+        cause: req.cause,
+        reason: req.reason,
+        verdict: req.verdict,
+      });
     }
   }
 }
@@ -351,7 +362,12 @@ export function killAll(dir) {
   const live = liveProcesses(dir);
   const runners = live.filter((p) => p.label.startsWith('runner')).map((p) => p.pid);
   for (const pid of runners) signal(pid, 'SIGSTOP');
-  const children = fs.existsSync('/proc') ? fs.readdirSync('/proc').map(Number).filter((pid) => pid > 0 && runners.includes(procStat(pid)?.ppid ?? -1)) : [];
+  const children = fs.existsSync('/proc')
+    ? fs
+        .readdirSync('/proc')
+        .map(Number)
+        .filter((pid) => pid > 0 && runners.includes(procStat(pid)?.ppid ?? -1))
+    : [];
   for (const pid of [...live.map((p) => p.pid), ...children]) {
     signal(-pid, 'SIGKILL');
     signal(pid, 'SIGKILL');

@@ -200,7 +200,16 @@ function tick() {
     const request = newCancel(task.index, 0);
     if (request) {
       pending.shift();
-      writeJson(taskFile(dir, job.id, task.index), { index: task.index, state: 'ended', endedAt: now, exitCode: null, signal: null, cause: request.cause ?? 'cancelled', reason: request.reason, verdict: request.verdict });
+      writeJson(taskFile(dir, job.id, task.index), {
+        index: task.index,
+        state: 'ended',
+        endedAt: now,
+        exitCode: null,
+        signal: null,
+        cause: request.cause ?? 'cancelled',
+        reason: request.reason,
+        verdict: request.verdict,
+      });
       continue;
     }
     if (running.size + finishing >= limit) break;

@@ -22,14 +22,18 @@ export type SshOptions = JobQueueOptions & z.input<typeof sshSettingsSchema>;
 export class SSHManager extends JobQueueManager {
   /** @throws UsageError naming the invalid option and where it was set (code, site config, `CM_SSH_*`) */
   constructor(np: number, options: SshOptions) {
-    super(np, { ...options }, {
-      name: 'ssh',
-      driver: (settings) => sshDriver(settings as SshSettings),
-      // ssh takes its options in `ssh`, not as scheduler flags.
-      flagSchema: z.object({}),
-      flagNames: [],
-      settingsSchema: sshSettingsSchema,
-      aliases: { sshFlags: 'submitFlags' },
-    });
+    super(
+      np,
+      { ...options },
+      {
+        name: 'ssh',
+        driver: (settings) => sshDriver(settings as SshSettings),
+        // ssh takes its options in `ssh`, not as scheduler flags.
+        flagSchema: z.object({}),
+        flagNames: [],
+        settingsSchema: sshSettingsSchema,
+        aliases: { sshFlags: 'submitFlags' },
+      },
+    );
   }
 }

@@ -62,7 +62,10 @@ describe.skipIf(!installed)('SSH driver (real sshd on loopback)', () => {
           const unreachable = sshd.ssh.map((word) => (word === String(sshd.port) ? '1' : word));
           const error = await cluster()
             .addprocs(create(1, { ssh: unreachable }))
-            .then(() => undefined, (e: Error) => e);
+            .then(
+              () => undefined,
+              (e: Error) => e,
+            );
           expect(error?.name).toBe('LaunchError');
           expect(error?.message).toMatch(/Connection refused/);
           expect(error?.message).toContain('the host cannot be reached over ssh');

@@ -75,7 +75,25 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
       ].join('\n'),
     );
     const daemon: ResultPromise = execa(SSHD, ['-D', '-e', '-f', config], { reject: false, stdin: 'ignore', buffer: true });
-    const ssh = ['ssh', '-i', path.join(dir, 'client_key'), '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', '-l', user];
+    const ssh = [
+      'ssh',
+      '-i',
+      path.join(dir, 'client_key'),
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=5',
+      '-l',
+      user,
+    ];
     const stop = async () => {
       daemon.kill('SIGTERM');
       await daemon;

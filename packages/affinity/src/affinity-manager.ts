@@ -25,9 +25,7 @@ export const localAffinityManagerOptionsSchema = localManagerOptionsSchema.exten
    * The CPUs to place workers on (default: this machine's, read from sysfs, limited to the
    * CPUs this process may use). For tests, and for machines whose sysfs misreports.
    */
-  topology: z
-    .custom<CpuTopology>((v) => typeof v === 'object' && v !== null && Array.isArray((v as CpuTopology).cpus), 'must be { cpus: [{ id, socket, core }, …] }')
-    .optional(),
+  topology: z.custom<CpuTopology>((v) => typeof v === 'object' && v !== null && Array.isArray((v as CpuTopology).cpus), 'must be { cpus: [{ id, socket, core }, …] }').optional(),
 });
 export type LocalAffinityManagerOptions = z.input<typeof localAffinityManagerOptionsSchema>;
 type ResolvedOptions = z.output<typeof localAffinityManagerOptionsSchema>;
@@ -53,12 +51,18 @@ function resolveTaskset(configured: string | undefined): string {
       accessSync(configured, constants.X_OK);
       return configured;
     } catch {
-      throw new UsageError(`LocalAffinityManager: \`taskset\` is set to ${configured}, which is not an executable file; point it at taskset (from util-linux) or leave it out to search PATH`, 'taskset');
+      throw new UsageError(
+        `LocalAffinityManager: \`taskset\` is set to ${configured}, which is not an executable file; point it at taskset (from util-linux) or leave it out to search PATH`,
+        'taskset',
+      );
     }
   }
   const found = findOnPath('taskset');
   if (!found) {
-    throw new UsageError('LocalAffinityManager pins workers with `taskset`, which is not on PATH; install util-linux (e.g. `apt-get install util-linux` or `dnf install util-linux`) or pass `taskset: "/path/to/taskset"`', 'taskset');
+    throw new UsageError(
+      'LocalAffinityManager pins workers with `taskset`, which is not on PATH; install util-linux (e.g. `apt-get install util-linux` or `dnf install util-linux`) or pass `taskset: "/path/to/taskset"`',
+      'taskset',
+    );
   }
   return found;
 }
@@ -102,7 +106,10 @@ function chooseCpus(options: ResolvedOptions, topology: CpuTopology): number[] {
   }
   const np = options.np ?? available.length;
   if (np > available.length) {
-    throw new UsageError(`LocalAffinityManager: ${np} workers were asked for but this process may use only ${availableText}; lower \`np\` (one pinned worker per CPU), or use LocalManager to run more workers than CPUs`, 'np');
+    throw new UsageError(
+      `LocalAffinityManager: ${np} workers were asked for but this process may use only ${availableText}; lower \`np\` (one pinned worker per CPU), or use LocalManager to run more workers than CPUs`,
+      'np',
+    );
   }
   return placeWorkers(topology, options.mode ?? BALANCED, np);
 }

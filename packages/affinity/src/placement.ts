@@ -57,9 +57,7 @@ function balancedOrder(cpus: readonly LogicalCpu[]): number[] {
   const ranked: Ranked[] = [];
   const sockets = [...groupBy(cpus, (cpu) => cpu.socket).entries()].sort(([a], [b]) => a - b);
   sockets.forEach(([, socketCpus], socketRank) => {
-    const cores = [...groupBy(socketCpus, (cpu) => cpu.core).values()]
-      .map((threads) => [...threads].sort((a, b) => a.id - b.id))
-      .sort((a, b) => a[0]!.id - b[0]!.id);
+    const cores = [...groupBy(socketCpus, (cpu) => cpu.core).values()].map((threads) => [...threads].sort((a, b) => a.id - b.id)).sort((a, b) => a[0]!.id - b[0]!.id);
     const spread = evenlySpreadOrder(cores.length);
     spread.forEach((coreIndex, coreRank) => {
       cores[coreIndex]!.forEach((cpu, threadRank) => ranked.push({ cpu, threadRank, coreRank, socketRank }));

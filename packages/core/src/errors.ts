@@ -156,11 +156,7 @@ export class LaunchError extends Error {
   /** The last lines the failed worker or job wrote to stderr, when known. */
   readonly stderrTail: string | undefined;
 
-  constructor(
-    message: string,
-    details: { manager: string; joined?: number; expected?: number; stderrTail?: string | undefined },
-    options?: CmErrorOptions,
-  ) {
+  constructor(message: string, details: { manager: string; joined?: number; expected?: number; stderrTail?: string | undefined }, options?: CmErrorOptions) {
     const tail = details.stderrTail ? `\n--- last lines of its stderr ---\n${details.stderrTail}` : '';
     super(`${message}${tail}`, options);
     this.manager = details.manager;

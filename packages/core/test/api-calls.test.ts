@@ -58,7 +58,10 @@ describe('cancellable calls', () => {
   it('timeoutMs rejects with a TimeoutError DOMException, which the worker sees too', async () => {
     const cluster = testCluster();
     const [worker] = await cluster.addprocs(new LocalManager(1));
-    const error = await cluster.remotecallFetch({ worker: worker!, timeoutMs: 50 }, waitForCancel, 'timedOut').then(() => undefined, (e: unknown) => e);
+    const error = await cluster.remotecallFetch({ worker: worker!, timeoutMs: 50 }, waitForCancel, 'timedOut').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(DOMException);
     expect((error as DOMException).name).toBe('TimeoutError');
     expect((error as DOMException).message).toBe(`remotecallFetch on worker ${worker} timed out after 50 ms`);
@@ -100,7 +103,9 @@ describe('cancellable calls', () => {
     const [worker] = await cluster.addprocs(new LocalManager(1));
     // Source that names currentSignal without importing it, as an inline function shipped from a file that imported it reads.
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- building such a function is the point
-    const usesGlobal = new Function('return async () => { const signal = currentSignal(); await new Promise((r) => signal.addEventListener("abort", r)); globalThis.viaGlobal = signal.reason.name; }')() as () => Promise<void>;
+    const usesGlobal = new Function(
+      'return async () => { const signal = currentSignal(); await new Promise((r) => signal.addEventListener("abort", r)); globalThis.viaGlobal = signal.reason.name; }',
+    )() as () => Promise<void>;
     await expect(cluster.remotecallFetch({ worker: worker!, timeoutMs: 30 }, usesGlobal)).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(await remoteGlobal(cluster, worker!, 'viaGlobal')).toBe('TimeoutError');
   });
@@ -127,7 +132,11 @@ describe('cancellable calls', () => {
       return x;
     };
     const controller = new AbortController();
-    const map = cluster.pmap(item, Array.from({ length: 50 }, (_, i) => i), { signal: controller.signal, batchSize: 5 });
+    const map = cluster.pmap(
+      item,
+      Array.from({ length: 50 }, (_, i) => i),
+      { signal: controller.signal, batchSize: 5 },
+    );
     setTimeout(() => controller.abort(new Error('map aborted')), 100);
     await expect(map).rejects.toThrow('map aborted');
     const counts = () => {

@@ -10,7 +10,10 @@ import { fixture, testCluster } from './helpers.js';
 async function remoteFailure(run: () => unknown): Promise<RemoteError> {
   const cluster = testCluster();
   const [worker] = await cluster.addprocs(new LocalManager(1));
-  const error = await cluster.remotecallFetch(worker!, run).then(() => undefined, (e: unknown) => e);
+  const error = await cluster.remotecallFetch(worker!, run).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(error).toBeInstanceOf(RemoteError);
   return error as RemoteError;
 }
@@ -62,11 +65,17 @@ describe('faithful remote errors', () => {
     const cluster = testCluster();
     await cluster.addprocs(new LocalManager(1));
     const error = await cluster
-      .pmap((x: number) => {
-        if (x === 2) throw Object.assign(new Error('item two'), { code: 'E_ITEM', item: x });
-        return x;
-      }, [1, 2, 3])
-      .then(() => undefined, (e: unknown) => e);
+      .pmap(
+        (x: number) => {
+          if (x === 2) throw Object.assign(new Error('item two'), { code: 'E_ITEM', item: x });
+          return x;
+        },
+        [1, 2, 3],
+      )
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).properties).toEqual({ code: 'E_ITEM', item: 2 });
   });
@@ -105,7 +114,10 @@ describe('module functions', () => {
   it('a module the worker cannot find names the calling file and says what to check', async () => {
     const cluster = testCluster();
     const [worker] = await cluster.addprocs(new LocalManager(1));
-    const error = await cluster.remotecallFetch(worker!, moduleFunction('./no-such-module.mjs', 'f')).then(() => undefined, (e: unknown) => e);
+    const error = await cluster.remotecallFetch(worker!, moduleFunction('./no-such-module.mjs', 'f')).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(RemoteError);
     const message = (error as RemoteError).remoteMessage;
     expect(message).toContain(`cannot import ${new URL('./no-such-module.mjs', import.meta.url).href} (moduleFunction called in ${new URL(import.meta.url).pathname})`);

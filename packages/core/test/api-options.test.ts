@@ -29,7 +29,10 @@ describe('unknown option names', () => {
   it('refuses a typo in pmap retry before anything runs', async () => {
     const error = await testCluster()
       .pmap((x: number) => x, [1], { retry: { error: 1 } } as never)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(/`retry`: unknown option `error` \(did you mean `errors`\?\)/);
   });
@@ -45,7 +48,7 @@ describe('unknown option names', () => {
   });
 
   it('says what was passed when options are not an object', () => {
-    expect(thrown(() => new Cluster('127.0.0.1' as never)).message).toBe('invalid Cluster options: expected an options object, got string \'127.0.0.1\'');
+    expect(thrown(() => new Cluster('127.0.0.1' as never)).message).toBe("invalid Cluster options: expected an options object, got string '127.0.0.1'");
   });
 });
 
@@ -53,7 +56,10 @@ describe('clear errors for wrong arguments', () => {
   it('pmap over a number says items must be iterable, and names the argument', async () => {
     const error = await testCluster()
       .pmap((x: number) => x, 5 as never)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toBe('pmap: items must be an array or iterable, got number 5');
     expect((error as UsageError).field).toBe('items');
@@ -62,7 +68,10 @@ describe('clear errors for wrong arguments', () => {
   it('a function that is not one names `fn` and what it got', async () => {
     const everywhere = await testCluster()
       .everywhere(42 as unknown as () => void)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(everywhere).toBeInstanceOf(UsageError);
     expect((everywhere as UsageError).message).toBe('everywhere: expected a function or a moduleFunction(url, exportName) as fn, got number 42');
     expect((everywhere as UsageError).field).toBe('fn');
@@ -114,7 +123,11 @@ describe('documented options in the emitted declarations', () => {
 
   it('nested options are documented too', () => {
     const declarations = dist('cluster/options.d.ts');
-    for (const [name, keys] of [['HeartbeatOptions', ['intervalMs', 'timeoutMs']], ['PmapRetryOptions', ['errors', 'lostWorkers']], ['CallOptions', ['signal', 'timeoutMs']]] as const) {
+    for (const [name, keys] of [
+      ['HeartbeatOptions', ['intervalMs', 'timeoutMs']],
+      ['PmapRetryOptions', ['errors', 'lostWorkers']],
+      ['CallOptions', ['signal', 'timeoutMs']],
+    ] as const) {
       const documented = documentedProperties(declarations, name);
       for (const key of keys) expect(documented.get(key), `${name}.${key}`).toMatch(/\S{3,}/);
     }

@@ -32,10 +32,13 @@ describe('launch progress', () => {
     const events: LaunchProgressEvent[] = [];
     const cluster = testCluster();
     cluster.on('launch-progress', (event) => events.push(event));
-    const error = await cluster.addprocs(stuckManager(), { timeoutMs: 200 }).then(() => undefined, (e: unknown) => e);
+    const error = await cluster.addprocs(stuckManager(), { timeoutMs: 200 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(LaunchError);
     expect((error as Error).message).toBe(
-      'stuck launch timed out after 200 ms with 0 of 2 workers joined; last report: stuck job 4711: PENDING (Resources) - 0/2 workers joined; raise addprocs\' timeoutMs if the queue is slow',
+      "stuck launch timed out after 200 ms with 0 of 2 workers joined; last report: stuck job 4711: PENDING (Resources) - 0/2 workers joined; raise addprocs' timeoutMs if the queue is slow",
     );
     expect(events[0]).toMatchObject({ manager: 'stuck', joined: 0, expected: 2, state: 'PENDING', reason: 'Resources', jobIds: ['4711'] });
     expect(events[0]!.elapsedMs).toBeGreaterThanOrEqual(0);
@@ -44,7 +47,10 @@ describe('launch progress', () => {
   it('a manager that can describe what is pending is asked instead', async () => {
     const error = await testCluster()
       .addprocs(stuckManager({ describePending: (launchId) => `${launchId}: job 4711 PENDING (QOSMaxJobsPerUserLimit) on partition debug` }), { timeoutMs: 100 })
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((error as Error).message).toMatch(/with 0 of 2 workers joined; still pending: L[0-9a-f]+: job 4711 PENDING \(QOSMaxJobsPerUserLimit\) on partition debug; raise/);
   });
 

@@ -88,7 +88,9 @@ describe('architecture (docs/architecture.md)', () => {
     const at = (part: string) => path.join(src, part);
     expect(violations([{ file: at('protocol/frame.ts'), specifier: '../cluster/cluster.js', typeOnly: false }])).toEqual(['protocol/frame.ts (protocol) imports ../cluster/cluster.js (cluster)']);
     expect(violations([{ file: at('batch/manager.ts'), specifier: '@cm/slurm', typeOnly: false }])).toEqual(['batch/manager.ts imports @cm/slurm: core names no driver or other @cm package']);
-    expect(violations([{ file: at('batch/manager.ts'), specifier: '../cluster/cluster.js', typeOnly: false }])).toEqual(['batch/manager.ts (batch) imports ../cluster/cluster.js (cluster) for a value; only types are allowed']);
+    expect(violations([{ file: at('batch/manager.ts'), specifier: '../cluster/cluster.js', typeOnly: false }])).toEqual([
+      'batch/manager.ts (batch) imports ../cluster/cluster.js (cluster) for a value; only types are allowed',
+    ]);
     expect(violations([{ file: at('batch/manager.ts'), specifier: '../cluster/listener.js', typeOnly: true }])).toEqual([]);
   });
 

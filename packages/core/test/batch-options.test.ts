@@ -56,7 +56,10 @@ describe('option keys and flags', () => {
     expect(optionFlag('holdJid', 12, 'single-dash')).toEqual(['-hold_jid', '12']);
     expect(optionFlag('l', 'h_vmem=4G', 'single-dash')).toEqual(['-l', 'h_vmem=4G']);
     expect(optionFlag('cwd', '', 'single-dash')).toEqual(['-cwd']);
-    expect(optionFlags({ pe: 'smp 4', q: 'all.q' }, ['q'], 'single-dash')).toEqual([['-q', 'all.q'], ['-pe', 'smp 4']]);
+    expect(optionFlags({ pe: 'smp 4', q: 'all.q' }, ['q'], 'single-dash')).toEqual([
+      ['-q', 'all.q'],
+      ['-pe', 'smp 4'],
+    ]);
   });
 });
 
@@ -100,7 +103,9 @@ describe('site config', () => {
   });
 
   it('refuses a misspelt option, in code or in a site config, naming the option it was meant to be', () => {
-    expect(() => resolve({ partiton: 'debug' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(/`partiton` is not a simq option \(did you mean `partition`\?\); pass other simq flags as words in `submitFlags` \(or `simqFlags`\)/);
+    expect(() => resolve({ partiton: 'debug' }, { CM_CONFIG: write('empty.json', {}) })).toThrow(
+      /`partiton` is not a simq option \(did you mean `partition`\?\); pass other simq flags as words in `submitFlags` \(or `simqFlags`\)/,
+    );
     const file = write('typo-key.json', { simq: { cpus_pr_task: 2 } });
     expect(() => resolve({}, { CM_CONFIG: file })).toThrow(new RegExp(`\`cpusPrTask\` \\(from ${file} \\(section "simq"\\)\\) is not a simq option \\(did you mean \`cpusPerTask\`\\?\\)`));
     expect(() => resolve({}, { CM_CONFIG: write('empty.json', {}), CM_SIMQ_PARTITON: 'x' })).toThrow(/`partiton` \(from CM_SIMQ_PARTITON\) is not a simq option/);

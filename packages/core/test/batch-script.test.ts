@@ -114,7 +114,7 @@ describe('what ended jobs and failed commands say', () => {
     expect(error).toBeInstanceOf(LaunchError);
     expect(error.name).toBe('SchedulerError');
     expect(error.message.split('\n')[0]).toBe(
-      "sbatch refused the job: \"Invalid partition name specified\" — check `partition`, or set it in the site config (exit code 1; command: sbatch --parsable '/home/a b/job.sh')",
+      'sbatch refused the job: "Invalid partition name specified" — check `partition`, or set it in the site config (exit code 1; command: sbatch --parsable \'/home/a b/job.sh\')',
     );
     expect(error.message).toContain('--- stderr ---\nsbatch: error: invalid partition specified: foo');
     expect(error).toMatchObject({ exitCode: 1, commandLine: "sbatch --parsable '/home/a b/job.sh'", expected: 4, manager: 'slurm' });

@@ -46,16 +46,24 @@ describe('submission', () => {
   it('gives up after the last delay with a SchedulerError saying how often it tried', async () => {
     const error = await cluster()
       .addprocs(simq(1, { flaky: 5, submitRetryDelays: [20] }))
-      .then(() => undefined, (e: Error) => e);
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(error?.name).toBe('SchedulerError');
-    expect(error?.message).toMatch(/refused the job: "controller busy, try again later" — the simq controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 1, after 2 attempts;/);
+    expect(error?.message).toMatch(
+      /refused the job: "controller busy, try again later" — the simq controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 1, after 2 attempts;/,
+    );
   });
 
   it('says so when the scheduler’s commands are not installed', async () => {
     const driver: SchedulerDriver = { ...simulatedDriver, name: 'nosuch', submit: { ...simulatedDriver.submit, command: (script) => ['cm-no-such-submit', script] } };
     const error = await cluster()
       .addprocs(new CustomManager(driver, 1))
-      .then(() => undefined, (e: Error) => e);
+      .then(
+        () => undefined,
+        (e: Error) => e,
+      );
     expect(error?.name).toBe('SchedulerError');
     expect(error?.message).toMatch(/`cm-no-such-submit` was not found — is this a nosuch submit host\? Put the nosuch client commands on PATH/);
   });
@@ -69,11 +77,12 @@ describe('watching', () => {
       name: 'counted',
       status: { ...simulatedDriver.status, command: (ids) => (calls.push([...ids]), simulatedDriver.status.command(ids)) },
     };
-    const held = (): JobQueueManager => new (class extends JobQueueManager {
-      constructor() {
-        super(1, { logDir, progress: 'none', hold: true, pollMs: 100, pollMaxMs: 2_000 }, { driver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES });
-      }
-    })();
+    const held = (): JobQueueManager =>
+      new (class extends JobQueueManager {
+        constructor() {
+          super(1, { logDir, progress: 'none', hold: true, pollMs: 100, pollMaxMs: 2_000 }, { driver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES });
+        }
+      })();
     const c = cluster();
     const [a, b] = [held(), held()];
     const launches = [c.addprocs(a, { timeoutMs: 4_000 }), c.addprocs(b, { timeoutMs: 4_000 })].map((p) => p.catch((e: Error) => e));
@@ -132,7 +141,10 @@ describe('cancelling', () => {
     const { cancels, make } = recording();
     const c = cluster();
     const manager = make(1, { hold: true });
-    const launch = c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    const launch = c.addprocs(manager).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await waitFor(() => manager.jobIds().length === 1, 5_000, 'the submission');
     const [job] = manager.jobIds();
     await c.close();
@@ -149,7 +161,12 @@ describe('walltime', () => {
     const endsAt = c.worker(id!).endsAt!;
     expect(endsAt - Date.now()).toBeGreaterThan(1_000);
     expect(endsAt - Date.now()).toBeLessThanOrEqual(3_000);
-    const error = await c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    const error = await c
+      .remotecallFetch(id!, () => new Promise(() => {}))
+      .then(
+        () => undefined,
+        (e: Error & { detail?: string }) => e,
+      );
     expect(error?.name).toBe('WorkerLostError');
     expect(error?.detail).toMatch(/^simq job \d+_0 ended TIMEOUT \(TimeLimit\): it reached its walltime limit; ask for more time$/);
   });
@@ -180,7 +197,12 @@ describe('jobs that end, aborts and interrupts', () => {
   it('explains a worker whose job failed after it joined', async () => {
     const c = cluster();
     const [id] = await c.addprocs(simq(1, { layout: 'array' }));
-    const error = await c.remotecallFetch(id!, () => process.exit(5)).then(() => undefined, (e: Error & { detail?: string }) => e);
+    const error = await c
+      .remotecallFetch(id!, () => process.exit(5))
+      .then(
+        () => undefined,
+        (e: Error & { detail?: string }) => e,
+      );
     expect(error?.detail).toMatch(/^simq job \d+_0 ended FAILED \(NonZeroExitCode\), exit code 5: it failed$/);
   });
 
@@ -188,7 +210,10 @@ describe('jobs that end, aborts and interrupts', () => {
     const c = cluster();
     const manager = simq(2, { hold: true });
     const controller = new AbortController();
-    const launch = c.addprocs(manager, { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    const launch = c.addprocs(manager, { signal: controller.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await waitFor(() => manager.jobIds().length === 1, 5_000, 'the submission');
     const [job] = manager.jobIds();
     controller.abort();
@@ -219,7 +244,10 @@ describe('jobs that end, aborts and interrupts', () => {
     const [first] = await c.addprocs(manager);
     const [kept] = manager.jobIds();
     const controller = new AbortController();
-    const second = c.addprocs(manager, { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    const second = c.addprocs(manager, { signal: controller.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     // Abort once the second job is submitted (its worker needs far longer than this to join).
     await waitFor(() => manager.jobIds().length === 2, 5_000, 'the second submission');
     controller.abort();
@@ -250,7 +278,10 @@ describe('the shapes other schedulers need', () => {
     const manager = simq(2, { variant: 'processes', nodeArgs: slowStart });
     // Each remote worker is an orphan of its launcher (like bpsh's): only the driver's stop command ends it.
     const before = new Set((await execa('pgrep', ['-f', 'setTimeout\\(r, 20000\\)'], { reject: false })).stdout.split('\n').filter(Boolean));
-    const error = await c.addprocs(manager, { timeoutMs: 2_500 }).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager, { timeoutMs: 2_500 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/timed out/);
     const after = (await execa('pgrep', ['-f', 'setTimeout\\(r, 20000\\)'], { reject: false })).stdout.split('\n').filter((pid) => pid && !before.has(pid));
     expect(after).toEqual([]);
@@ -278,7 +309,13 @@ describe('the shapes other schedulers need', () => {
     const { SchedulerError, schedulerSaid } = await import('../src/driver.js');
     expect(schedulerSaid("There was an error running the Slurm sbatch command.\nsbatch: error: invalid partition\n'")).toBe('invalid partition');
     const driver: SchedulerDriver = { ...simulatedDriver, name: 'said', submit: { ...simulatedDriver.submit, said: ({ stderr }) => /Unable to run job: (.*)/.exec(stderr)?.[1] } };
-    const error = new SchedulerError('qsub refused the job', { scheduler: 'sge', command: ['qsub'], exitCode: 1, stderr: 'Unable to run job: unknown queue "nope"\nExiting.', said: driver.submit.said!({ stdout: '', stderr: 'Unable to run job: unknown queue "nope"\nExiting.', exitCode: 1 }) });
+    const error = new SchedulerError('qsub refused the job', {
+      scheduler: 'sge',
+      command: ['qsub'],
+      exitCode: 1,
+      stderr: 'Unable to run job: unknown queue "nope"\nExiting.',
+      said: driver.submit.said!({ stdout: '', stderr: 'Unable to run job: unknown queue "nope"\nExiting.', exitCode: 1 }),
+    });
     expect(error.message).toMatch(/^qsub refused the job: "unknown queue "nope""/);
   });
 

@@ -61,9 +61,11 @@ describe('Cluster with local workers', () => {
     expect(slow.isReady()).toBe(true);
     expect(await slow.fetch()).toBe('done');
     await expect(cluster.remotecallWait(id!, () => 'ignored')).resolves.toBeUndefined();
-    await expect(cluster.remotecallWait(id!, () => {
-      throw new Error('boom');
-    })).rejects.toThrow(/boom/);
+    await expect(
+      cluster.remotecallWait(id!, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow(/boom/);
     expect(await cluster.spawnAt('any', () => 'anywhere')).toBe('anywhere');
     expect(await cluster.spawnAt(id!, () => 'there')).toBe('there');
   });
@@ -115,7 +117,13 @@ describe('Cluster with local workers', () => {
     expect(() => cluster.remotecall(id!, Math.max)).toThrow(/built-in or bound function/);
     expect(() => cluster.remotecall(id!, (() => 1).bind(null))).toThrow(UsageError);
     expect(() => cluster.remotecall(id!, 'nope' as unknown as () => void)).toThrow(/expected a function or a moduleFunction/);
-    expect(() => cluster.remotecall(id!, (f: unknown) => f, () => 1)).toThrow(/arguments cannot be sent to worker/);
+    expect(() =>
+      cluster.remotecall(
+        id!,
+        (f: unknown) => f,
+        () => 1,
+      ),
+    ).toThrow(/arguments cannot be sent to worker/);
     // The worker still answers: nothing half-sent broke the connection.
     expect(await cluster.remotecallFetch(id!, () => 'still fine')).toBe('still fine');
   });
@@ -126,7 +134,9 @@ describe('Cluster with local workers', () => {
     expect(() => cluster.remotecall(id!, (b: Buffer) => b.length, Buffer.alloc(2 * 1024 * 1024))).toThrow(
       /arguments cannot be sent to worker \d+: the call would be a frame of \d+ bytes, over the limit of 1048576 bytes; raise the Cluster option maxFrameBytes/,
     );
-    await expect(cluster.remotecallFetch(id!, () => new Float64Array(300_000))).rejects.toThrow(/result cannot be sent to the master: the result would be a frame of \d+ bytes, over the limit of 1048576 bytes/);
+    await expect(cluster.remotecallFetch(id!, () => new Float64Array(300_000))).rejects.toThrow(
+      /result cannot be sent to the master: the result would be a frame of \d+ bytes, over the limit of 1048576 bytes/,
+    );
     expect(await cluster.remotecallFetch(id!, () => 'still here')).toBe('still here');
   });
 
@@ -227,10 +237,18 @@ describe('Cluster with local workers', () => {
     const [ending] = await cluster.addprocs(new LocalManager({ np: 1, env: { CM_ENDS_AT: String(Date.now() + 30_000) } }));
     const [fresh] = await cluster.addprocs(new LocalManager(1));
     expect(cluster.worker(ending!).endsAt).toBeGreaterThan(Date.now());
-    const pids = await cluster.pmap(() => process.pid, Array.from({ length: 40 }, (_, i) => i), { batchSize: 1 });
+    const pids = await cluster.pmap(
+      () => process.pid,
+      Array.from({ length: 40 }, (_, i) => i),
+      { batchSize: 1 },
+    );
     expect(new Set(pids)).toEqual(new Set([cluster.worker(fresh!).pid]));
     // With a shorter margin, both take items.
-    const both = await cluster.pmap(() => process.pid, Array.from({ length: 40 }, (_, i) => i), { batchSize: 1, walltimeMarginMs: 1_000 });
+    const both = await cluster.pmap(
+      () => process.pid,
+      Array.from({ length: 40 }, (_, i) => i),
+      { batchSize: 1, walltimeMarginMs: 1_000 },
+    );
     expect(new Set(both).size).toBe(2);
   });
 
@@ -263,7 +281,11 @@ describe('Cluster with local workers', () => {
     const cluster = testCluster();
     await cluster.addprocs(new LocalManager(1));
     const controller = new AbortController();
-    const mapping = cluster.pmap(async (x: number) => new Promise((r) => setTimeout(() => r(x), 50)), Array.from({ length: 100 }, (_, i) => i), { signal: controller.signal, batchSize: 1 });
+    const mapping = cluster.pmap(
+      async (x: number) => new Promise((r) => setTimeout(() => r(x), 50)),
+      Array.from({ length: 100 }, (_, i) => i),
+      { signal: controller.signal, batchSize: 1 },
+    );
     setTimeout(() => controller.abort(new Error('user gave up')), 100);
     await expect(mapping).rejects.toThrow('user gave up');
   });

@@ -82,7 +82,7 @@ let nextMinor: Build;
 let previousMinor: Build | undefined;
 let nextMajor: Build;
 beforeAll(async () => {
-  current = { version: `${major}.${minor}`, core: (await import('../src/index.js')), workerMain: path.join(packageDir, 'dist', 'worker', 'main.js') };
+  current = { version: `${major}.${minor}`, core: await import('../src/index.js'), workerMain: path.join(packageDir, 'dist', 'worker', 'main.js') };
   nextMinor = await buildWith({ major, minor: minor + 1 });
   previousMinor = minor > 0 ? await buildWith({ major, minor: minor - 1 }) : undefined;
   nextMajor = await buildWith({ major: major + 1, minor: 0 });
@@ -129,7 +129,10 @@ describe(`protocol compatibility within major ${major}`, () => {
     cluster.on('peer-rejected', ({ reason }) => rejected.push(reason));
     const manager = new OtherBuildManager(nextMajor.workerMain, 1);
     try {
-      const error = await cluster.addprocs(manager, { timeoutMs: 20_000 }).then(() => undefined, (e: Error) => e);
+      const error = await cluster.addprocs(manager, { timeoutMs: 20_000 }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       const both = `master speaks ${major}.${minor}, worker speaks ${major + 1}.0; install the same major version of @cm/core on the master and the workers`;
       expect(error?.message).toContain(both);
       expect(rejected.some((reason) => reason.includes(both))).toBe(true);

@@ -9,14 +9,17 @@ import * as testing from '../src/testing/index.js';
 
 describe('entry points', () => {
   it('the user entry has the user API and no driver internals, and no export shadows a global', () => {
-    for (const name of ['Cluster', 'LocalManager', 'Future', 'fetchFuture', 'moduleFunction', 'myid', 'currentSignal', 'UsageError', 'LaunchError', 'SchedulerError', 'WorkerLostError']) expect(user).toHaveProperty(name);
-    for (const name of ['submitJob', 'kebabCase', 'snakeCase', 'sleep', 'backoffDelays', 'JobQueueManager', 'WorkerProcess', 'localRunner', 'renderJobScript', 'parseOptions']) expect(user).not.toHaveProperty(name);
+    for (const name of ['Cluster', 'LocalManager', 'Future', 'fetchFuture', 'moduleFunction', 'myid', 'currentSignal', 'UsageError', 'LaunchError', 'SchedulerError', 'WorkerLostError'])
+      expect(user).toHaveProperty(name);
+    for (const name of ['submitJob', 'kebabCase', 'snakeCase', 'sleep', 'backoffDelays', 'JobQueueManager', 'WorkerProcess', 'localRunner', 'renderJobScript', 'parseOptions'])
+      expect(user).not.toHaveProperty(name);
     const shadowing = Object.keys(user).filter((name) => name in globalThis);
     expect(shadowing).toEqual([]);
   });
 
   it('the driver entry has the machinery, the testing entry the suite, simq and its cmDriver', () => {
-    for (const name of ['JobQueueManager', 'WorkerProcess', 'localRunner', 'sshRunner', 'optionFlags', 'kebabCase', 'shellJoin', 'parseOptions', 'isQueueDriver', 'WORKER_ENV']) expect(driver).toHaveProperty(name);
+    for (const name of ['JobQueueManager', 'WorkerProcess', 'localRunner', 'sshRunner', 'optionFlags', 'kebabCase', 'shellJoin', 'parseOptions', 'isQueueDriver', 'WORKER_ENV'])
+      expect(driver).toHaveProperty(name);
     expect(testing).toHaveProperty('describeBatchDriver');
     expect(testing.cmDriver.name).toBe('simq');
     expect(testing.cmDriver.create(1, { progress: 'none' })).toBeInstanceOf(driver.JobQueueManager);

@@ -38,7 +38,7 @@ describe('launching workers', () => {
     await waitFor(() => !joined.some(alive), 5_000, 'the joined worker of the failed launch to exit');
   });
 
-  it('a failed launch of a reused manager stops only that launch\'s workers', async () => {
+  it("a failed launch of a reused manager stops only that launch's workers", async () => {
     const cluster = testCluster();
     const manager = new LocalManager(1);
     const [first] = await cluster.addprocs(manager);
@@ -112,7 +112,7 @@ describe('launching workers', () => {
     const cluster = testCluster({ interface: 'lo' });
     expect((await cluster.listen()).host).toBe('127.0.0.1');
     expect(await cluster.addprocs(new LocalManager(1))).toHaveLength(1);
-    expect(() => testCluster({ interface: "nope0" })).toThrow(/`interface`: this machine has no interface nope0; it has .*lo \(127\.0\.0\.1/);
+    expect(() => testCluster({ interface: 'nope0' })).toThrow(/`interface`: this machine has no interface nope0; it has .*lo \(127\.0\.0\.1/);
     expect(() => testCluster({ interface: 'lo', host: '127.0.0.1' })).toThrow(/give `host` or `interface`, not both/);
   });
 

@@ -96,13 +96,21 @@ describe('liveness', () => {
   });
 
   it('when the master freezes (SIGSTOP), workers exit after the heartbeat timeout', async () => {
-    const master = execa('node', ['--input-type=module', '-e', `
+    const master = execa(
+      'node',
+      [
+        '--input-type=module',
+        '-e',
+        `
       import { Cluster, LocalManager } from '@cm/core';
       const cluster = new Cluster({ heartbeat: { intervalMs: 100, timeoutMs: 1000 } });
       const ids = await cluster.addprocs(new LocalManager(1));
       console.log(JSON.stringify(ids.map((id) => cluster.worker(id).pid)));
       setInterval(() => {}, 1000);
-    `], { reject: false, cwd: fixture('.') });
+    `,
+      ],
+      { reject: false, cwd: fixture('.') },
+    );
     const pids = JSON.parse(await new Promise<string>((resolve) => master.stdout.once('data', (d: Buffer) => resolve(d.toString())))) as number[];
     master.kill('SIGSTOP');
     try {

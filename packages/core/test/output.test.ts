@@ -54,7 +54,7 @@ describe('worker output', () => {
     expect(events).toEqual([{ workerId: id, stream: 'stderr', line: 'oops' }]);
   });
 
-  it('by default is printed as `From worker N: …` on the master\'s own stdout and stderr', async () => {
+  it("by default is printed as `From worker N: …` on the master's own stdout and stderr", async () => {
     const run = await execa('node', [fixture('default-output.mjs')], { timeout: 20_000 });
     expect(run.stdout).toBe('From worker 2: to stdout');
     expect(run.stderr).toBe('From worker 2: to stderr');

@@ -85,7 +85,7 @@ describe('the master port under hostile input', () => {
     await expect(waitFor(() => closed, 12_000, 'the master to drop a silent peer')).resolves.toBeGreaterThan(9_000);
   }, 20_000);
 
-  it('the secret is on no command line and is gone from the worker\'s environment', async () => {
+  it("the secret is on no command line and is gone from the worker's environment", async () => {
     const cluster = testCluster();
     const [id] = await cluster.addprocs(new LocalManager(1));
     const pid = cluster.worker(id!).pid;

@@ -43,11 +43,21 @@ class Exposition {
 export function renderMetrics(snapshot: ClusterSnapshot): string {
   const out = new Exposition();
   const { counts, totals } = snapshot;
-  out.metric('cm_workers', 'gauge', 'Workers by state (joining: started, not joined yet; lost: lost workers still listed by the snapshot).', Object.entries(counts).map(([state, n]) => [{ state }, n]));
+  out.metric(
+    'cm_workers',
+    'gauge',
+    'Workers by state (joining: started, not joined yet; lost: lost workers still listed by the snapshot).',
+    Object.entries(counts).map(([state, n]) => [{ state }, n]),
+  );
   out.metric('cm_calls_done_total', 'counter', 'Calls answered by workers (a pmap batch counts once).', [[{}, totals.callsDone]]);
   out.metric('cm_calls_in_flight', 'gauge', 'Calls sent and not yet answered.', [[{}, totals.callsInFlight]]);
   const reasons = [...new Set([...LOSS_REASONS, ...Object.keys(totals.losses)])];
-  out.metric('cm_worker_losses_total', 'counter', 'Workers lost (went away unasked), by reason.', reasons.map((reason) => [{ reason }, totals.losses[reason] ?? 0]));
+  out.metric(
+    'cm_worker_losses_total',
+    'counter',
+    'Workers lost (went away unasked), by reason.',
+    reasons.map((reason) => [{ reason }, totals.losses[reason] ?? 0]),
+  );
   out.metric('cm_pmap_items_done_total', 'counter', 'pmap items finished.', [[{}, totals.pmapItemsDone]]);
   out.metric('cm_pmaps_running', 'gauge', 'pmaps running now.', [[{}, snapshot.pmaps.filter((pmap) => !pmap.ended).length]]);
   out.metric('cm_submissions_total', 'counter', 'Scheduler jobs submitted.', [[{}, totals.submissions]]);
@@ -58,7 +68,17 @@ export function renderMetrics(snapshot: ClusterSnapshot): string {
   out.metric('cm_peers_rejected_total', 'counter', 'Peers that failed the handshake.', [[{}, totals.peersRejected]]);
   out.metric('cm_cluster_closed', 'gauge', '1 once the cluster was closed.', [[{}, snapshot.closed ? 1 : 0]]);
   const reporting = snapshot.workers.filter((worker) => worker.state !== 'lost' && worker.cpuPercent !== null);
-  out.metric('cm_worker_cpu_percent', 'gauge', 'CPU use of a worker in percent of one core, as it last reported.', reporting.map((worker) => [{ worker: worker.id, host: worker.host }, worker.cpuPercent ?? 0]));
-  out.metric('cm_worker_rss_bytes', 'gauge', 'Resident set size of a worker, as it last reported.', reporting.map((worker) => [{ worker: worker.id, host: worker.host }, worker.rssBytes ?? 0]));
+  out.metric(
+    'cm_worker_cpu_percent',
+    'gauge',
+    'CPU use of a worker in percent of one core, as it last reported.',
+    reporting.map((worker) => [{ worker: worker.id, host: worker.host }, worker.cpuPercent ?? 0]),
+  );
+  out.metric(
+    'cm_worker_rss_bytes',
+    'gauge',
+    'Resident set size of a worker, as it last reported.',
+    reporting.map((worker) => [{ worker: worker.id, host: worker.host }, worker.rssBytes ?? 0]),
+  );
   return out.toString();
 }

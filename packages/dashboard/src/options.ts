@@ -11,10 +11,17 @@ export const dashboardOptionsSchema = z
   .object({
     port: z.number().int().min(0).max(65535).default(0),
     host: z.string().min(1).default(LOOPBACK),
-    token: z.string().regex(/^[A-Za-z0-9_-]{32,}$/, 'must be at least 32 characters of base64url (e.g. crypto.randomBytes(32).toString("base64url"))').optional(),
+    token: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{32,}$/, 'must be at least 32 characters of base64url (e.g. crypto.randomBytes(32).toString("base64url"))')
+      .optional(),
     print: z.union([z.boolean(), z.custom<(url: string) => void>((v) => typeof v === 'function', 'must be a function')]).default(true),
     sampleMs: z.number().int().min(50).max(60_000).default(1_000),
-    historyMinutes: z.number().min(1).max(24 * 60).default(10),
+    historyMinutes: z
+      .number()
+      .min(1)
+      .max(24 * 60)
+      .default(10),
   })
   .strict();
 

@@ -30,7 +30,10 @@
     if (n === null || n === undefined) return '—';
     const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
     let i = 0;
-    while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+    while (n >= 1024 && i < units.length - 1) {
+      n /= 1024;
+      i++;
+    }
     return `${n.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
   }
   function el(tag, attrs, ...children) {
@@ -59,8 +62,14 @@
     return new uPlot(opts, [[], ...lines.map(() => [])], container);
   }
   const charts = {
-    throughput: makeChart($('chart-throughput'), [['calls/s', '#1d6fd8'], ['pmap items/s', '#3b8a3e']]),
-    busy: makeChart($('chart-busy'), [['busy', '#1d6fd8'], ['current', '#98a2b3']]),
+    throughput: makeChart($('chart-throughput'), [
+      ['calls/s', '#1d6fd8'],
+      ['pmap items/s', '#3b8a3e'],
+    ]),
+    busy: makeChart($('chart-busy'), [
+      ['busy', '#1d6fd8'],
+      ['current', '#98a2b3'],
+    ]),
   };
   function addSample(sample) {
     series.t.push(sample.t);
@@ -90,7 +99,8 @@
   function renderHeader(s) {
     $('counts').replaceChildren(...STATES.map((state) => el('li', { class: `state-${state}`, 'data-state': state }, `${state} `, el('b', null, s.counts[state]))));
     const losses = Object.values(s.totals.losses).reduce((a, b) => a + b, 0);
-    $('totals').textContent = `calls ${int(s.totals.callsDone)} · in flight ${int(s.totals.callsInFlight)} · pmap items ${int(s.totals.pmapItemsDone)} · losses ${losses} · jobs submitted ${s.totals.submissions}`;
+    $('totals').textContent =
+      `calls ${int(s.totals.callsDone)} · in flight ${int(s.totals.callsInFlight)} · pmap items ${int(s.totals.pmapItemsDone)} · losses ${losses} · jobs submitted ${s.totals.submissions}`;
   }
 
   // ---- workers table --------------------------------------------------------------------------
@@ -125,10 +135,13 @@
   function renderWorkers(s) {
     const rows = sortedWorkers(s.workers).map((w) => {
       const stale = w.statsAt === null ? '' : `reported ${duration(s.takenAt - w.statsAt)} ago`;
-      const state = w.state === 'lost'
-        ? el('td', { class: 'state state-lost', 'data-testid': 'state' }, 'lost', el('span', { class: 'reason', 'data-testid': 'loss' }, ` — ${w.loss?.detail ?? w.loss?.reason ?? 'unknown'}`))
-        : el('td', { class: `state state-${w.state}`, 'data-testid': 'state' }, w.state);
-      return el('tr', { class: w.state === 'lost' ? 'lost' : null, 'data-worker-id': w.id, 'data-state': w.state },
+      const state =
+        w.state === 'lost'
+          ? el('td', { class: 'state state-lost', 'data-testid': 'state' }, 'lost', el('span', { class: 'reason', 'data-testid': 'loss' }, ` — ${w.loss?.detail ?? w.loss?.reason ?? 'unknown'}`))
+          : el('td', { class: `state state-${w.state}`, 'data-testid': 'state' }, w.state);
+      return el(
+        'tr',
+        { class: w.state === 'lost' ? 'lost' : null, 'data-worker-id': w.id, 'data-state': w.state },
         el('td', { class: 'num' }, w.id),
         el('td', null, w.host),
         el('td', { class: 'num' }, w.pid),
@@ -141,7 +154,8 @@
         el('td', { class: 'num' }, int(w.callsInFlight)),
         el('td', { class: 'num', title: stale }, w.cpuPercent === null ? '—' : w.cpuPercent.toFixed(1)),
         el('td', { class: 'num', title: stale }, bytes(w.rssBytes)),
-        el('td', { class: 'num' }, duration(w.walltimeLeftMs)));
+        el('td', { class: 'num' }, duration(w.walltimeLeftMs)),
+      );
     });
     $('workers').tBodies[0].replaceChildren(...rows);
   }
@@ -159,32 +173,55 @@
   // ---- pmaps ----------------------------------------------------------------------------------
   function renderPmaps(s) {
     if (s.pmaps.length === 0) return;
-    $('pmaps').replaceChildren(...s.pmaps.map((p) => {
-      const percent = p.total === 0 ? 100 : (p.done / p.total) * 100;
-      const fill = el('span');
-      fill.style.width = `${percent.toFixed(2)}%`;
-      const bar = el('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': p.total, 'aria-valuenow': p.done, 'data-testid': 'pmap-bar' }, fill);
-      const state = p.ended ? (p.done >= p.total ? 'done' : 'stopped') : `${int(p.ratePerSecond)}/s`;
-      return el('div', { class: `pmap${p.ended ? ' ended' : ''}`, 'data-pmap-id': p.id, 'data-done': p.done, 'data-total': p.total },
-        el('span', null, `pmap ${p.id}`), bar,
-        el('span', null, `${int(p.done)}/${int(p.total)} (${Math.floor(percent)}%) · ${state} · ${p.workers} workers · ${duration(p.elapsedMs)}`));
-    }));
+    $('pmaps').replaceChildren(
+      ...s.pmaps.map((p) => {
+        const percent = p.total === 0 ? 100 : (p.done / p.total) * 100;
+        const fill = el('span');
+        fill.style.width = `${percent.toFixed(2)}%`;
+        const bar = el('div', { class: 'bar', role: 'progressbar', 'aria-valuemin': 0, 'aria-valuemax': p.total, 'aria-valuenow': p.done, 'data-testid': 'pmap-bar' }, fill);
+        const state = p.ended ? (p.done >= p.total ? 'done' : 'stopped') : `${int(p.ratePerSecond)}/s`;
+        return el(
+          'div',
+          { class: `pmap${p.ended ? ' ended' : ''}`, 'data-pmap-id': p.id, 'data-done': p.done, 'data-total': p.total },
+          el('span', null, `pmap ${p.id}`),
+          bar,
+          el('span', null, `${int(p.done)}/${int(p.total)} (${Math.floor(percent)}%) · ${state} · ${p.workers} workers · ${duration(p.elapsedMs)}`),
+        );
+      }),
+    );
   }
 
   // ---- launches -------------------------------------------------------------------------------
   function renderLaunches(s) {
     if (s.launches.length === 0) return;
-    $('launches').replaceChildren(...[...s.launches].reverse().map((l) => el('div', { class: 'launch', 'data-launch-id': l.id },
-      el('div', { class: 'head' },
-        el('b', null, `${l.manager} ${l.id}`),
-        el('span', null, `${l.joined}/${l.expected ?? '?'} joined`),
-        l.joining > 0 ? el('span', { class: 'chip' }, `${l.joining} joining`) : null,
-        l.lost > 0 ? el('span', { class: 'chip state-lost' }, `${l.lost} lost`) : null,
-        el('span', { class: 'chip' }, l.active ? 'waiting for workers' : 'settled')),
-      l.message ? el('div', { class: 'message' }, l.message) : null,
-      ...l.jobs.map((job) => el('div', { class: 'job', 'data-job-id': job.id },
-        el('span', null, `job ${job.id}:`),
-        ...job.states.map((st) => el('span', { class: 'chip', 'data-state': st.state }, `${st.count === null ? '' : `${st.count} `}${st.state}${st.reason ? ` (${st.reason})` : ''}`)))))));
+    $('launches').replaceChildren(
+      ...[...s.launches]
+        .reverse()
+        .map((l) =>
+          el(
+            'div',
+            { class: 'launch', 'data-launch-id': l.id },
+            el(
+              'div',
+              { class: 'head' },
+              el('b', null, `${l.manager} ${l.id}`),
+              el('span', null, `${l.joined}/${l.expected ?? '?'} joined`),
+              l.joining > 0 ? el('span', { class: 'chip' }, `${l.joining} joining`) : null,
+              l.lost > 0 ? el('span', { class: 'chip state-lost' }, `${l.lost} lost`) : null,
+              el('span', { class: 'chip' }, l.active ? 'waiting for workers' : 'settled'),
+            ),
+            l.message ? el('div', { class: 'message' }, l.message) : null,
+            ...l.jobs.map((job) =>
+              el(
+                'div',
+                { class: 'job', 'data-job-id': job.id },
+                el('span', null, `job ${job.id}:`),
+                ...job.states.map((st) => el('span', { class: 'chip', 'data-state': st.state }, `${st.count === null ? '' : `${st.count} `}${st.state}${st.reason ? ` (${st.reason})` : ''}`)),
+              ),
+            ),
+          ),
+        ),
+    );
   }
 
   // ---- events ---------------------------------------------------------------------------------
@@ -205,7 +242,9 @@
 
   // ---- the stream -----------------------------------------------------------------------------
   const stream = new EventSource(`/events?token=${encodeURIComponent(token)}`);
-  stream.addEventListener('open', () => { if (!ended) setStatus('live', 'live'); });
+  stream.addEventListener('open', () => {
+    if (!ended) setStatus('live', 'live');
+  });
   stream.addEventListener('history', (event) => {
     for (const list of Object.values(series)) list.length = 0;
     for (const sample of JSON.parse(event.data)) addSample(sample);

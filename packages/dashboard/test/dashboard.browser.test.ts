@@ -90,7 +90,11 @@ describe.skipIf(!haveChromium)('the dashboard page in Chromium', () => {
     });
     const total = 600;
     let shot = false;
-    const mapping = cluster.pmap((x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), 8)), Array.from({ length: total }, (_, i) => i), { batchSize: 1 });
+    const mapping = cluster.pmap(
+      (x: number) => new Promise<number>((resolve) => setTimeout(() => resolve(x), 8)),
+      Array.from({ length: total }, (_, i) => i),
+      { batchSize: 1 },
+    );
     await page.waitForFunction((n) => (window as unknown as { seen: number[] }).seen.some((v) => v > 0 && v < n), total, { timeout: 30_000 });
     await page.screenshot({ path: path.join(OUTPUT, '2-pmap-running.png'), fullPage: true }).then(() => (shot = true));
     await mapping;
@@ -115,7 +119,10 @@ describe.skipIf(!haveChromium)('the dashboard page in Chromium', () => {
     await row.waitFor({ timeout: LOST_BOUND_MS });
     await expect.poll(() => row.locator('[data-testid=loss]').textContent(), { timeout: LOST_BOUND_MS }).toContain('killed by SIGKILL');
     expect(Date.now() - killedAt).toBeLessThan(LOST_BOUND_MS);
-    const color = await row.locator('td').first().evaluate((cell) => getComputedStyle(cell).color);
+    const color = await row
+      .locator('td')
+      .first()
+      .evaluate((cell) => getComputedStyle(cell).color);
     expect(color).toBe('rgb(196, 37, 28)');
     expect(await page.locator('#workers tbody tr:not(.lost)').count()).toBe(2);
     await page.screenshot({ path: path.join(OUTPUT, '3-worker-lost.png'), fullPage: true });

@@ -88,7 +88,10 @@ describe('access', () => {
 
 describe('/metrics', () => {
   it('parses as Prometheus text and its numbers are the snapshot’s', async () => {
-    await cluster.pmap((x: number) => x + 1, Array.from({ length: 500 }, (_, i) => i));
+    await cluster.pmap(
+      (x: number) => x + 1,
+      Array.from({ length: 500 }, (_, i) => i),
+    );
     const [victim] = cluster.workers();
     const lost = new Promise((resolve) => cluster.once('worker-lost', resolve));
     process.kill(cluster.worker(victim!).pid, 'SIGKILL');

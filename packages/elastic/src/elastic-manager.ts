@@ -108,7 +108,10 @@ export class ElasticManager extends EventEmitter<ElasticManagerEvents> implement
     this.#options = parseOptions(elasticManagerOptionsSchema, options, 'ElasticManager options');
     const { topology, addr, port } = this.#options;
     if (topology === 'all_to_all') {
-      throw new UsageError("ElasticManager: topology 'all_to_all' is not supported: @cm workers only talk to the master (calls between workers go through it); use 'master_worker' (the default)", 'topology');
+      throw new UsageError(
+        "ElasticManager: topology 'all_to_all' is not supported: @cm workers only talk to the master (calls between workers go through it); use 'master_worker' (the default)",
+        'topology',
+      );
     }
     if (topology !== 'master_worker') throw new UsageError(`ElasticManager: unknown topology '${topology}'; use 'master_worker'`, 'topology');
     if (this.#options.interface !== undefined && addr !== 'auto' && addr !== '0.0.0.0' && addr !== '::') {

@@ -3,13 +3,7 @@
  * it, started with the command the manager prints (Julia's ElasticManager).
  * @packageDocumentation
  */
-export {
-  ElasticManager,
-  elasticManagerOptionsSchema,
-  type ElasticManagerOptions,
-  type ElasticManagerEvents,
-  type TerminatedWorker,
-} from './elastic-manager.js';
+export { ElasticManager, elasticManagerOptionsSchema, type ElasticManagerOptions, type ElasticManagerEvents, type TerminatedWorker } from './elastic-manager.js';
 export { connectCommand, type ConnectCommandOptions, type ConnectTarget } from './connect-command.js';
 export { resolveElasticAddress, type ElasticAddress } from './address.js';
 export { loadOrCreateSecret } from './secret-file.js';

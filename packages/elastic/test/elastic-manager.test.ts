@@ -22,7 +22,7 @@ describe('ElasticManager options', () => {
     expect(manager.needsRoutableAddress).toBe(true);
   });
 
-  it("takes addr and port as given, and np as the workers addprocs waits for", () => {
+  it('takes addr and port as given, and np as the workers addprocs waits for', () => {
     const manager = new ElasticManager({ addr: '127.0.0.1', port: 9009, np: 3 });
     expect(manager.listen).toEqual({ host: '127.0.0.1', port: 9009, advertiseHost: '127.0.0.1' });
     expect(manager.expectedWorkers).toBe(3);

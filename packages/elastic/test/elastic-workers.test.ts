@@ -49,7 +49,9 @@ describe('ElasticManager with workers started from the printed command', () => {
     expect(text).toContain(`listening on 127.0.0.1:${port}`);
     const line = printedCommand(manager);
     expect(line).toBe(manager.connectCommand());
-    expect(line).toBe(`cd ${process.cwd()} && env CM_MASTER_HOST=127.0.0.1 CM_MASTER_PORT=${port} CM_LAUNCH_ID=${/CM_LAUNCH_ID=(\S+)/.exec(line)![1]} CM_SECRET_FILE=${dir}/secret ${process.execPath} ${workerEntryPath()}`);
+    expect(line).toBe(
+      `cd ${process.cwd()} && env CM_MASTER_HOST=127.0.0.1 CM_MASTER_PORT=${port} CM_LAUNCH_ID=${/CM_LAUNCH_ID=(\S+)/.exec(line)![1]} CM_SECRET_FILE=${dir}/secret ${process.execPath} ${workerEntryPath()}`,
+    );
     expect(text).not.toContain(secret);
     expect(statSync(path.join(dir, 'secret')).mode & 0o777).toBe(0o600);
     expect(readFileSync(path.join(dir, 'secret'), 'utf8').trim()).toBe(secret);
@@ -92,7 +94,10 @@ describe('ElasticManager with workers started from the printed command', () => {
     expect(text).toContain('workers expected: 0');
 
     await c.rmprocs(third);
-    expect(manager.terminatedWorkers().map((w) => [w.id, w.reason])).toEqual([[first, 'lost'], [third, 'removed']]);
+    expect(manager.terminatedWorkers().map((w) => [w.id, w.reason])).toEqual([
+      [first, 'lost'],
+      [third, 'removed'],
+    ]);
     expect(await c.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
   });
 

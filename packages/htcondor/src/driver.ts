@@ -138,7 +138,10 @@ const SUBMIT_HINTS: [RegExp, string][] = [
   [/Can't open "/, 'a log file could not be created: check that `logDir` exists and is writable'],
   [/request_memory|request_disk|request_cpus/i, 'check `requestCpus`, `requestMemory` (a size like "4 GB") and `requestDisk`'],
   [/Failed to parse command file/, 'a submit line is not HTCondor syntax: check `submitLines` and option values'],
-  [/Submit requirement|SUBMIT_REQUIREMENT|rejected/i, 'the pool\'s submit requirements refused the job: check `requirements`, `accountingGroup` and the request options with your HTCondor administrators'],
+  [
+    /Submit requirement|SUBMIT_REQUIREMENT|rejected/i,
+    "the pool's submit requirements refused the job: check `requirements`, `accountingGroup` and the request options with your HTCondor administrators",
+  ],
   [/Can't find address of .*schedd/, 'no schedd here: run on a submit host, or set `sshCommand` to reach one'],
 ];
 

@@ -20,9 +20,7 @@ import { SUBMIT_COMMAND_NAMES, htcondorOptionsSchema, htcondorSettingsSchema } f
  * Site defaults come from `/etc/cm/config.json`, `~/.config/cm/config.json` (or `$CM_CONFIG`)
  * section `"htcondor"`, and `CM_HTCONDOR_*` variables; these options override them.
  */
-export type HTCOptions = JobQueueOptions &
-  z.input<typeof htcondorOptionsSchema> &
-  z.input<typeof htcondorSettingsSchema> & { condorSubmitFlags?: string[]; [submitCommand: string]: unknown };
+export type HTCOptions = JobQueueOptions & z.input<typeof htcondorOptionsSchema> & z.input<typeof htcondorSettingsSchema> & { condorSubmitFlags?: string[]; [submitCommand: string]: unknown };
 
 const ORDER = Object.keys(htcondorOptionsSchema.shape);
 

@@ -54,9 +54,7 @@ export const htcondorSettingsSchema = z.object({
    * Extra lines of the submit description, each one `key = value` (`+ProjectName = "cm"`,
    * `MY.Site = "x"`, `periodic_remove = …`), written after the typed options and before `queue`.
    */
-  submitLines: z
-    .array(z.string().regex(/^\s*[+A-Za-z_][\w.+]*\s*=[^\n\r\0]*$/, 'each must be one line `key = value`'))
-    .default([]),
+  submitLines: z.array(z.string().regex(/^\s*[+A-Za-z_][\w.+]*\s*=[^\n\r\0]*$/, 'each must be one line `key = value`')).default([]),
 });
 
 /**
@@ -64,7 +62,9 @@ export const htcondorSettingsSchema = z.object({
  * an option key that is none of these is refused with the closest name.
  */
 export const SUBMIT_COMMAND_NAMES: readonly string[] = [
-  ...'accountingGroup accountingGroupUser allowStartupScript allowedExecuteDuration allowedJobDuration append appendFiles arguments args azureAdminKey azureAdminUsername azureAuthFile azureImage azureLocation azureSize batchName batchQueue batchProject batchRuntime buildNetworkDir checkpointExitCode cloudLabelNames concurrencyLimits concurrencyLimitsExpr containerImage containerServiceNames containerTargetDir coresize cronDayOfMonth cronDayOfWeek cronHour cronMinute cronMonth cronPrepTime cronWindow dagmanLogFile deferralPrepTime deferralTime deferralWindow delegateJobGsiCredentialsLifetime description dockerImage dockerNetworkType ec2AccessKeyId ec2AmiId ec2InstanceType ec2KeyPair ec2SecretAccessKey ec2SecurityGroups ec2UserData email encryptExecuteDirectory encryptInputFiles encryptOutputFiles environment env error executable fetchFiles fileRemaps getenv gceAuthFile gceImage gceMachineType gridResource hold holdKillSig initialdir initialDir input jarFiles javaVmArgs jobAdInformationAttrs jobBatchName jobLeaseDuration jobMachineAttrs jobMaxVacateTime keepClaimIdle killSig leaveInQueue loadProfile log logXml manifest manifestDir maxIdle maxMaterialize maxRetries maxTransferInputMb maxTransferOutputMb nextJobStartDelay niceUser noop noopExitCode noopExitSignal notification notifyUser onExitHold onExitHoldReason onExitHoldSubcode onExitRemove outputDestination output outputRemaps periodicHold periodicHoldReason periodicHoldSubcode periodicRelease periodicRemove periodicVacate preserveRelativeExecutable priority publicInputFiles queue rank remoteInitialdir requestCpus requestDisk requestGpus requestMemory requireGpus requirements retryUntil runAsOwner shouldTransferFiles skipFilechecks streamError streamInput streamOutput submitEvent successExitCode transferCheckpointFiles transferContainer transferExecutable transferInput transferInputFiles transferOutputFiles transferOutputRemaps transferPlugins universe useOauthServices vmChecksum vmDiskSize vmMemory vmNetworking vmNetworkingType vmNoOutputVm vmType vmVnc wantGracefulRemoval wantJobNetworking whenToTransferOutput x509userproxy'.split(' '),
+  ...'accountingGroup accountingGroupUser allowStartupScript allowedExecuteDuration allowedJobDuration append appendFiles arguments args azureAdminKey azureAdminUsername azureAuthFile azureImage azureLocation azureSize batchName batchQueue batchProject batchRuntime buildNetworkDir checkpointExitCode cloudLabelNames concurrencyLimits concurrencyLimitsExpr containerImage containerServiceNames containerTargetDir coresize cronDayOfMonth cronDayOfWeek cronHour cronMinute cronMonth cronPrepTime cronWindow dagmanLogFile deferralPrepTime deferralTime deferralWindow delegateJobGsiCredentialsLifetime description dockerImage dockerNetworkType ec2AccessKeyId ec2AmiId ec2InstanceType ec2KeyPair ec2SecretAccessKey ec2SecurityGroups ec2UserData email encryptExecuteDirectory encryptInputFiles encryptOutputFiles environment env error executable fetchFiles fileRemaps getenv gceAuthFile gceImage gceMachineType gridResource hold holdKillSig initialdir initialDir input jarFiles javaVmArgs jobAdInformationAttrs jobBatchName jobLeaseDuration jobMachineAttrs jobMaxVacateTime keepClaimIdle killSig leaveInQueue loadProfile log logXml manifest manifestDir maxIdle maxMaterialize maxRetries maxTransferInputMb maxTransferOutputMb nextJobStartDelay niceUser noop noopExitCode noopExitSignal notification notifyUser onExitHold onExitHoldReason onExitHoldSubcode onExitRemove outputDestination output outputRemaps periodicHold periodicHoldReason periodicHoldSubcode periodicRelease periodicRemove periodicVacate preserveRelativeExecutable priority publicInputFiles queue rank remoteInitialdir requestCpus requestDisk requestGpus requestMemory requireGpus requirements retryUntil runAsOwner shouldTransferFiles skipFilechecks streamError streamInput streamOutput submitEvent successExitCode transferCheckpointFiles transferContainer transferExecutable transferInput transferInputFiles transferOutputFiles transferOutputRemaps transferPlugins universe useOauthServices vmChecksum vmDiskSize vmMemory vmNetworking vmNetworkingType vmNoOutputVm vmType vmVnc wantGracefulRemoval wantJobNetworking whenToTransferOutput x509userproxy'.split(
+    ' ',
+  ),
 ];
 
 /** Commands @cm writes itself, and why giving them would break the launch. */
@@ -112,7 +112,8 @@ export function checkOptions(options: Readonly<Record<string, FlagValue>>, submi
   for (const line of submitLines) {
     const key = lineKey(line);
     if (key in RESERVED) return `\`submitLines\` line "${line.trim()}": \`${key}\`: ${RESERVED[key]}`;
-    if (key === 'getenv' && copiesEverything(line.slice(line.indexOf('=') + 1).trim())) return `\`submitLines\` line "${line.trim()}": give \`getenv\` a matchlist, not everything (the ClassAd would record the whole environment)`;
+    if (key === 'getenv' && copiesEverything(line.slice(line.indexOf('=') + 1).trim()))
+      return `\`submitLines\` line "${line.trim()}": give \`getenv\` a matchlist, not everything (the ClassAd would record the whole environment)`;
   }
   return undefined;
 }

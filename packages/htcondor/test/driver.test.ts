@@ -26,7 +26,10 @@ const submitFile = (np: number, options: Record<string, unknown> = {}) => manage
 describe('submit description', () => {
   it('runs the body script with no inherited environment, names the logs by $(Cluster).$(Process), and ends with queue N', () => {
     const text = submitFile(3, { requestCpus: 2, requestMemory: '4 GB', requirements: 'OpSys == "LINUX"', want_graceful_removal: true, submitLines: ['+ProjectName = "cm"'] });
-    const lines = text.trim().split('\n').filter((l) => !l.startsWith('#'));
+    const lines = text
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
     expect(lines).toEqual([
       'universe = vanilla',
       'executable = /shared/logs/cm-L000000000000.body.sh',
@@ -95,8 +98,10 @@ describe('what HTCondor prints', () => {
   const out = (queue: string, history: string, exitCode = 0) => ({ stdout: `${queue}--- condor_history ---\n${history}`, stderr: '', exitCode });
 
   it('merges the queue with history (-json prints nothing when nothing matches), the queue winning', () => {
-    const queue = '[\n{\n  "ClusterId": 12,\n  "JobStatus": 2,\n  "ProcId": 0\n}\n,\n{\n  "ClusterId": 12,\n  "HoldReason": "Error from slot1@n1: Failed to execute \'/x\': (errno=8: \'Exec format error\')",\n  "JobStatus": 5,\n  "ProcId": 1\n}\n]\n';
-    const history = '[\n{ "ClusterId": 12, "ProcId": 1, "JobStatus": 3, "RemoveReason": "stale" },\n{ "ClusterId": 12, "ProcId": 2, "JobStatus": 4, "ExitCode": 3, "ExitBySignal": false },\n{ "ClusterId": 12, "ProcId": 3, "JobStatus": 4, "ExitBySignal": true, "ExitSignal": 9 }\n]\n';
+    const queue =
+      '[\n{\n  "ClusterId": 12,\n  "JobStatus": 2,\n  "ProcId": 0\n}\n,\n{\n  "ClusterId": 12,\n  "HoldReason": "Error from slot1@n1: Failed to execute \'/x\': (errno=8: \'Exec format error\')",\n  "JobStatus": 5,\n  "ProcId": 1\n}\n]\n';
+    const history =
+      '[\n{ "ClusterId": 12, "ProcId": 1, "JobStatus": 3, "RemoveReason": "stale" },\n{ "ClusterId": 12, "ProcId": 2, "JobStatus": 4, "ExitCode": 3, "ExitBySignal": false },\n{ "ClusterId": 12, "ProcId": 3, "JobStatus": 4, "ExitBySignal": true, "ExitSignal": 9 }\n]\n';
     expect(parseStatus(out(queue, history))).toEqual([
       { jobId: '12', taskIndex: 0, state: 'Running', reason: undefined, exitCode: undefined },
       { jobId: '12', taskIndex: 1, state: 'Held', reason: "Error from slot1@n1: Failed to execute '/x': (errno=8: 'Exec format error')", exitCode: undefined },

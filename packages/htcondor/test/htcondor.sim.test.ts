@@ -94,7 +94,15 @@ describe('HTCondor through the simulator', () => {
 
   it('options reach the submission (the simulator’s record and the job ad); the secret is in no spooled file and not in the ClassAd', async () => {
     const c = cluster();
-    const manager = new HTCManager(2, { ...base, requestCpus: 2, requestMemory: '1 GB', requirements: 'Memory > 0', want_graceful_removal: true, submitLines: ['+ProjectName = "cmtest"'], condorSubmitFlags: ['-batch-name', 'cmflags'] });
+    const manager = new HTCManager(2, {
+      ...base,
+      requestCpus: 2,
+      requestMemory: '1 GB',
+      requirements: 'Memory > 0',
+      want_graceful_removal: true,
+      submitLines: ['+ProjectName = "cmtest"'],
+      condorSubmitFlags: ['-batch-name', 'cmflags'],
+    });
     await c.addprocs(manager);
     const [jobId] = manager.jobIds();
     const submission = sim.submissions().at(-1)!;
@@ -120,7 +128,10 @@ describe('HTCondor through the simulator', () => {
     const before = sim.jobs().length;
     sim.inject({ submit: { kind: 'refuse', message: 'SCHEDD:2:Submit requirement NoGPUs rejected the job' } });
     const manager = new HTCManager(2, base);
-    const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('SchedulerError');
     expect(error?.message).toMatch(/condor_submit refused the job: "ERROR: SCHEDD:2:Submit requirement NoGPUs rejected the job" — the pool's submit requirements refused the job/);
     expect(manager.jobIds()).toEqual([]);
@@ -135,7 +146,12 @@ describe('HTCondor through the simulator', () => {
     c.on('launch-progress', (p) => progress.push(p.message));
     await c.addprocs(manager);
     expect(progress.filter((m) => /submission attempt \d failed/.test(m))).toHaveLength(2);
-    expect(sim.submissions().slice(-3).map((s) => s.exitCode)).toEqual([1, 1, 0]);
+    expect(
+      sim
+        .submissions()
+        .slice(-3)
+        .map((s) => s.exitCode),
+    ).toEqual([1, 1, 0]);
     await c.close();
     await allGone(manager.jobIds());
   });
@@ -147,7 +163,12 @@ describe('HTCondor through the simulator', () => {
     const [jobId] = manager.jobIds();
     const victim = ids.find((id) => c.worker(id).taskIndex === 1)!;
     const config = c.worker(victim);
-    const call = c.remotecallFetch(victim, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    const call = c
+      .remotecallFetch(victim, () => new Promise(() => {}))
+      .then(
+        () => undefined,
+        (e: Error & { detail?: string }) => e,
+      );
     // The schedd marks the proc removed (JobStatus 3, RemoveReason) and then has it killed
     // (engine-requests.md: the simulator's killJob does only the second half, so the test does the first).
     const reason = "The job attribute PeriodicRemove expression 'RemoteWallClockTime > 3600' evaluated to TRUE";
@@ -175,10 +196,15 @@ describe('HTCondor through the simulator', () => {
     const submitted = new Set<string>();
     c.on('launch-progress', (p) => p.jobIds?.forEach((id) => submitted.add(id)));
     sim.inject({ kill: { kind: 'kill', afterMs: 0, times: 'always', reason: 'PeriodicHold', verdict: { expression: 'NumJobStarts > 0' } } });
-    const error = await c.addprocs(manager, { timeoutMs: 30_000 }).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager, { timeoutMs: 30_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     sim.inject({});
     expect(error?.name).toBe('LaunchError');
-    expect(error?.message).toMatch(/ended Held \(The job attribute PeriodicHold expression 'NumJobStarts > 0' evaluated to TRUE\): it is stuck in an error state and will not run — htcondor says: hold code 3 \(held by a periodic_hold policy\)/);
+    expect(error?.message).toMatch(
+      /ended Held \(The job attribute PeriodicHold expression 'NumJobStarts > 0' evaluated to TRUE\): it is stuck in an error state and will not run — htcondor says: hold code 3 \(held by a periodic_hold policy\)/,
+    );
     expect(submitted.size).toBe(1);
     await allGone([...submitted]);
     expect(await liveJobs(htcondorDriver(), [...submitted])).toEqual([]);
@@ -193,7 +219,10 @@ describe('HTCondor through the simulator', () => {
       p.jobIds?.forEach((id) => submitted.add(id));
       if (p.jobIds?.length) controller.abort();
     });
-    const error = await c.addprocs(manager, { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager, { signal: controller.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error).toBeDefined();
     expect(submitted.size).toBe(1);
     await allGone([...submitted]);
@@ -202,7 +231,10 @@ describe('HTCondor through the simulator', () => {
   it('close() while a launch is queued removes it', async () => {
     const c = cluster();
     const manager = new HTCManager(1, { ...base, requestCpus: 1000 });
-    const launch = c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    const launch = c.addprocs(manager).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await eventually(() => expect(manager.jobIds()).toHaveLength(1));
     const [jobId] = manager.jobIds();
     await c.close();

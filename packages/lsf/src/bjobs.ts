@@ -104,7 +104,10 @@ export function classifyLsfStatus(status: RawJobStatus): JobStateKind | undefine
 
 /** `bkill` found nothing left to kill: every complaint is "already finished" or "no matching job" (ert treats them as success). */
 export function nothingLeftToKill({ stderr }: CommandOutput): boolean {
-  const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.length > 0 && lines.every((line) => /^Job <[^>]+>: (Job has already finished|No matching job found)/.test(line));
 }
 
@@ -146,7 +149,10 @@ export function parseBjobs({ stdout, stderr, exitCode }: CommandOutput): RawJobS
   const end = stdout.lastIndexOf('}');
   if (start < 0) {
     // Nothing listed: fine when every id was simply unknown, a failure otherwise.
-    const lines = stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+    const lines = stderr
+      .split('\n')
+      .map((line) => line.trim())
+      .filter(Boolean);
     return lines.length > 0 ? (lines.every((line) => /is not found|No (unfinished )?job found/.test(line)) ? [] : undefined) : exitCode === 0 ? [] : undefined;
   }
   let document: { RECORDS?: unknown };

@@ -14,12 +14,25 @@ import { type Flag, type FlagValue, snakeCase } from '@cm/core/driver';
 export const BSUB_OPTION_NAMES: readonly string[] = [
   ...'a ar B b C c D E e F f G g H h I i J K k L M m N n o P p Q q R r S s T t U u V v W w x'.split(' '),
   ...'Ep Ip Is ISp ISs Jd Lp Ne We Zs ix xf'.split(' '),
-  ...'allocFlags app clusters cnCu cnMem coreIsolation csm cwd data datachk datagrp env eo eptl ext extsched freq gpu hl hostfile is jobaff json jsdl jsdlStrict lnMem lnSlots mig network nnodes notify oo outdir pack ptl rn rnc sla smt sp stage stepCgroup ti tty ul wa wt yaml'.split(' '),
+  ...'allocFlags app clusters cnCu cnMem coreIsolation csm cwd data datachk datagrp env eo eptl ext extsched freq gpu hl hostfile is jobaff json jsdl jsdlStrict lnMem lnSlots mig network nnodes notify oo outdir pack ptl rn rnc sla smt sp stage stepCgroup ti tty ul wa wt yaml'.split(
+    ' ',
+  ),
 ];
 
 /** Keys whose bsub spelling is not the snake_case of the key. */
 const SPELLINGS: Readonly<Record<string, string>> = {
-  Ep: 'Ep', Ip: 'Ip', Is: 'Is', ISp: 'ISp', ISs: 'ISs', Jd: 'Jd', Lp: 'Lp', Ne: 'Ne', We: 'We', Zs: 'Zs', ix: 'IX', xf: 'XF',
+  Ep: 'Ep',
+  Ip: 'Ip',
+  Is: 'Is',
+  ISp: 'ISp',
+  ISs: 'ISs',
+  Jd: 'Jd',
+  Lp: 'Lp',
+  Ne: 'Ne',
+  We: 'We',
+  Zs: 'Zs',
+  ix: 'IX',
+  xf: 'XF',
 };
 
 /**

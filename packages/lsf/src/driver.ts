@@ -62,11 +62,11 @@ const HINTS: [RegExp, string][] = [
   [/no such queue/i, 'check `queue` (`bqueues` lists the queues), or set it in the site config'],
   [/too many processors/i, 'ask for fewer `slots` per worker'],
   [/resource requirement|select section|rusage section|duplicate section/i, 'check `resources` (and `memory`, which adds `rusage[mem=…]` to it)'],
-  [/runlimit|run limit/i, 'check `walltime` against the queue\'s RUNLIMIT (`bqueues -l`)'],
+  [/runlimit|run limit/i, "check `walltime` against the queue's RUNLIMIT (`bqueues -l`)"],
   [/memlimit|memory/i, 'check `memory` and the `memoryUnit` setting (LSF_UNIT_FOR_LIMITS)'],
   [/project/i, 'check `project`, or set it in the site config'],
-  [/esub/i, 'the site\'s esub refused the job: its message says which option it wants changed'],
-  [/array index|job name/i, 'ask for fewer workers (the site\'s MAX_JOB_ARRAY_SIZE is the limit), or check `jobName`'],
+  [/esub/i, "the site's esub refused the job: its message says which option it wants changed"],
+  [/array index|job name/i, "ask for fewer workers (the site's MAX_JOB_ARRAY_SIZE is the limit), or check `jobName`"],
   [/illegal option|usage: bsub/i, 'an option is not a bsub flag of this LSF version: check the option names and `bsubFlags`'],
 ];
 
@@ -126,7 +126,9 @@ export function createLsfDriver(settings: LsfSettings = {}): SchedulerDriver {
       add('n', options.slots);
       add('P', options.project);
       add('R', memory ? memory.resources : options.resources);
-      const rest = Object.keys(options).filter((key) => !TYPED.includes(key)).sort();
+      const rest = Object.keys(options)
+        .filter((key) => !TYPED.includes(key))
+        .sort();
       for (const key of rest) add(key, options[key]);
       return flags;
     },

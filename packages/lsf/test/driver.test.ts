@@ -35,13 +35,25 @@ const directives = (script: string) => script.split('\n').filter((line) => line.
 describe('rendering', () => {
   it('names the job once: the array, its indices from 1 and the throttle are one -J; logs per element', () => {
     const lines = directives(manager(4, { jobName: 'sim', throttle: 4 }).jobScript());
-    expect(lines).toEqual(["#BSUB -o /shared/logs/sim-L000000000000-%J_%I.out", "#BSUB -e /shared/logs/sim-L000000000000-%J_%I.err", "#BSUB -J 'sim[1-4]%4'"]);
+    expect(lines).toEqual(['#BSUB -o /shared/logs/sim-L000000000000-%J_%I.out', '#BSUB -e /shared/logs/sim-L000000000000-%J_%I.err', "#BSUB -J 'sim[1-4]%4'"]);
     expect(lines.filter((line) => line.startsWith('#BSUB -J'))).toHaveLength(1);
     expect(directives(manager(3).jobScript())).toContain("#BSUB -J 'cm[1-3]'");
   });
 
   it('renders typed options first in declaration order, memory as -M and rusage in one -R, then other bsub options', () => {
-    const script = manager(2, { x: '', resources: 'span[hosts=1]', memory: '4GB', slots: 2, project: 'p1', walltime: '1:30', queue: 'short', memoryUnit: 'MB', alloc_flags: 'smt4', Jd: 'two words', H: false }).jobScript();
+    const script = manager(2, {
+      x: '',
+      resources: 'span[hosts=1]',
+      memory: '4GB',
+      slots: 2,
+      project: 'p1',
+      walltime: '1:30',
+      queue: 'short',
+      memoryUnit: 'MB',
+      alloc_flags: 'smt4',
+      Jd: 'two words',
+      H: false,
+    }).jobScript();
     expect(directives(script).slice(3)).toEqual([
       '#BSUB -q short',
       '#BSUB -W 1:30',
@@ -97,7 +109,7 @@ describe('limits and units', () => {
     expect(directives(remote.jobScript())).toContain('#BSUB -M 3145728');
   });
 
-  it('merges the memory reservation into the user\'s resource string, leaving a mem reservation of theirs alone', () => {
+  it("merges the memory reservation into the user's resource string, leaving a mem reservation of theirs alone", () => {
     expect(withMemoryReservation(undefined, 100)).toBe('rusage[mem=100]');
     expect(withMemoryReservation('select[type==X86_64]', 100)).toBe('select[type==X86_64] rusage[mem=100]');
     expect(withMemoryReservation('rusage[swp=50] span[hosts=1]', 100)).toBe('rusage[swp=50,mem=100] span[hosts=1]');
@@ -219,7 +231,17 @@ describe('validation before anything is submitted', () => {
   it('takes ClusterManagers.jl keywords and bsub letters as the options they are', () => {
     const m = manager(2, { ssh_cmd: ['ssh', 'login1'], retry_delays: [10, 20], q: 'short', W: 5, M: 100, n: 2, P: 'p', R: 'span[hosts=1]', J: 'jl', memoryUnit: 'MB' });
     expect(m.runner.where).toBe('through `ssh login1`');
-    expect(directives(m.jobScript())).toEqual(['#BSUB -o /shared/logs/jl-L000000000000-%J_%I.out', '#BSUB -e /shared/logs/jl-L000000000000-%J_%I.err', "#BSUB -J 'jl[1-2]'", '#BSUB -q short', '#BSUB -W 5', '#BSUB -M 100', '#BSUB -n 2', '#BSUB -P p', "#BSUB -R 'span[hosts=1] rusage[mem=100]'"]);
+    expect(directives(m.jobScript())).toEqual([
+      '#BSUB -o /shared/logs/jl-L000000000000-%J_%I.out',
+      '#BSUB -e /shared/logs/jl-L000000000000-%J_%I.err',
+      "#BSUB -J 'jl[1-2]'",
+      '#BSUB -q short',
+      '#BSUB -W 5',
+      '#BSUB -M 100',
+      '#BSUB -n 2',
+      '#BSUB -P p',
+      "#BSUB -R 'span[hosts=1] rusage[mem=100]'",
+    ]);
   });
 
   it('reads site defaults (config file, CM_LSF_* variables) under the code, settings included', () => {
@@ -242,6 +264,9 @@ describe('validation before anything is submitted', () => {
   it('builds a driver with a throttle and a unit of its own for third-party tools', () => {
     const driver = createLsfDriver({ throttle: 3, memoryUnit: 'GB' });
     expect(driver.layouts.array!.flags({ np: 5, jobName: 'x', options: {} })).toEqual([['-J', 'x[1-5]%3']]);
-    expect(driver.optionFlags!({ memory: '2048MB' })).toEqual([['-M', '2'], ['-R', 'rusage[mem=2]']]);
+    expect(driver.optionFlags!({ memory: '2048MB' })).toEqual([
+      ['-M', '2'],
+      ['-R', 'rusage[mem=2]'],
+    ]);
   });
 });

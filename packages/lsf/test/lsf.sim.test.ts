@@ -60,7 +60,7 @@ describe('LSF through the simulator', () => {
   };
   const jobOf = (id: string) => sim.jobs().find((job: { id: number }) => String(job.id) === id);
 
-  it('addprocs of 4: one bsub array; pmap returns each worker\'s task index, LSB_JOBID and LSB_JOBINDEX; close leaves nothing', async () => {
+  it("addprocs of 4: one bsub array; pmap returns each worker's task index, LSB_JOBID and LSB_JOBINDEX; close leaves nothing", async () => {
     const c = cluster();
     const before = sim.submissions().length;
     const ids = await addprocsLsf(c, 4, base);
@@ -90,7 +90,16 @@ describe('LSF through the simulator', () => {
     expect(submission!.stdin).toBe(true);
     expect(submission!.argv).toEqual(['-app', 'cmapp']);
     const script = submission!.script as string;
-    for (const directive of ["#BSUB -J 'cm[1-2]'", '#BSUB -q short', '#BSUB -W 1:00', '#BSUB -M 1024', '#BSUB -n 2', '#BSUB -P cm-tests', "#BSUB -R 'span[hosts=1] rusage[mem=1024]'", "#BSUB -Jd 'lsf options test'"]) {
+    for (const directive of [
+      "#BSUB -J 'cm[1-2]'",
+      '#BSUB -q short',
+      '#BSUB -W 1:00',
+      '#BSUB -M 1024',
+      '#BSUB -n 2',
+      '#BSUB -P cm-tests',
+      "#BSUB -R 'span[hosts=1] rusage[mem=1024]'",
+      "#BSUB -Jd 'lsf options test'",
+    ]) {
       expect(script).toContain(`${directive}\n`);
     }
     const jobId = /Job <(\d+)> is submitted to queue <short>\./.exec(submission!.stdout)![1]!;
@@ -108,7 +117,10 @@ describe('LSF through the simulator', () => {
     const jobsBefore = sim.jobs().length;
     sim.inject({ submit: { kind: 'refuse', message: 'Request aborted by esub' } });
     const manager = new LSFManager(2, base);
-    const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error).toBeInstanceOf(SchedulerError);
     expect(error!.message).toMatch(/^bsub refused the job: "Request aborted by esub\. Job not submitted\." — the site's esub refused the job/);
     expect((error as SchedulerError).exitCode).toBe(255);
@@ -125,12 +137,22 @@ describe('LSF through the simulator', () => {
     c.on('launch-progress', (p) => progress.push(p.message));
     const ids = await c.addprocs(new LSFManager(1, { ...base, retryDelays: [20, 20] }));
     expect(ids).toHaveLength(1);
-    expect(sim.submissions().slice(before).map((s: { exitCode: number }) => s.exitCode)).toEqual([255, 255, 0]);
+    expect(
+      sim
+        .submissions()
+        .slice(before)
+        .map((s: { exitCode: number }) => s.exitCode),
+    ).toEqual([255, 255, 0]);
     expect(progress).toContainEqual(expect.stringMatching(/^lsf: submission attempt 1 failed \(.*Communication timeout\. Job not submitted\.\); retrying in 0 s$/));
 
     sim.inject({ submit: { kind: 'transient', times: 'always' } });
-    const error = await c.addprocs(new LSFManager(1, { ...base, retryDelays: [20] })).then(() => undefined, (e: Error) => e);
-    expect(error?.message).toMatch(/bsub refused the job: ".*Communication timeout\. Job not submitted\." — the lsf controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 255, after 2 attempts/);
+    const error = await c.addprocs(new LSFManager(1, { ...base, retryDelays: [20] })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.message).toMatch(
+      /bsub refused the job: ".*Communication timeout\. Job not submitted\." — the lsf controller kept failing; try again later, or allow more retries with `submitRetryDelays` \(exit code 255, after 2 attempts/,
+    );
   });
 
   it('a worker whose job LSF kills while it runs fails its calls with WorkerLostError carrying TERM_RUNLIMIT', async () => {
@@ -140,11 +162,18 @@ describe('LSF through the simulator', () => {
     const [jobId] = manager.jobIds();
     const victim = ids.find((id) => c.worker(id).taskIndex === 1)!;
     const survivor = ids.find((id) => id !== victim)!;
-    const call = c.remotecallFetch(victim, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    const call = c
+      .remotecallFetch(victim, () => new Promise(() => {}))
+      .then(
+        () => undefined,
+        (e: Error & { detail?: string }) => e,
+      );
     sim.killJob(`${jobId}[2]`, { reason: 'TERM_RUNLIMIT' });
     const error = await call;
     expect(error?.name).toBe('WorkerLostError');
-    expect(error!.detail).toMatch(new RegExp(`^lsf job ${jobId}\\[2\\] ended EXIT \\(TERM_RUNLIMIT: job killed after reaching LSF run time limit\\).*: it reached its walltime limit; ask for more time$`));
+    expect(error!.detail).toMatch(
+      new RegExp(`^lsf job ${jobId}\\[2\\] ended EXIT \\(TERM_RUNLIMIT: job killed after reaching LSF run time limit\\).*: it reached its walltime limit; ask for more time$`),
+    );
     // The other element runs on.
     expect(await c.remotecallFetch(survivor, () => process.env.LSB_JOBINDEX)).toBe('1');
     await c.close();
@@ -155,10 +184,13 @@ describe('LSF through the simulator', () => {
     const c = cluster();
     const manager = new LSFManager(2, base);
     await c.addprocs(manager);
-    await c.pmap((x: number) => {
-      console.log(`spooled output ${x}`);
-      return x;
-    }, [1, 2, 3]);
+    await c.pmap(
+      (x: number) => {
+        console.log(`spooled output ${x}`);
+        return x;
+      },
+      [1, 2, 3],
+    );
     const [jobId] = manager.jobIds();
     await c.close();
     await allGone([jobId!]);
@@ -177,7 +209,10 @@ describe('LSF through the simulator', () => {
     expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'cm[1-3]%2' });
     await c.rmprocs([ids[0]!]);
     await eventually(() => expect(c.workers()).toHaveLength(2), 20_000);
-    const joined = c.workers().map((id) => c.worker(id).taskIndex).sort();
+    const joined = c
+      .workers()
+      .map((id) => c.worker(id).taskIndex)
+      .sort();
     expect(joined).toContain(2);
     expect(await c.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
   });
@@ -187,14 +222,40 @@ describe('LSF through the simulator', () => {
     // themselves: core renders the declared job with `sleep` for the worker and submits it as
     // a launch would.
     const driver = createLsfDriver({ throttle: 2 });
-    const rendered = renderJob({ driver, layout: 'array', np: 5, launchId: 'Lthrottle', jobName: 'throttled', logDir, optionFlags: [], worker: ['/bin/sleep', '0.4'], env: {}, prologue: [], walltimeSeconds: undefined });
+    const rendered = renderJob({
+      driver,
+      layout: 'array',
+      np: 5,
+      launchId: 'Lthrottle',
+      jobName: 'throttled',
+      logDir,
+      optionFlags: [],
+      worker: ['/bin/sleep', '0.4'],
+      env: {},
+      prologue: [],
+      walltimeSeconds: undefined,
+    });
     const logs = logPaths({ driver, layout: 'array', launchId: 'Lthrottle', jobName: 'throttled', logDir });
-    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), { runner: localRunner, script: rendered.submitFile, extraFlags: [], logs: { stdoutPath: logs.stdout, stderrPath: logs.stderr }, retryDelays: [] });
+    const jobId = await submitJob(driver, path.join(logDir, 'throttled.sh'), {
+      runner: localRunner,
+      script: rendered.submitFile,
+      extraFlags: [],
+      logs: { stdoutPath: logs.stdout, stderrPath: logs.stderr },
+      retryDelays: [],
+    });
     expect(jobOf(jobId)?.meta).toMatchObject({ arraySpec: 'throttled[1-5]%2' });
     await waitUntilGone(lsfDriver, [jobId], 30_000);
     const tasks = jobOf(jobId)!.taskRecords as { startedAt: number; endedAt: number; exitCode: number }[];
     expect(tasks.map((t) => t.exitCode)).toEqual([0, 0, 0, 0, 0]);
-    const edges = tasks.flatMap((t) => [[t.startedAt, 1], [t.endedAt, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const edges = tasks
+      .flatMap(
+        (t) =>
+          [
+            [t.startedAt, 1],
+            [t.endedAt, -1],
+          ] as const,
+      )
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let running = 0;
     let most = 0;
     for (const [, step] of edges) most = Math.max(most, (running += step));

@@ -35,7 +35,12 @@ describe.skipIf(!installed)('LSF on a login node through sshCommand (real sshd o
     // What a site does: the login node's LSF environment comes from LSF's profile.lsf, which
     // a non-interactive ssh command does not read, so the ssh command sources it first.
     const profile = path.join(work, 'profile.lsf');
-    writeFileSync(profile, Object.entries(sim.env).map(([name, value]) => `export ${name}='${value}'\n`).join(''));
+    writeFileSync(
+      profile,
+      Object.entries(sim.env)
+        .map(([name, value]) => `export ${name}='${value}'\n`)
+        .join(''),
+    );
     // A stand-in for `ssh` that records every argument it is given, then runs the real one.
     const argvLog = path.join(work, 'ssh-argv.log');
     const sshWrapper = path.join(work, 'ssh');

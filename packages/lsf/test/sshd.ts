@@ -79,7 +79,23 @@ export async function startLoopbackSshd(): Promise<LoopbackSshd> {
       ].join('\n'),
     );
     const daemon: ResultPromise = execa(SSHD, ['-D', '-e', '-f', config], { reject: false, stdin: 'ignore', buffer: true });
-    const clientArgs = ['-i', path.join(dir, 'client_key'), '-p', String(port), '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'LogLevel=ERROR', '-o', 'ConnectTimeout=5', `${user}@127.0.0.1`];
+    const clientArgs = [
+      '-i',
+      path.join(dir, 'client_key'),
+      '-p',
+      String(port),
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=no',
+      '-o',
+      'UserKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=5',
+      `${user}@127.0.0.1`,
+    ];
     const stop = async () => {
       daemon.kill('SIGTERM');
       await daemon;

@@ -13,7 +13,7 @@ import { PBS_PRO_STATES, TORQUE_SLURM_STATES, TORQUE_STATES, cancelDone, classif
 /** Refusals and what to do about them; matched against qsub's stderr and stdout. */
 const HINTS: [RegExp, string][] = [
   [/Unknown queue|requested queue not found|invalid partition/i, 'check `queue` (`qstat -Q` lists the queues), or set it in the site config (section "pbs")'],
-  [/violates queue and\/or server resource limits|exceeds queue resource limits|cannot satisfy queue/i, 'check `walltime`, `cpus` and `memory` against the queue\'s limits (`qstat -Qf <queue>`)'],
+  [/violates queue and\/or server resource limits|exceeds queue resource limits|cannot satisfy queue/i, "check `walltime`, `cpus` and `memory` against the queue's limits (`qstat -Qf <queue>`)"],
   [/Unknown resource/i, 'a `-l` resource (in `l` or `qsubFlags`) is not defined on this server (`qstat -Bf` lists them)'],
   [/node\(s\) specification error/i, 'check `cpus`, `memory` and any `select=`/`nodes=` in `l` (PBS Pro refuses `nodes=…:mem=`: use `cpus` and `memory`)'],
   [/Illegal attribute or resource value|Invalid time limit/i, 'check the form of `walltime` ("HH:MM:SS"), `memory` ("4gb") and the values in `l`'],
@@ -79,7 +79,11 @@ export const pbsProDriver: SchedulerDriver = baseDriver('pro', {
     },
   },
   // -r y: arrays are always rerunnable (qsub refuses `-r n` with -J).
-  jobFlags: ({ name, stdoutPath, stderrPath }) => [['-N', name], ['-o', stdoutPath], ['-e', stderrPath]],
+  jobFlags: ({ name, stdoutPath, stderrPath }) => [
+    ['-N', name],
+    ['-o', stdoutPath],
+    ['-e', stderrPath],
+  ],
   status: {
     command: (ids) => ['qstat', '-f', '-F', 'json', '-x', '-t', ...ids],
     parse: parseProJson,
@@ -114,7 +118,11 @@ export const torqueDriver: SchedulerDriver = baseDriver('torque', {
       logName: (_jobId, task) => (task === null ? 'torque' : `torque-${task}`),
     },
   },
-  jobFlags: ({ name, stdoutPath, stderrPath }) => [['-N', name], ['-o', stdoutPath], ['-e', stderrPath]],
+  jobFlags: ({ name, stdoutPath, stderrPath }) => [
+    ['-N', name],
+    ['-o', stdoutPath],
+    ['-e', stderrPath],
+  ],
   status: {
     command: (ids) => ['qstat', '-f', '-t', ...ids],
     parse: (output) => parseTorqueText(output, 'torque'),
@@ -185,7 +193,10 @@ export function detectDialect(runner: CommandRunner): PbsDialect {
     said = (error as Error).message;
   }
   if (!dialect) {
-    throw new UsageError(`pbs: could not tell which PBS this is from \`${argv.join(' ')}\`${runner.where ? ` (${runner.where})` : ''}: ${said || 'it printed nothing'}; set the \`dialect\` setting to 'pro', 'torque' or 'torque-slurm' (option, site config section "pbs", or CM_PBS_DIALECT)`, 'dialect');
+    throw new UsageError(
+      `pbs: could not tell which PBS this is from \`${argv.join(' ')}\`${runner.where ? ` (${runner.where})` : ''}: ${said || 'it printed nothing'}; set the \`dialect\` setting to 'pro', 'torque' or 'torque-slurm' (option, site config section "pbs", or CM_PBS_DIALECT)`,
+      'dialect',
+    );
   }
   if (!detected.has(runner)) detected.set(runner, new Map());
   detected.get(runner)!.set(key, dialect);
@@ -196,7 +207,13 @@ export function detectDialect(runner: CommandRunner): PbsDialect {
 export function pbsDriverFor(setting: string, runner: CommandRunner): SchedulerDriver {
   const dialect = setting === 'auto' ? detectDialect(runner) : (setting as PbsDialect);
   const driver = DRIVERS[dialect];
-  if (!driver) throw new UsageError(`pbs: unknown dialect '${setting}'; use 'auto', ${Object.keys(DRIVERS).map((d) => `'${d}'`).join(', ')}`, 'dialect');
+  if (!driver)
+    throw new UsageError(
+      `pbs: unknown dialect '${setting}'; use 'auto', ${Object.keys(DRIVERS)
+        .map((d) => `'${d}'`)
+        .join(', ')}`,
+      'dialect',
+    );
   return driver;
 }
 

@@ -10,7 +10,7 @@ import type { Flag, FlagValue } from '@cm/core/driver';
 import { z } from 'zod';
 
 /** `HH:MM:SS`, `MM:SS` or seconds, as PBS reads `walltime` (`[[H:]M:]S`). */
-const walltimeSchema = z.union([z.string().regex(/^\d+(?::\d{1,2}){0,2}$/, 'use PBS\'s form HH:MM:SS (or MM:SS, or seconds)'), z.number().int().positive()], {
+const walltimeSchema = z.union([z.string().regex(/^\d+(?::\d{1,2}){0,2}$/, "use PBS's form HH:MM:SS (or MM:SS, or seconds)"), z.number().int().positive()], {
   error: 'must be a PBS walltime (`"01:30:00"`) or a number of seconds',
 });
 
@@ -23,7 +23,10 @@ const sizeSchema = z.string().regex(/^\d+(?:[kmgtp]?[bw])$/i, 'use a PBS size su
  */
 export const pbsOptionsSchema = z.object({
   /** `-q`: the queue (destination) the jobs go to, e.g. `"workq"`. Default: the server's default queue. */
-  queue: z.string().regex(/^[^\s,]+$/, 'one queue name (optionally `queue@server`)').optional(),
+  queue: z
+    .string()
+    .regex(/^[^\s,]+$/, 'one queue name (optionally `queue@server`)')
+    .optional(),
   /** `-l walltime=`: run time of each worker's job, `"HH:MM:SS"` or seconds. Workers learn when their job ends from it. */
   walltime: walltimeSchema.optional(),
   /** CPUs of each worker's job: `-l select=1:ncpus=N` (PBS Pro), `-l nodes=1:ppn=N` (Torque). Default 1. */
@@ -96,7 +99,7 @@ export function checkOptions(options: Readonly<Record<string, FlagValue>>, diale
   const reserved = Object.keys(options).find((key) => key in RESERVED);
   if (reserved) return `\`${reserved}\`: ${RESERVED[reserved]}`;
   if (blocks(options.W)) return '`W`: `block=true` makes qsub wait for the job to end; @cm watches the job itself';
-  if (dialect !== 'pro' && options.project !== undefined) return '`project` (`-P`) is PBS Pro\'s; Torque\'s `-P` names a proxy user: use `account`';
+  if (dialect !== 'pro' && options.project !== undefined) return "`project` (`-P`) is PBS Pro's; Torque's `-P` names a proxy user: use `account`";
   const typed = new Set(Object.keys(pbsOptionsSchema.shape));
   const foreign = Object.keys(options).find((key) => !typed.has(key) && !QSUB_OPTIONS[dialect].includes(key));
   if (foreign) return `\`${foreign}\` is not a qsub option of ${DIALECT_NAMES[dialect]} (${dialect} dialect); check the \`dialect\` setting, or drop it`;
@@ -110,7 +113,11 @@ export const DIALECT_NAMES: Readonly<Record<PbsDialect, string>> = { pro: 'PBS P
 export function parseWalltime(value: FlagValue | undefined): number | undefined {
   if (typeof value === 'number') return Number.isInteger(value) && value > 0 ? value : undefined;
   if (typeof value !== 'string' || !/^\d+(?::\d+){0,2}$/.test(value.trim())) return undefined;
-  const seconds = value.trim().split(':').map(Number).reduce((total, part) => total * 60 + part, 0);
+  const seconds = value
+    .trim()
+    .split(':')
+    .map(Number)
+    .reduce((total, part) => total * 60 + part, 0);
   return seconds > 0 ? seconds : undefined;
 }
 
@@ -144,7 +151,9 @@ export function pbsOptionFlags(options: Readonly<Record<string, FlagValue>>, dia
     if (memory !== undefined) flags.push(['-l', `mem=${memory}`]);
   }
   const typed = new Set(Object.keys(pbsOptionsSchema.shape));
-  for (const key of Object.keys(options).filter((k) => !typed.has(k)).sort()) {
+  for (const key of Object.keys(options)
+    .filter((k) => !typed.has(k))
+    .sort()) {
     const value = options[key];
     if (value === undefined || value === false) continue;
     flags.push(value === true || value === '' ? [`-${key}`] : [`-${key}`, String(value)]);

@@ -20,9 +20,7 @@ import { PBS_ALIASES, PBS_FLAG_NAMES, pbsOptionsSchema, pbsSettingsSchema } from
  * Site defaults come from `/etc/cm/config.json`, `~/.config/cm/config.json` (or `$CM_CONFIG`)
  * section `"pbs"`, and `CM_PBS_*` variables (`CM_PBS_QUEUE`, `CM_PBS_DIALECT`); these options override them.
  */
-export type PbsOptions = JobQueueOptions &
-  z.input<typeof pbsOptionsSchema> &
-  z.input<typeof pbsSettingsSchema> & { qsubFlags?: string[]; [qsubOption: string]: unknown };
+export type PbsOptions = JobQueueOptions & z.input<typeof pbsOptionsSchema> & z.input<typeof pbsSettingsSchema> & { qsubFlags?: string[]; [qsubOption: string]: unknown };
 
 /**
  * Starts `np` workers through PBS: one job array (`-J 1-N` on PBS Pro, `-t 1-N` on Torque).

@@ -19,7 +19,11 @@ export function splitJobId(id: string): { jobId: string; taskIndex: number | nul
 
 /** The id qsub printed: its last non-empty line, when that is a job id (`1234.srv`, `1234[].srv`, `1234`). */
 export function parseQsubJobId(stdout: string): string | undefined {
-  const last = stdout.split('\n').map((line) => line.trim()).filter(Boolean).at(-1);
+  const last = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .at(-1);
   return last && /^\d+(?:\[\])?(?:\.\S+)?$/.test(last) ? last : undefined;
 }
 
@@ -129,7 +133,10 @@ function toStatuses(jobs: ReadonlyMap<string, JobAttributes>, dialect: PbsDialec
 
 /** Whether a failed qstat only complained about ids it does not know (any more): its good output still counts. */
 function onlyUnknownIds(output: CommandOutput): boolean {
-  const lines = output.stderr.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = output.stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.every((line) => /Unknown Job Id|Job has finished/i.test(line));
 }
 
@@ -209,6 +216,9 @@ export function classifyEnded(status: RawJobStatus, states: Readonly<Record<stri
 export function cancelDone(output: CommandOutput, dialect: PbsDialect): boolean {
   // The wrappers over Slurm exit 1 without a word for an unknown or finished id.
   if (dialect === 'torque-slurm') return output.exitCode === 1 && !output.stderr.trim() && !output.stdout.trim();
-  const lines = `${output.stderr}\n${output.stdout}`.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = `${output.stderr}\n${output.stdout}`
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   return lines.length > 0 && lines.every((line) => /^qdel: (Unknown Job Id|Job has finished|Request invalid for state of job|Invalid request MSG=job cancel in progress)/.test(line));
 }

@@ -46,7 +46,10 @@ export function pbsCases(context: Context, env: Env, dialect: 'pro' | 'torque'):
       const ids = await c.addprocs(manager);
       const [jobId] = manager.jobIds();
       expect(jobId).toMatch(/^\d+\[\]\.\w+$/);
-      const seen = await c.pmap((name: string) => ({ index: process.env[name], job: process.env.PBS_JOBID }), ids.map(() => indexVar));
+      const seen = await c.pmap(
+        (name: string) => ({ index: process.env[name], job: process.env.PBS_JOBID }),
+        ids.map(() => indexVar),
+      );
       const byWorker = await c.everywhere((name: string) => ({ index: process.env[name], job: process.env.PBS_JOBID }), indexVar);
       expect(new Set(byWorker.map((w) => w.index))).toEqual(new Set(['1', '2', '3', '4']));
       expect(byWorker.map((w) => w.job).sort()).toEqual(['1', '2', '3', '4'].map((i) => jobId!.replace('[]', `[${i}]`)));
@@ -114,7 +117,10 @@ export function pbsCases(context: Context, env: Env, dialect: 'pro' | 'torque'):
     const before = env.sim.jobs().length;
     env.sim.inject({ submit: { kind: 'refuse' } });
     try {
-      const error = await c.addprocs(context.create(2)).then(() => undefined, (e: Error & { exitCode?: number }) => e);
+      const error = await c.addprocs(context.create(2)).then(
+        () => undefined,
+        (e: Error & { exitCode?: number }) => e,
+      );
       expect(error?.name).toBe('SchedulerError');
       expect(error?.message).toMatch(dialect === 'pro' ? /"qsub: Job violates queue and\/or server resource limits"/ : /"qsub: submit error \(Job exceeds queue resource limits\)"/);
       expect(error?.message).toMatch(/check `walltime`, `cpus` and `memory` against the queue's limits/);
@@ -135,7 +141,12 @@ export function pbsCases(context: Context, env: Env, dialect: 'pro' | 'torque'):
       c.on('launch-progress', (p) => progress.push(p.message));
       await c.addprocs(manager);
       expect(progress.filter((m) => /submission attempt \d failed/.test(m))).toHaveLength(2);
-      expect(env.sim.submissions().slice(-3).map((s: { exitCode: number }) => s.exitCode)).toEqual([dialect === 'pro' ? 162 : 111, 171, 0]);
+      expect(
+        env.sim
+          .submissions()
+          .slice(-3)
+          .map((s: { exitCode: number }) => s.exitCode),
+      ).toEqual([dialect === 'pro' ? 162 : 111, 171, 0]);
     } finally {
       env.sim.inject({});
       await c.close();
@@ -148,7 +159,12 @@ export function pbsCases(context: Context, env: Env, dialect: 'pro' | 'torque'):
       const manager = context.create(2);
       const ids = await c.addprocs(manager);
       const victim = ids.find((id) => c.worker(id).taskIndex === 1)!;
-      const call = c.remotecallFetch(victim, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+      const call = c
+        .remotecallFetch(victim, () => new Promise(() => {}))
+        .then(
+          () => undefined,
+          (e: Error & { detail?: string }) => e,
+        );
       env.sim.killJob(manager.jobIds()[0]!.replace('[]', '[2]'), { exitStatus: dialect === 'pro' ? -29 : -11 });
       const error = await call;
       expect(error?.name).toBe('WorkerLostError');

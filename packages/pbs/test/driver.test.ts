@@ -112,7 +112,8 @@ describe('parsing what PBS prints', () => {
   });
 
   it('parses Torque qstat -f text (wrapped values) and the wrappers’ TAB form', () => {
-    const torque = 'Job Id: 7[1].torque\n    Job_Name = cm-1\n    job_state = C\n    Variable_List = PBS_O_QUEUE=batch,\n\tPBS_O_HOME=/root\n    exit_status = 271\n\nJob Id: 7[2].torque\n    job_state = R\n\n';
+    const torque =
+      'Job Id: 7[1].torque\n    Job_Name = cm-1\n    job_state = C\n    Variable_List = PBS_O_QUEUE=batch,\n\tPBS_O_HOME=/root\n    exit_status = 271\n\nJob Id: 7[2].torque\n    job_state = R\n\n';
     const lines = parseTorqueText(out(torque), 'torque')!;
     expect(lines.map((l) => [l.jobId, l.taskIndex, l.state, l.exitCode])).toEqual([
       ['7[].torque', 1, 'C', '271'],
@@ -127,7 +128,20 @@ describe('parsing what PBS prints', () => {
   });
 
   it('maps every state letter to the right kind', () => {
-    expect(Object.fromEntries(Object.entries(PBS_PRO_STATES).map(([s, kind]) => [s, isEnded(kind)]))).toEqual({ Q: false, W: false, T: false, H: false, R: false, E: false, B: false, S: false, U: false, X: true, F: true, M: true });
+    expect(Object.fromEntries(Object.entries(PBS_PRO_STATES).map(([s, kind]) => [s, isEnded(kind)]))).toEqual({
+      Q: false,
+      W: false,
+      T: false,
+      H: false,
+      R: false,
+      E: false,
+      B: false,
+      S: false,
+      U: false,
+      X: true,
+      F: true,
+      M: true,
+    });
     expect(PBS_PRO_STATES.H).toBe('held');
     expect(PBS_PRO_STATES.S).toBe('suspended');
     expect(Object.keys(TORQUE_STATES).filter((s) => isEnded(TORQUE_STATES[s]!))).toEqual(['C']);
@@ -154,8 +168,11 @@ describe('parsing what PBS prints', () => {
     expect(transient.test('qsub: Unknown queue')).toBe(false);
     expect(pbsProDriver.submit.hint!('qsub: node(s) specification error')).toMatch(/check `cpus`, `memory`/);
     expect(torqueDriver.submit.hint!('qsub: submit error (Unknown queue MSG=requested queue not found)')).toMatch(/check `queue`/);
-    const wrapper = "There was an error running the Slurm sbatch command.\nThe command was:\n'sbatch -p nope x.sh 2>&1'\nand the output was:\n'sbatch: error: invalid partition specified: nope\n sbatch: error: Batch job submission failed: Invalid partition name specified\n'";
-    expect(torqueSlurmDriver.submit.hint!(wrapper)).toBe('sbatch (behind the Torque-compatible qsub) said "Invalid partition name specified": check `queue` (`qstat -Q` lists the queues), or set it in the site config (section "pbs")');
+    const wrapper =
+      "There was an error running the Slurm sbatch command.\nThe command was:\n'sbatch -p nope x.sh 2>&1'\nand the output was:\n'sbatch: error: invalid partition specified: nope\n sbatch: error: Batch job submission failed: Invalid partition name specified\n'";
+    expect(torqueSlurmDriver.submit.hint!(wrapper)).toBe(
+      'sbatch (behind the Torque-compatible qsub) said "Invalid partition name specified": check `queue` (`qstat -Q` lists the queues), or set it in the site config (section "pbs")',
+    );
   });
 });
 

@@ -18,7 +18,9 @@ export function torqueWrappersBin(): string | undefined {
     const dir = /^export PATH=([^:]+):/m.exec(String(env.stdout))?.[1];
     if (dir) return path.resolve(dir);
   }
-  const problem = String(status.stdout || status.stderr || status.shortMessage || 'no answer').trim().split('\n')[0];
+  const problem = String(status.stdout || status.stderr || status.shortMessage || 'no answer')
+    .trim()
+    .split('\n')[0];
   if (process.env.CI === 'true') throw new Error(`the Torque wrappers over Slurm are not up (${problem}): CI must ${HOW} before the tests`);
   console.warn(`[@cm/pbs] skipping the Torque-wrapper tests: ${problem}; ${HOW}`);
   return undefined;

@@ -55,7 +55,10 @@ describe.skipIf(!bin)('Torque-compatible wrappers over Slurm (real)', () => {
     const c = new Cluster({ logger: quiet, onOutput: () => {} });
     const name = `cmbad${process.pid}`;
     try {
-      const error = await c.addprocs(new PBSManager(2, { ...base, queue: 'nope', jobName: name })).then(() => undefined, (e: Error) => e);
+      const error = await c.addprocs(new PBSManager(2, { ...base, queue: 'nope', jobName: name })).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error?.name).toBe('SchedulerError');
       expect(error?.message).toMatch(/sbatch \(behind the Torque-compatible qsub\) said "Invalid partition name specified": check `queue`/);
       expect((await execa('squeue', ['--noheader', `--name=${name}`, '--states=all'])).stdout).toBe('');

@@ -24,7 +24,10 @@ export const scyldOptionsSchema = z.object({
 /** Settings that shape the node map (beomap's options), not bpsh flags. */
 export const scyldSettingsSchema = z.object({
   /** `beomap --exclude`: nodes never to use, a BProc node list (`"2,5-7"`). */
-  exclude: z.string().regex(/^-?\d+(?:-\d+)?(?:[,:]-?\d+(?:-\d+)?)*$/, 'use a node list like "2,5-7"').optional(),
+  exclude: z
+    .string()
+    .regex(/^-?\d+(?:-\d+)?(?:[,:]-?\d+(?:-\d+)?)*$/, 'use a node list like "2,5-7"')
+    .optional(),
   /** `beomap --no-over`: fail rather than put more workers on a node than it has CPUs. */
   noOver: z.boolean().default(false),
 });
@@ -39,7 +42,7 @@ export const SCYLD_ALIASES: Readonly<Record<string, string>> = { stdin: 'I', std
 const RESERVED: Readonly<Record<string, string>> = {
   a: 'beomap chooses the nodes: `-a` would start a worker on every up node',
   A: 'beomap chooses the nodes: `-A` would start a worker on every node that is not down',
-  N: '`-N` drops the worker\'s stderr, which explains a worker that fails to start',
+  N: "`-N` drops the worker's stderr, which explains a worker that fails to start",
   I: 'workers read nothing on stdin',
 };
 
@@ -62,7 +65,7 @@ const HINTS: [RegExp, string][] = [
   [/Operation not permitted/, 'a node refuses your user (its mode or owner, see `bpstat -l`): ask the administrators, or leave it out with the `exclude` setting'],
   [/Host is down|not up|No route to host/i, 'a node is not up (`bpstat`): wait until it is, or leave it out with the `exclude` setting'],
   [/Invalid node specification/, 'beomap returned a node bpsh does not know: check `bpstat`'],
-  [/command not found/, 'bpsh resolves the program on the master\'s PATH: check that Node.js is installed there (process.execPath)'],
+  [/command not found/, "bpsh resolves the program on the master's PATH: check that Node.js is installed there (process.execPath)"],
   [/no compute nodes|no nodes|inaccessible|need more CPUs/i, 'no compute node is up and usable (`bpstat`): ask for fewer workers, wait for nodes, or check the `exclude` and `noOver` settings'],
 ];
 

@@ -43,7 +43,20 @@ describe('beomap', () => {
 describe('bpsh', () => {
   const { processes } = scyldDriver();
   it('runs one worker per node, options before the node; stops it with bpsh NODE kill PID', () => {
-    expect(processes.command({ np: 2, index: 1, place: '3', flags: [['-L'], ['-b', '8192']], extraFlags: ['-n'], worker: ['/usr/bin/node', '/w/main.js'] })).toEqual(['bpsh', '-L', '-b', '8192', '-n', '3', 'sh', '-c', 'echo "cm-remote-pid $$"; exec "$@"', 'sh', '/usr/bin/node', '/w/main.js']);
+    expect(processes.command({ np: 2, index: 1, place: '3', flags: [['-L'], ['-b', '8192']], extraFlags: ['-n'], worker: ['/usr/bin/node', '/w/main.js'] })).toEqual([
+      'bpsh',
+      '-L',
+      '-b',
+      '8192',
+      '-n',
+      '3',
+      'sh',
+      '-c',
+      'echo "cm-remote-pid $$"; exec "$@"',
+      'sh',
+      '/usr/bin/node',
+      '/w/main.js',
+    ]);
     expect(processes.remotePid!.exec('cm-remote-pid 4242\n')?.[1]).toBe('4242');
     expect(processes.stop!({ place: '3', pid: 4242 })).toEqual(['bpsh', '3', 'kill', '4242']);
     expect(processes.per).toBe('worker');

@@ -71,7 +71,10 @@ describe('Scyld through the simulator', () => {
     const before = sim.invocations().length;
     const ids = await addprocsScyld(c, 4, base);
     expect(ids).toHaveLength(4);
-    const beomap = sim.invocations().slice(before).filter((e) => e.command === 'beomap');
+    const beomap = sim
+      .invocations()
+      .slice(before)
+      .filter((e) => e.command === 'beomap');
     expect(beomap.map((e) => e.argv)).toEqual([['--no-local', '--np', '4']]);
     const nodes = beomap[0]!.stdout.trim().split(':');
     const seen = await c.everywhere(() => ({ rank: process.env.BPROC_RANK, prog: process.env.BPROC_PROGNAME, secret: process.env.CM_SECRET ?? null, pid: process.pid }));
@@ -99,9 +102,11 @@ describe('Scyld through the simulator', () => {
     const [id] = await c.addprocs(new ScyldManager(1, base));
     const pid = c.worker(id!).pid;
     // Busy for ever: it never reads the request to exit.
-    void c.remotecallFetch(id!, () => {
-      for (;;);
-    }).catch(() => undefined);
+    void c
+      .remotecallFetch(id!, () => {
+        for (;;);
+      })
+      .catch(() => undefined);
     await c.rmprocs([id!]);
     await eventually(() => expect(alive(pid)).toBe(false));
     expect(sim.invocations().some((e) => e.command === 'bpsh' && e.argv[1] === 'kill' && e.argv[2] === String(pid))).toBe(true);
@@ -119,16 +124,27 @@ describe('Scyld through the simulator', () => {
     const c = cluster();
     const before = sim.invocations().length;
     await c.addprocs(new ScyldManager(2, { ...base, L: true, b: 8192, exclude: '0,1', bpshFlags: ['-n'] }));
-    expect(sim.invocations().slice(before).find((e) => e.command === 'beomap')?.argv).toEqual(['--no-local', '--np', '2', '--exclude', '0,1']);
+    expect(
+      sim
+        .invocations()
+        .slice(before)
+        .find((e) => e.command === 'beomap')?.argv,
+    ).toEqual(['--no-local', '--np', '2', '--exclude', '0,1']);
     const runs = bpshCommands();
-    expect(runs.map((words) => words.slice(0, 4))).toEqual([['-L', '-b', '8192', '-n'], ['-L', '-b', '8192', '-n']]);
+    expect(runs.map((words) => words.slice(0, 4))).toEqual([
+      ['-L', '-b', '8192', '-n'],
+      ['-L', '-b', '8192', '-n'],
+    ]);
     expect(runs.map((words) => words[4]).sort()).toEqual(['2', '3']);
   });
 
   it('beomap failing (no node up) is a SchedulerError naming what beomap said and what to do', async () => {
     const c = cluster();
     sim.inject({ nodes: { 0: 'down', 1: 'down', 2: 'down', 3: 'error' } });
-    const error = await c.addprocs(new ScyldManager(2, base)).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(new ScyldManager(2, base)).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('SchedulerError');
     expect(error?.message).toMatch(/beomap could not place 2 workers \(it failed\): "beomap: no compute nodes are up.*" — no compute node is up and usable/);
     expect(bpshCommands()).toEqual([]);
@@ -141,7 +157,10 @@ describe('Scyld through the simulator', () => {
     process.env.BEOWULF_JOB_MAP = '1:2';
     try {
       sim.inject({ refuse: [1] });
-      const error = await c.addprocs(manager).then(() => undefined, (e: Error) => e);
+      const error = await c.addprocs(manager).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error?.name).toBe('LaunchError');
       expect(error?.message).toMatch(/`bpsh 1 .*\(worker \d on 1\) exited with code 1 before its workers joined .* — a node refuses your user/);
       expect((error as Error & { stderrTail?: string }).stderrTail).toMatch(/1: Operation not permitted/);
@@ -157,7 +176,10 @@ describe('Scyld through the simulator', () => {
     process.env.BEOWULF_JOB_MAP = '2:3';
     try {
       sim.inject({ nodes: { 3: 'down' } });
-      const error = await c.addprocs(new ScyldManager(2, base)).then(() => undefined, (e: Error) => e);
+      const error = await c.addprocs(new ScyldManager(2, base)).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       expect(error?.message).toMatch(/\(worker 1 on 3\) exited with code 1 before its workers joined .* — a node is not up/);
     } finally {
       delete process.env.BEOWULF_JOB_MAP;
@@ -169,7 +191,12 @@ describe('Scyld through the simulator', () => {
   it('a remote worker killed on its node: WorkerLostError says how its bpsh ended', async () => {
     const c = cluster();
     const [id] = await c.addprocs(new ScyldManager(1, base));
-    const call = c.remotecallFetch(id!, () => new Promise(() => {})).then(() => undefined, (e: Error & { detail?: string }) => e);
+    const call = c
+      .remotecallFetch(id!, () => new Promise(() => {}))
+      .then(
+        () => undefined,
+        (e: Error & { detail?: string }) => e,
+      );
     process.kill(c.worker(id!).pid, 'SIGKILL');
     const error = await call;
     expect(error?.name).toBe('WorkerLostError');
@@ -181,11 +208,17 @@ describe('Scyld through the simulator', () => {
 
   it('a launch timeout and an abort (Ctrl-C) fail the launch and stop every bpsh', async () => {
     const c = cluster();
-    const timedOut = await c.addprocs(new ScyldManager(2, slow), { timeoutMs: 3_000 }).then(() => undefined, (e: Error) => e);
+    const timedOut = await c.addprocs(new ScyldManager(2, slow), { timeoutMs: 3_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(timedOut?.message).toMatch(/timed out .* with 0 of 2 workers joined/);
     expect(bpshCommands()).toEqual([]);
     const controller = new AbortController();
-    const aborted = c.addprocs(new ScyldManager(2, slow), { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+    const aborted = c.addprocs(new ScyldManager(2, slow), { signal: controller.signal }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await eventually(() => expect(bpshCommands()).toHaveLength(2));
     controller.abort();
     expect(await aborted).toBeDefined();
@@ -197,7 +230,10 @@ describe('Scyld through the simulator', () => {
   it('a launch timeout also ends the remote workers that had not joined', async () => {
     const c = cluster();
     const before = new Set(sim.processes());
-    await c.addprocs(new ScyldManager(2, slow), { timeoutMs: 3_000 }).then(() => undefined, (e: Error) => e);
+    await c.addprocs(new ScyldManager(2, slow), { timeoutMs: 3_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     await eventually(() => expect(sim.processes().filter((pid) => !before.has(pid))).toEqual([]), 5_000);
   });
 });

@@ -15,7 +15,7 @@ const HINTS: readonly [RegExp, string][] = [
   [/unknown resource/i, 'check `resources` and `memory` (`qconf -sc` lists the resources; a site requesting memory as another resource sets `memoryResource`)'],
   [/parallel environment .* does not exist/i, 'check `pe` (`qconf -spl` lists the parallel environments)'],
   [/project .* (?:does not exist|not allowed)|no project|rejected.*project/i, 'check `project` (`qconf -sprjl` lists the projects)'],
-  [/is not a time value|h_rt/i, 'check `walltime`: `[[hours:]minutes:]seconds`, within the queue\'s h_rt'],
+  [/is not a time value|h_rt/i, "check `walltime`: `[[hours:]minutes:]seconds`, within the queue's h_rt"],
   [/no suitable queues/i, 'no queue can ever run this request: check `queue`, `pe`/`slots`, `resources`, `memory` and `walltime` against the queues (`qconf -sq <queue>`)'],
   [/could not be scheduled/i, 'no slot was free at once and the request had `-now yes`: leave `now` out (@cm asks with `-now no`, which waits in the queue)'],
   [/cannot change to directory|can't chdir/i, 'check `wd`: it must exist on the compute nodes'],
@@ -35,13 +35,17 @@ export function sgeHint(said: string): string | undefined {
  * (msg_qsub.h), so the reason, not the last line.
  */
 export function sgeSaid({ stdout, stderr }: CommandOutput): string | undefined {
-  const lines = `${stderr}\n${stdout}`.split('\n').map((line) => line.trim()).filter((line) => /[A-Za-z0-9]/.test(line) && line !== 'Exiting.');
+  const lines = `${stderr}\n${stdout}`
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /[A-Za-z0-9]/.test(line) && line !== 'Exiting.');
   const refusal = lines.find((line) => line.startsWith('Unable to run job: '));
   return refusal ? refusal.slice('Unable to run job: '.length) : lines[0];
 }
 
 /** qmaster busy or unreachable: worth retrying. */
-export const SGE_TRANSIENT = /unable to contact qmaster|unable to send message to qmaster|got send error|commlib error|failed receiving gdi request|qmaster is not (?:responding|available)|try again later/i;
+export const SGE_TRANSIENT =
+  /unable to contact qmaster|unable to send message to qmaster|got send error|commlib error|failed receiving gdi request|qmaster is not (?:responding|available)|try again later/i;
 
 const STATES = stateTable();
 const drivers = new Map<string, SchedulerDriver>();
@@ -101,7 +105,12 @@ function declare(settings: SgeSettings): SchedulerDriver {
       },
     },
     // -S: the script is bash whatever the queue's shell (shell_start_mode posix_compliant ignores `#!`).
-    jobFlags: ({ name, stdoutPath, stderrPath }) => [['-N', name], ['-o', stdoutPath], ['-e', stderrPath], ['-S', '/bin/bash']],
+    jobFlags: ({ name, stdoutPath, stderrPath }) => [
+      ['-N', name],
+      ['-o', stdoutPath],
+      ['-e', stderrPath],
+      ['-S', '/bin/bash'],
+    ],
     optionFlags: (options) => sgeOptionFlags(options, settings),
     status: {
       // Only the user's own jobs (qstat's default), finished ones already gone: missing twice means ended.
@@ -114,7 +123,10 @@ function declare(settings: SgeSettings): SchedulerDriver {
       // Answers on stdout, one per id; exit 1 with `denied: job "12" does not exist` for a job
       // (or task) that already ended — nothing left to cancel. Any other answer is a failure.
       done: ({ stdout }) => {
-        const answers = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+        const answers = stdout
+          .split('\n')
+          .map((line) => line.trim())
+          .filter(Boolean);
         return answers.length > 0 && answers.every((line) => /^denied: job "[^"]+" does not exist$|has deleted|has registered .* for deletion/.test(line));
       },
     },
@@ -122,7 +134,8 @@ function declare(settings: SgeSettings): SchedulerDriver {
     explain: { command: (jobId) => ['qstat', '-j', jobId], parse: parseErrorReason },
     walltimeSeconds: walltimeOf,
     check: (options, _np, layout) => {
-      if (layout === 'tasks' && !options.pe) return 'the `tasks` layout is one parallel job: set `pe` to a parallel environment (`qconf -spl` lists them; control_slaves TRUE lets it span hosts), or use layout "array"';
+      if (layout === 'tasks' && !options.pe)
+        return 'the `tasks` layout is one parallel job: set `pe` to a parallel environment (`qconf -spl` lists them; control_slaves TRUE lets it span hosts), or use layout "array"';
       return checkSgeOptions(options);
     },
   };

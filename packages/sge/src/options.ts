@@ -15,7 +15,7 @@ const RESOURCE = /^[A-Za-z_][\w.-]*(?:=[^,\s'"]+)?$/;
 
 const resourceList = z.union(
   [
-    z.string().refine((list) => list.split(',').every((entry) => RESOURCE.test(entry)), 'use Grid Engine\'s form `name=value,name=value` (no spaces or quotes)'),
+    z.string().refine((list) => list.split(',').every((entry) => RESOURCE.test(entry)), "use Grid Engine's form `name=value,name=value` (no spaces or quotes)"),
     z.record(z.string().regex(/^[A-Za-z_][\w.-]*$/, 'must be a resource name'), z.union([z.string().regex(/^[^,\s'"]+$/, 'no commas, spaces or quotes'), z.number()])),
   ],
   { error: 'must be a resource list: `"h_vmem=4G,tmem=4G"` or `{ h_vmem: "4G", tmem: "4G" }`' },
@@ -28,7 +28,10 @@ const resourceList = z.union(
  */
 export const sgeOptionsSchema = z.object({
   /** `-q`: the queue (or queue list, `all.q@node01,short.q`) the jobs run in. */
-  queue: z.string().regex(/^[^\s'"]+$/, 'a queue name or list, without spaces').optional(),
+  queue: z
+    .string()
+    .regex(/^[^\s'"]+$/, 'a queue name or list, without spaces')
+    .optional(),
   /**
    * `-l`: resources each job requests, e.g. `"h_vmem=4G,tmem=4G"` or `{ h_vmem: '4G' }`
    * (`qconf -sc` lists what a site offers). Merged with `walltime` and `memory` into one `-l`.
@@ -37,13 +40,22 @@ export const sgeOptionsSchema = z.object({
   /** Walltime of each job: `-l h_rt=` in `[[h:]m:]s` (`"01:30:00"`) or a number of seconds. Workers learn their end from it. */
   walltime: z.union([z.string().regex(TIME, 'use `[[hours:]minutes:]seconds`, e.g. "01:30:00"'), z.number().int().positive()], { error: 'must be `"HH:MM:SS"` or a number of seconds' }).optional(),
   /** Memory of each worker, e.g. `"4G"`: `-l <memoryResource>=4G` (`h_vmem` unless the site setting `memoryResource` names another, such as `mem_free`). */
-  memory: z.string().regex(/^\d+(?:\.\d+)?[KMGTkmgt]?$/, 'use a size like "4G" or "500M"').optional(),
+  memory: z
+    .string()
+    .regex(/^\d+(?:\.\d+)?[KMGTkmgt]?$/, 'use a size like "4G" or "500M"')
+    .optional(),
   /** Parallel environment (`qconf -spl` lists them): `-pe <pe> <slots>` per worker; the `tasks` layout asks for `-pe <pe> <np × slots>`. */
-  pe: z.string().regex(/^[^\s'"]+$/, 'a parallel environment name').optional(),
+  pe: z
+    .string()
+    .regex(/^[^\s'"]+$/, 'a parallel environment name')
+    .optional(),
   /** Slots of each worker in the parallel environment `pe` (threads a worker may use). Default 1. */
   slots: z.number().int().positive().optional(),
   /** `-P`: the project the jobs are charged to. */
-  project: z.string().regex(/^[^\s'"]+$/, 'a project name').optional(),
+  project: z
+    .string()
+    .regex(/^[^\s'"]+$/, 'a project name')
+    .optional(),
   /** `-wd`: the jobs' working directory on the nodes (it must exist there). Default: Grid Engine's, the home directory. */
   wd: z.string().min(1).optional(),
 });
@@ -87,7 +99,10 @@ void typedOptionKeysMatch;
 /** Settings of both managers that are not flags (read from site config too). */
 export const sgeSettingsSchema = z.object({
   /** The resource `memory` is requested as: `h_vmem` (default), `mem_free`, `m_mem_free`, `tmem`… — site specific. */
-  memoryResource: z.string().regex(/^[A-Za-z_][\w.-]*$/, 'must be a resource name').default('h_vmem'),
+  memoryResource: z
+    .string()
+    .regex(/^[A-Za-z_][\w.-]*$/, 'must be a resource name')
+    .default('h_vmem'),
 });
 
 /** Settings as parsed. */
@@ -98,7 +113,9 @@ void settingsMatch;
 void settingKeysMatch;
 
 const shared =
-  'a A ac ar b binding c ckpt clear cwd C dc dl e h hard hardq holdJid holdJidAd i j js jsv l m M masterq masterl mods N notify now noshell nostdin o ot p P pe pty q R r rou rdi sc shell soft sync S t tc tcon terse umask v verify V w wd'.split(' ');
+  'a A ac ar b binding c ckpt clear cwd C dc dl e h hard hardq holdJid holdJidAd i j js jsv l m M masterq masterl mods N notify now noshell nostdin o ot p P pe pty q R r rou rdi sc shell soft sync S t tc tcon terse umask v verify V w wd'.split(
+    ' ',
+  );
 
 /** Every option qsub takes (submit.1, SoGE 8.1.9), camelCase, one-letter forms as they are. */
 export const QSUB_OPTION_NAMES: readonly string[] = shared;
@@ -159,7 +176,9 @@ export function sgeOptionFlags(options: Readonly<Record<string, FlagValue>>, set
   if (list.length > 0) flags.push(['-l', list.join(',')]);
   if (options.project) flags.push(['-P', String(options.project)]);
   if (options.wd) flags.push(['-wd', String(options.wd)]);
-  const rest = Object.keys(options).filter((key) => !TYPED.has(key) && options[key] !== undefined).sort();
+  const rest = Object.keys(options)
+    .filter((key) => !TYPED.has(key) && options[key] !== undefined)
+    .sort();
   for (const key of rest) {
     const flag = optionFlag(key, options[key]!, 'single-dash');
     if (flag) flags.push(flag);
@@ -178,7 +197,7 @@ const RESERVED: Readonly<Record<string, string>> = {
   t: 'the number of workers sets -t: pass it as np',
   o: 'job logs go to `logDir`: set that instead',
   e: 'job logs go to `logDir`: set that instead',
-  j: 'job logs go to `logDir` (stdout and stderr apart, so a failed job\'s stderr can be shown)',
+  j: "job logs go to `logDir` (stdout and stderr apart, so a failed job's stderr can be shown)",
   terse: '@cm passes -terse itself',
   b: '@cm submits a job script, not a binary',
   sync: 'addprocs waits for the workers itself; -sync would block the submission until the job ends',

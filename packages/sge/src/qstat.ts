@@ -9,7 +9,10 @@ import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core/driver'
 
 /** `7`, or `7.1-4:1` for an array: the job id of `qsub -terse`. */
 export function parseSubmitId(stdout: string): string | undefined {
-  const lines = stdout.split('\n').map((line) => line.trim()).filter(Boolean);
+  const lines = stdout
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
   for (const line of lines.reverse()) {
     const match = /^(\d+)(?:\.\d+-\d+:\d+)?$/.exec(line);
     if (match) return match[1];

@@ -89,8 +89,18 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
 
   it('parses qstat -xml: running tasks one per element, pending tasks folded as a list, plain jobs without a task', () => {
     const statuses = parseQstatXml(fixture('qstat-xml-mixed.xml'))!;
-    expect(statuses.filter((s) => s.jobId === '7').map((s) => [s.taskIndex, s.state])).toEqual([[1, 'r'], [2, 'r'], [3, 'r'], [4, 'r']]);
-    expect(statuses.filter((s) => s.jobId === '9').map((s) => [s.taskIndex, s.state])).toEqual([[1, 'r'], [2, 'r'], [3, 'qw'], [4, 'qw']]);
+    expect(statuses.filter((s) => s.jobId === '7').map((s) => [s.taskIndex, s.state])).toEqual([
+      [1, 'r'],
+      [2, 'r'],
+      [3, 'r'],
+      [4, 'r'],
+    ]);
+    expect(statuses.filter((s) => s.jobId === '9').map((s) => [s.taskIndex, s.state])).toEqual([
+      [1, 'r'],
+      [2, 'r'],
+      [3, 'qw'],
+      [4, 'qw'],
+    ]);
     expect(statuses.find((s) => s.jobId === '6')).toEqual({ jobId: '6', taskIndex: null, state: 'r', reason: undefined });
     expect(statuses.filter((s) => s.state === 'qw').map((s) => [s.jobId, s.reason])).toEqual(['9', '9', '10', '11', '12'].map((id) => [id, 'waiting to be scheduled']));
   });
@@ -99,7 +109,11 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
     expect(parseQstatXml(fixture('qstat-xml-eqw.xml'))).toEqual([{ jobId: '13', taskIndex: null, state: 'Eqw', reason: 'error state, see qstat -j' }]);
     expect(parseQstatXml(fixture('qstat-xml-empty.xml'))).toEqual([]);
     const range = '<job_info><job_info><job_list state="pending"><JB_job_number>21</JB_job_number><state>hqw</state><tasks>1-5:2</tasks></job_list></job_info></job_info>';
-    expect(parseQstatXml(range)!.map((s) => [s.taskIndex, s.reason])).toEqual([[1, 'on hold'], [3, 'on hold'], [5, 'on hold']]);
+    expect(parseQstatXml(range)!.map((s) => [s.taskIndex, s.reason])).toEqual([
+      [1, 'on hold'],
+      [3, 'on hold'],
+      [5, 'on hold'],
+    ]);
     expect(parseQstatXml('error: commlib error: got select error (Connection refused)')).toBeUndefined();
     const driver = queueDriver(sge(1));
     expect(driver.status.parse({ stdout: '', stderr: 'unable to contact qmaster using port 6444 on host "vm"', exitCode: 1 })).toBeUndefined();
@@ -118,9 +132,11 @@ describe('what Grid Engine printed (SoGE 8.1.9 on this machine)', () => {
     expect(done({ stdout: '', stderr: 'unable to contact qmaster using port 6444 on host "vm"', exitCode: 1 })).toBe(false);
   });
 
-  it('quotes the reason of a refusal, not qsub\'s closing `Exiting.`', () => {
+  it("quotes the reason of a refusal, not qsub's closing `Exiting.`", () => {
     const said = queueDriver(sge(1)).submit.said!;
-    expect(said({ stdout: '', stderr: 'Unable to run job: Job was rejected because job requests unknown queue "nope"\nExiting.\n', exitCode: 1 })).toBe('Job was rejected because job requests unknown queue "nope"');
+    expect(said({ stdout: '', stderr: 'Unable to run job: Job was rejected because job requests unknown queue "nope"\nExiting.\n', exitCode: 1 })).toBe(
+      'Job was rejected because job requests unknown queue "nope"',
+    );
     expect(said({ stdout: '', stderr: 'qsub: invalid option argument "-bogus"\n', exitCode: 2 })).toBe('qsub: invalid option argument "-bogus"');
   });
 
@@ -145,8 +161,23 @@ describe('state table', () => {
     expect(queueDriver(sge(1)).status.states).toEqual(table);
     const kinds = Object.fromEntries(['qw', 'hqw', 'hRqw', 'r', 't', 'Rr', 'Rt', 's', 'S', 'T', 'st', 'dr', 'dt', 'dRr', 'Eqw', 'Ehqw', 'EhRqw'].map((s) => [s, table[s]]));
     expect(kinds).toEqual({
-      qw: 'queued', hqw: 'held', hRqw: 'held', r: 'running', t: 'starting', Rr: 'running', Rt: 'starting', s: 'suspended', S: 'suspended', T: 'suspended', st: 'suspended',
-      dr: 'cancelled', dt: 'cancelled', dRr: 'cancelled', Eqw: 'error', Ehqw: 'error', EhRqw: 'error',
+      qw: 'queued',
+      hqw: 'held',
+      hRqw: 'held',
+      r: 'running',
+      t: 'starting',
+      Rr: 'running',
+      Rt: 'starting',
+      s: 'suspended',
+      S: 'suspended',
+      T: 'suspended',
+      st: 'suspended',
+      dr: 'cancelled',
+      dt: 'cancelled',
+      dRr: 'cancelled',
+      Eqw: 'error',
+      Ehqw: 'error',
+      EhRqw: 'error',
     });
     for (const [state, kind] of Object.entries(table)) {
       expect(isEnded(kind), state).toBe(state.includes('d') || state.includes('E'));
@@ -208,7 +239,23 @@ describe('qrsh', () => {
   };
 
   it('runs one `qrsh -now no -V` per worker with the typed options, the worker as one quoted line', () => {
-    expect(command(qrsh(2, { queue: 'all.q', resources: 'h_vmem=4G', pe: 'smp', slots: 2, wd: '/scratch' }))).toEqual(['qrsh', '-now', 'no', '-V', '-q', 'all.q', '-l', 'h_vmem=4G', '-wd', '/scratch', '-pe', 'smp', '2', '-verbose', '/usr/bin/node /x/main.js']);
+    expect(command(qrsh(2, { queue: 'all.q', resources: 'h_vmem=4G', pe: 'smp', slots: 2, wd: '/scratch' }))).toEqual([
+      'qrsh',
+      '-now',
+      'no',
+      '-V',
+      '-q',
+      'all.q',
+      '-l',
+      'h_vmem=4G',
+      '-wd',
+      '/scratch',
+      '-pe',
+      'smp',
+      '2',
+      '-verbose',
+      '/usr/bin/node /x/main.js',
+    ]);
     expect(command(qrsh(1), ['/opt/my node/node', '--max-old-space-size=512', '/x/main.js']).at(-1)).toBe("'/opt/my node/node' --max-old-space-size=512 /x/main.js");
   });
 

@@ -68,7 +68,10 @@ describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
   it('an invalid queue is a clear error from qrsh, and nothing is queued', async () => {
     const { jobName, options } = named('badq');
     const c = open.open();
-    const error = await addprocsQrsh(c, 2, { ...options, queue: 'nope' }, { timeoutMs: 60_000 }).then(() => undefined, (e: Error & { stderrTail?: string }) => e);
+    const error = await addprocsQrsh(c, 2, { ...options, queue: 'nope' }, { timeoutMs: 60_000 }).then(
+      () => undefined,
+      (e: Error & { stderrTail?: string }) => e,
+    );
     expect(error?.name).toBe('LaunchError');
     expect(error?.message).toMatch(/^sge: `qrsh -now no -V -q nope .*` \(worker \d\) exited with code 1 before its workers joined \(0 of 2 joined\) — check `queue`/);
     expect((error as { stderrTail?: string }).stderrTail).toMatch(/Job was rejected because job requests unknown queue "nope"/);
@@ -77,7 +80,10 @@ describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
 
   it('a wd missing on the node is a clear error naming it', async () => {
     const c = open.open();
-    const error = await addprocsQrsh(c, 1, { ...named('nowd').options, wd: '/nonexistent/cm-qrsh-test' }, { timeoutMs: 60_000 }).then(() => undefined, (e: Error) => e);
+    const error = await addprocsQrsh(c, 1, { ...named('nowd').options, wd: '/nonexistent/cm-qrsh-test' }, { timeoutMs: 60_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/exited with code 1 before its workers joined \(0 of 1 joined\) — check `wd`: it must exist on the compute nodes/);
   });
 
@@ -88,12 +94,15 @@ describe.skipIf(!up)('Grid Engine qrsh (real)', () => {
     const { jobName, options } = named('wait');
     const c = open.open();
     // Valid, but the queue's h_rt (10 min) refuses it: the qrsh job waits forever.
-    const error = await addprocsQrsh(c, 2, { ...options, queue: 'short.q', walltime: '00:20:00' }, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
+    const error = await addprocsQrsh(c, 2, { ...options, queue: 'short.q', walltime: '00:20:00' }, { timeoutMs: 4_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/sge launch timed out after 4000 ms with 0 of 2 workers joined/);
     expect(await leftover({ name: jobName })).toEqual([]);
   });
 
-  it('Ctrl-C (SIGINT to the master\'s process group) ends the master the conventional way and leaves no qrsh job', async () => {
+  it("Ctrl-C (SIGINT to the master's process group) ends the master the conventional way and leaves no qrsh job", async () => {
     const master = fileURLToPath(new URL('./fixtures/qrsh-master.mjs', import.meta.url));
     // Never runnable (the queue's h_rt is 10 min): the qrsh jobs wait in qw until interrupted.
     const { jobName, options } = named('int');

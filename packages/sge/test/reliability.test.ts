@@ -63,7 +63,10 @@ describe.skipIf(!up)('Grid Engine reliability (real)', () => {
       { batchSize: 50 },
     );
     let finished = false;
-    void mapping.then(() => (finished = true), () => undefined);
+    void mapping.then(
+      () => (finished = true),
+      () => undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(finished).toBe(false); // the kill lands mid-pmap
     process.kill(pid, 'SIGKILL');

@@ -14,7 +14,10 @@ const HOW = 'start it with `bash tooling/schedulers/gridengine.sh up` (as root, 
 /** Put `gridengine.sh env`'s `export NAME=value` lines into this process's environment. */
 function loadClientEnvironment(): string | undefined {
   const env = execaSync('bash', [SCRIPT, 'env'], { reject: false, timeout: 10_000 });
-  if (env.exitCode !== 0) return String(env.stderr || env.shortMessage).trim().split('\n')[0];
+  if (env.exitCode !== 0)
+    return String(env.stderr || env.shortMessage)
+      .trim()
+      .split('\n')[0];
   for (const line of String(env.stdout).split('\n')) {
     const match = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
     if (match) process.env[match[1]!] = match[2]!.replace(/^'(.*)'$/, '$1');
@@ -27,7 +30,9 @@ function answers(): string | undefined {
   if (problem) return `gridengine.sh env failed: ${problem}`;
   const status = execaSync('bash', [SCRIPT, 'status'], { reject: false, timeout: 20_000 });
   if (status.exitCode === 0) return undefined;
-  return String(status.stdout || status.stderr || status.shortMessage || 'gridengine.sh status failed').trim().split('\n')[0];
+  return String(status.stdout || status.stderr || status.shortMessage || 'gridengine.sh status failed')
+    .trim()
+    .split('\n')[0];
 }
 
 /** Whether Grid Engine answers (with its client environment now set); throws under CI when it does not. */

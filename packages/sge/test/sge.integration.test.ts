@@ -73,7 +73,16 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
     const ids = await c.addprocs(manager);
     expect(ids).toHaveLength(2);
     await c.rmprocs([ids[0]!]);
-    await expect.poll(() => c.workers().map((id) => c.worker(id).taskIndex).sort(), { timeout: 30_000 }).toEqual([...ids.slice(1).map((id) => c.worker(id).taskIndex), 2].sort());
+    await expect
+      .poll(
+        () =>
+          c
+            .workers()
+            .map((id) => c.worker(id).taskIndex)
+            .sort(),
+        { timeout: 30_000 },
+      )
+      .toEqual([...ids.slice(1).map((id) => c.worker(id).taskIndex), 2].sort());
   });
 
   it('honours wd: the workers run in it', async () => {
@@ -87,7 +96,10 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
   it('an invalid queue is a clear error before anything is queued', async () => {
     const c = open.open();
     const jobName = name('badq');
-    const error = await addprocsSge(c, 2, { ...base, queue: 'nope', jobName }).then(() => undefined, (e: Error) => e);
+    const error = await addprocsSge(c, 2, { ...base, queue: 'nope', jobName }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('SchedulerError');
     expect(error?.message).toMatch(/Job was rejected because job requests unknown queue "nope"/);
     expect(error?.message).toMatch(/check `queue` \(`qconf -sql` lists the queues\)/);
@@ -101,9 +113,14 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
     const progress: string[] = [];
     c.on('launch-progress', (p) => progress.push(p.message));
     const started = Date.now();
-    const error = await addprocsSge(c, 2, { ...base, wd: '/nonexistent/cm-sge-test', jobName }, { timeoutMs: 60_000 }).then(() => undefined, (e: Error) => e);
+    const error = await addprocsSge(c, 2, { ...base, wd: '/nonexistent/cm-sge-test', jobName }, { timeoutMs: 60_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('LaunchError');
-    expect(error?.message).toMatch(/^sge job \d+(\.\d)? ended Eqw \(error state, see qstat -j\): it is stuck in an error state and will not run — sge says: error: can't chdir to \/nonexistent\/cm-sge-test: No such file or directory — before its workers joined \(0 of 2 joined\)/);
+    expect(error?.message).toMatch(
+      /^sge job \d+(\.\d)? ended Eqw \(error state, see qstat -j\): it is stuck in an error state and will not run — sge says: error: can't chdir to \/nonexistent\/cm-sge-test: No such file or directory — before its workers joined \(0 of 2 joined\)/,
+    );
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(progress).toContainEqual(expect.stringMatching(/^sge job \d+ \(array of 2\): 2 Eqw \(error state, see qstat -j\) - 0\/2 workers joined$/));
     expect(await leftover({ name: jobName })).toEqual([]);
@@ -115,7 +132,10 @@ describe.skipIf(!up)('Grid Engine qsub (real)', () => {
     const progress: string[] = [];
     c.on('launch-progress', (p) => progress.push(p.message));
     const manager = new SGEManager(2, { ...base, h: true, jobName });
-    const error = await c.addprocs(manager, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager, { timeoutMs: 4_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/sge launch timed out after 4000 ms with 0 of 2 workers joined/);
     expect(progress).toContainEqual(expect.stringMatching(/^sge job \d+ \(array of 2\): 2 hqw \(on hold\) - 0\/2 workers joined$/));
     expect(manager.jobIds()).toEqual([]);

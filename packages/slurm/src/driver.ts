@@ -6,10 +6,9 @@
 import { type FlagValue, type RawJobStatus, type SchedulerDriver, shellQuote } from '@cm/core/driver';
 import { z } from 'zod';
 
-const walltime = z.union(
-  [z.string().regex(/^(?:\d+-)?\d+(?::\d+){0,2}$/, 'use Slurm\'s forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS'), z.number().int().positive()],
-  { error: 'must be a Slurm time (`"01:30:00"`, `"2-00:00:00"`) or a number of minutes' },
-);
+const walltime = z.union([z.string().regex(/^(?:\d+-)?\d+(?::\d+){0,2}$/, "use Slurm's forms: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS"), z.number().int().positive()], {
+  error: 'must be a Slurm time (`"01:30:00"`, `"2-00:00:00"`) or a number of minutes',
+});
 
 /**
  * The common sbatch options, typed. Any other sbatch option works as a key too: a one-letter
@@ -44,7 +43,9 @@ export const slurmOptionsSchema = z.object({
  * an option key that is none of these is refused with the closest name.
  */
 export const SBATCH_OPTION_NAMES: readonly string[] = [
-  ...'account acctgFreq array batch bb bbf begin chdir clusterConstraint clusters comment constraint container contiguous coreSpec coresPerSocket cpuFreq cpusPerGpu cpusPerTask deadline delayBoot dependency distribution error exclude exclusive export exportFile extraNodeInfo getUserEnv gid gpuBind gpuFreq gpus gpusPerNode gpusPerSocket gpusPerTask gres gresFlags hint hold ignorePbs input jobName killOnInvalidDep licenses mailType mailUser mcsLabel mem memBind memPerCpu memPerGpu mincpus network nice noKill noRequeue nodefile nodelist nodes ntasks ntasksPerCore ntasksPerGpu ntasksPerNode ntasksPerSocket openMode output overcommit oversubscribe parsable partition power priority profile propagate qos quiet reboot requeue reservation signal socketsPerNode spreadJob switches testOnly threadSpec threadsPerCore time timeMin tmp uid useMinNodes verbose wait waitAllNodes wckey wrap'.split(' '),
+  ...'account acctgFreq array batch bb bbf begin chdir clusterConstraint clusters comment constraint container contiguous coreSpec coresPerSocket cpuFreq cpusPerGpu cpusPerTask deadline delayBoot dependency distribution error exclude exclusive export exportFile extraNodeInfo getUserEnv gid gpuBind gpuFreq gpus gpusPerNode gpusPerSocket gpusPerTask gres gresFlags hint hold ignorePbs input jobName killOnInvalidDep licenses mailType mailUser mcsLabel mem memBind memPerCpu memPerGpu mincpus network nice noKill noRequeue nodefile nodelist nodes ntasks ntasksPerCore ntasksPerGpu ntasksPerNode ntasksPerSocket openMode output overcommit oversubscribe parsable partition power priority profile propagate qos quiet reboot requeue reservation signal socketsPerNode spreadJob switches testOnly threadSpec threadsPerCore time timeMin tmp uid useMinNodes verbose wait waitAllNodes wckey wrap'.split(
+    ' ',
+  ),
   ...'A a b B C c D d e F G H i J k L M m N n O o p Q q S s t v W w x'.split(' '),
 ];
 

@@ -18,7 +18,11 @@ afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 
 describe.skipIf(!up)('cm doctor slurm (real Slurm)', () => {
   it('passes every step, from sbatch to the cancelled job, with their times', async () => {
-    const result = await execa(process.execPath, [bin, 'doctor', 'slurm', '--json', '--timeout', '90', '--partition', 'debug', '--time', '00:05:00', '--log-dir', logDir], { cwd: here, reject: false, timeout: 150_000 });
+    const result = await execa(process.execPath, [bin, 'doctor', 'slurm', '--json', '--timeout', '90', '--partition', 'debug', '--time', '00:05:00', '--log-dir', logDir], {
+      cwd: here,
+      reject: false,
+      timeout: 150_000,
+    });
     expect(result.stderr).toBe('');
     const report = JSON.parse(result.stdout) as { ok: boolean; driver: string; steps: { step: string; ok: boolean; detail?: string }[] };
     expect(report).toMatchObject({ ok: true, driver: 'slurm' });

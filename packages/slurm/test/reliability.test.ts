@@ -75,7 +75,10 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
       const name = jobName('timeout');
       const error = await cluster()
         .addprocs(pending(name), { timeoutMs: 4_000 })
-        .then(() => undefined, (e: Error) => e);
+        .then(
+          () => undefined,
+          (e: Error) => e,
+        );
       expect(error?.message).toMatch(/slurm launch timed out after 4000 ms with 0 of 2 workers joined/);
       expect(await liveByName(name)).toEqual([]);
     });
@@ -84,7 +87,10 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
       const name = jobName('abort');
       const c = cluster();
       const controller = new AbortController();
-      const launching = c.addprocs(pending(name), { signal: controller.signal }).then(() => undefined, (e: Error) => e);
+      const launching = c.addprocs(pending(name), { signal: controller.signal }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       await queued(c);
       controller.abort(new Error('the user gave up'));
       expect((await launching)?.message).toMatch(/slurm launch was aborted with 0 of 2 workers joined/);
@@ -94,7 +100,10 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
     it('a cluster closed while its launch is pending', async () => {
       const name = jobName('close');
       const c = cluster();
-      const launching = c.addprocs(pending(name)).then(() => undefined, (e: Error) => e);
+      const launching = c.addprocs(pending(name)).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       await queued(c);
       await c.close();
       expect((await launching)?.message).toMatch(/launch stopped: the cluster was closed/);
@@ -119,19 +128,21 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
     it.each([
       ['a child of each task holds the step output', 'task'],
       ['a child of srun holds its stdout (an srun wrapper backgrounds sleep)', 'srun'],
-    ] as const)('in-allocation addprocs with timeoutMs returns within timeout + 5 s when %s', async (_title, holder) => {
-      const dir = mkdtempSync(path.join(logDir, `held-${holder}-`));
-      const marker = path.join(dir, 'wrapper-used');
-      const bin = path.join(dir, 'bin');
-      if (holder === 'srun') {
-        const srun = (await execa('which', ['srun'])).stdout.trim();
-        mkdirSync(bin);
-        writeFileSync(path.join(bin, 'srun'), `#!/bin/sh\ntouch ${marker}\nsleep 90 &\nexec ${srun} "$@"\n`);
-        chmodSync(path.join(bin, 'srun'), 0o755);
-      }
-      // The workers never join: node evaluates -e instead of the worker script (spawning a `sleep` that inherits stdout first, for 'task').
-      const hold = holder === 'task' ? "require('node:child_process').spawn('sleep', ['90'], { stdio: 'inherit' }); setTimeout(() => {}, 600000)" : 'setTimeout(() => {}, 600000)';
-      const program = `
+    ] as const)(
+      'in-allocation addprocs with timeoutMs returns within timeout + 5 s when %s',
+      async (_title, holder) => {
+        const dir = mkdtempSync(path.join(logDir, `held-${holder}-`));
+        const marker = path.join(dir, 'wrapper-used');
+        const bin = path.join(dir, 'bin');
+        if (holder === 'srun') {
+          const srun = (await execa('which', ['srun'])).stdout.trim();
+          mkdirSync(bin);
+          writeFileSync(path.join(bin, 'srun'), `#!/bin/sh\ntouch ${marker}\nsleep 90 &\nexec ${srun} "$@"\n`);
+          chmodSync(path.join(bin, 'srun'), 0o755);
+        }
+        // The workers never join: node evaluates -e instead of the worker script (spawning a `sleep` that inherits stdout first, for 'task').
+        const hold = holder === 'task' ? "require('node:child_process').spawn('sleep', ['90'], { stdio: 'inherit' }); setTimeout(() => {}, 600000)" : 'setTimeout(() => {}, 600000)';
+        const program = `
         import { Cluster } from '@cm/core';
         import { SlurmManager } from '@cm/slurm';
         const cluster = new Cluster({ logger: { debug() {}, info() {}, warn() {}, error() {} }, onOutput: () => {} });
@@ -141,23 +152,27 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
         await cluster.close();
         console.log('CLOSED ' + (Date.now() - started));
       `;
-      const script = path.join(dir, 'job.sh');
-      writeFileSync(script, `#!/bin/bash\ncd ${testDir} && exec ${process.execPath} --input-type=module -e "$CM_RELIABILITY_PROGRAM"\n`);
-      const out = path.join(dir, 'out-%j.txt');
-      const env = { CM_RELIABILITY_PROGRAM: program, PATH: holder === 'srun' ? `${bin}:${process.env.PATH}` : process.env.PATH! };
-      const submitted = await execa('sbatch', ['--parsable', '--ntasks=2', '--time=00:05:00', `--output=${out}`, `--job-name=${jobName('held')}`, script], { env });
-      const jobId = submitted.stdout.trim();
-      await waitUntilGone(slurmDriver, [jobId], 90_000);
-      const text = readFileSync(out.replace('%j', jobId), 'utf8');
-      const result = /^RESULT (.*)$/m.exec(text);
-      expect(result, text).not.toBeNull();
-      const { elapsedMs, message } = JSON.parse(result![1]!) as { elapsedMs: number; message: string };
-      expect(message).toMatch(/slurm launch timed out after 5000 ms with 0 of 2 workers joined/);
-      expect(elapsedMs).toBeLessThan(5_000 + 5_000);
-      expect(text).toMatch(/^CLOSED \d+$/m);
-      if (holder === 'srun') expect(existsSync(marker)).toBe(true);
-      console.log(`[reliability] slurm in-allocation timeout, output held by ${holder}'s child: addprocs rejected after ${elapsedMs} ms (timeoutMs 5000); ${/^CLOSED (\d+)$/m.exec(text)![1]} ms to close()`);
-    }, 150_000);
+        const script = path.join(dir, 'job.sh');
+        writeFileSync(script, `#!/bin/bash\ncd ${testDir} && exec ${process.execPath} --input-type=module -e "$CM_RELIABILITY_PROGRAM"\n`);
+        const out = path.join(dir, 'out-%j.txt');
+        const env = { CM_RELIABILITY_PROGRAM: program, PATH: holder === 'srun' ? `${bin}:${process.env.PATH}` : process.env.PATH! };
+        const submitted = await execa('sbatch', ['--parsable', '--ntasks=2', '--time=00:05:00', `--output=${out}`, `--job-name=${jobName('held')}`, script], { env });
+        const jobId = submitted.stdout.trim();
+        await waitUntilGone(slurmDriver, [jobId], 90_000);
+        const text = readFileSync(out.replace('%j', jobId), 'utf8');
+        const result = /^RESULT (.*)$/m.exec(text);
+        expect(result, text).not.toBeNull();
+        const { elapsedMs, message } = JSON.parse(result![1]!) as { elapsedMs: number; message: string };
+        expect(message).toMatch(/slurm launch timed out after 5000 ms with 0 of 2 workers joined/);
+        expect(elapsedMs).toBeLessThan(5_000 + 5_000);
+        expect(text).toMatch(/^CLOSED \d+$/m);
+        if (holder === 'srun') expect(existsSync(marker)).toBe(true);
+        console.log(
+          `[reliability] slurm in-allocation timeout, output held by ${holder}'s child: addprocs rejected after ${elapsedMs} ms (timeoutMs 5000); ${/^CLOSED (\d+)$/m.exec(text)![1]} ms to close()`,
+        );
+      },
+      150_000,
+    );
   });
 
   it.each(['array', 'tasks'] as const)('[%s] SIGKILL of one of 3 Slurm workers mid-pmap of 10,000 items: each result exactly once', async (layout) => {
@@ -175,7 +190,10 @@ describe.skipIf(!up)('Slurm reliability (real)', () => {
       { batchSize: 50 },
     );
     let finished = false;
-    void mapping.then(() => (finished = true), () => undefined);
+    void mapping.then(
+      () => (finished = true),
+      () => undefined,
+    );
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(finished).toBe(false); // the kill lands mid-pmap
     process.kill(pid, 'SIGKILL');

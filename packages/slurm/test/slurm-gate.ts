@@ -10,7 +10,9 @@ const HOW = 'start the single-node Slurm with `bash tooling/schedulers/slurm.sh 
 function answers(): string | undefined {
   const result = execaSync('sinfo', ['--noheader', '--format=%T'], { reject: false, timeout: 10_000 });
   if (result.exitCode === 0 && String(result.stdout).trim()) return undefined;
-  return String(result.stderr || result.stdout || result.shortMessage || 'sinfo printed nothing').trim().split('\n')[0];
+  return String(result.stderr || result.stdout || result.shortMessage || 'sinfo printed nothing')
+    .trim()
+    .split('\n')[0];
 }
 
 /** Whether Slurm answers; throws under CI when it does not. */

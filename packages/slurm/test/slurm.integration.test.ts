@@ -112,7 +112,10 @@ describe.skipIf(!up)('Slurm (real)', () => {
   it('an invalid partition fails before anything is queued, with sbatch’s words and what to do', async () => {
     const c = cluster();
     const name = `cmbad${process.pid}`;
-    const error = await addprocsSlurm(c, 2, { ...base, partition: 'nope', jobName: name }).then(() => undefined, (e: Error) => e);
+    const error = await addprocsSlurm(c, 2, { ...base, partition: 'nope', jobName: name }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.name).toBe('SchedulerError');
     expect(error?.message).toMatch(/Invalid partition name specified/);
     expect(error?.message).toMatch(/check `partition`, or set it in the site config/);
@@ -139,7 +142,10 @@ describe.skipIf(!up)('Slurm (real)', () => {
     c.on('launch-progress', (p) => progress.push(p.message));
     // Valid but not runnable within the test: it may not start for an hour (Reason=BeginTime).
     const manager = new SlurmManager(2, { ...base, begin: 'now+1hour' });
-    const error = await c.addprocs(manager, { timeoutMs: 4_000 }).then(() => undefined, (e: Error) => e);
+    const error = await c.addprocs(manager, { timeoutMs: 4_000 }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
     expect(error?.message).toMatch(/slurm launch timed out after 4000 ms with 0 of 2 workers joined/);
     expect(progress).toContainEqual(expect.stringMatching(/^slurm job \d+: PENDING \(BeginTime\) - 0\/2 workers joined$/));
     const jobId = /^slurm job (\d+)/.exec(progress[0]!)![1]!;

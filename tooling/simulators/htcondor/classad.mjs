@@ -121,7 +121,11 @@ export function compile(text) {
         while (accept(','));
         if (!accept(')')) throw new SyntaxError('expected )');
       }
-      return (ad) => call(lower, args.map((a) => a(ad)));
+      return (ad) =>
+        call(
+          lower,
+          args.map((a) => a(ad)),
+        );
     }
     const name = token.text.replace(/^(MY|TARGET)\./i, '');
     return (ad) => {
@@ -183,15 +187,24 @@ function apply(op, left, right, ad) {
   const a = Number(l);
   const b = Number(r);
   switch (op) {
-    case '<': return a < b;
-    case '>': return a > b;
-    case '<=': return a <= b;
-    case '>=': return a >= b;
-    case '+': return a + b;
-    case '-': return a - b;
-    case '*': return a * b;
-    case '/': return b === 0 ? null : Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
-    case '%': return b === 0 ? null : a % b;
+    case '<':
+      return a < b;
+    case '>':
+      return a > b;
+    case '<=':
+      return a <= b;
+    case '>=':
+      return a >= b;
+    case '+':
+      return a + b;
+    case '-':
+      return a - b;
+    case '*':
+      return a * b;
+    case '/':
+      return b === 0 ? null : Number.isInteger(a) && Number.isInteger(b) ? Math.trunc(a / b) : a / b;
+    case '%':
+      return b === 0 ? null : a % b;
   }
   return null;
 }
@@ -210,15 +223,24 @@ function identical(a, b) {
  */
 function call(name, args) {
   switch (name) {
-    case 'time': return Math.floor(Date.now() / 1000);
-    case 'int': return args[0] === null ? null : Math.trunc(Number(args[0]));
-    case 'real': return args[0] === null ? null : Number(args[0]);
-    case 'string': return args[0] === null ? null : String(args[0]);
-    case 'isundefined': return args[0] === null;
-    case 'isstring': return typeof args[0] === 'string';
-    case 'ifthenelse': return truthy(args[0] ?? null) ? args[1] ?? null : args[2] ?? null;
-    case 'strcmp': return String(args[0]) < String(args[1]) ? -1 : String(args[0]) > String(args[1]) ? 1 : 0;
-    case 'member': return typeof args[1] === 'string' ? args[1].split(/\s*,\s*/).includes(String(args[0])) : false;
+    case 'time':
+      return Math.floor(Date.now() / 1000);
+    case 'int':
+      return args[0] === null ? null : Math.trunc(Number(args[0]));
+    case 'real':
+      return args[0] === null ? null : Number(args[0]);
+    case 'string':
+      return args[0] === null ? null : String(args[0]);
+    case 'isundefined':
+      return args[0] === null;
+    case 'isstring':
+      return typeof args[0] === 'string';
+    case 'ifthenelse':
+      return truthy(args[0] ?? null) ? (args[1] ?? null) : (args[2] ?? null);
+    case 'strcmp':
+      return String(args[0]) < String(args[1]) ? -1 : String(args[0]) > String(args[1]) ? 1 : 0;
+    case 'member':
+      return typeof args[1] === 'string' ? args[1].split(/\s*,\s*/).includes(String(args[0])) : false;
   }
   return null;
 }

@@ -104,7 +104,7 @@ export function adOf(job, record, pool) {
       ad.RemoveReason = removed.reason;
     } else if (job.dispatch === 'held' && !meta.unmatchable) {
       status = 5;
-      ad.HoldReason = 'submitted on hold at user\'s request';
+      ad.HoldReason = "submitted on hold at user's request";
       ad.HoldReasonCode = HOLD.submittedOnHold;
       ad.HoldReasonSubCode = 0;
     }
@@ -158,7 +158,11 @@ function holdOf(job, record, meta, pool) {
   const e = errnoOf(meta.enoexec ? 'ENOEXEC' : record.errno);
   const args = String(meta.ad.Arguments ?? '');
   const withArgs = args ? ` with arguments ${args}` : '';
-  return { HoldReason: `Error from slot1@${pool.host}: Failed to execute '${meta.ad.Cmd}'${withArgs}: (errno=${e.number}: '${e.text}')`, HoldReasonCode: HOLD.failedToCreateProcess, HoldReasonSubCode: e.number };
+  return {
+    HoldReason: `Error from slot1@${pool.host}: Failed to execute '${meta.ad.Cmd}'${withArgs}: (errno=${e.number}: '${e.text}')`,
+    HoldReasonCode: HOLD.failedToCreateProcess,
+    HoldReasonSubCode: e.number,
+  };
 }
 
 /**
@@ -221,7 +225,16 @@ export function logEvent(file, code, cluster, proc, at, lines) {
   fs.appendFileSync(file, `${code} (${id}) ${logTime(at)} ${lines.join('\n')}\n...\n`);
 }
 
-const USAGE = ['\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Remote Usage', '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage', '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Remote Usage', '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Local Usage', '\t0  -  Run Bytes Sent By Job', '\t0  -  Run Bytes Received By Job', '\t0  -  Total Bytes Sent By Job', '\t0  -  Total Bytes Received By Job'];
+const USAGE = [
+  '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Remote Usage',
+  '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Run Local Usage',
+  '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Remote Usage',
+  '\t\tUsr 0 00:00:00, Sys 0 00:00:00  -  Total Local Usage',
+  '\t0  -  Run Bytes Sent By Job',
+  '\t0  -  Run Bytes Received By Job',
+  '\t0  -  Total Bytes Sent By Job',
+  '\t0  -  Total Bytes Received By Job',
+];
 
 /**
  * The end hook: write the execute/terminate/held/aborted events, and with file transfer copy
@@ -236,7 +249,8 @@ export async function onTaskEnd({ job, record, dir }) {
   const ad = adOf(job, { ...record, state: 'ended' }, pool);
   const log = meta.log;
   const endedAt = record.endedAt ?? Date.now();
-  if (record.startedAt && record.cause !== 'spawn-error') logEvent(log, '001', job.id, proc, record.startedAt, [`Job executing on host: <127.0.0.1:9618?addrs=127.0.0.1-9618&alias=${pool.host}&noUDP&sock=startd_1_0001>`]);
+  if (record.startedAt && record.cause !== 'spawn-error')
+    logEvent(log, '001', job.id, proc, record.startedAt, [`Job executing on host: <127.0.0.1:9618?addrs=127.0.0.1-9618&alias=${pool.host}&noUDP&sock=startd_1_0001>`]);
   if (ad.JobStatus === 4) {
     const how = record.signal ? [`\t(0) Abnormal termination (signal ${ad.ExitSignal})`, '\t(0) No core file'] : [`\t(1) Normal termination (return value ${ad.ExitCode})`];
     logEvent(log, '005', job.id, proc, endedAt, ['Job terminated.', ...how, ...USAGE]);

@@ -44,7 +44,11 @@ export function parseQuery(argv, command) {
     else if (word === '-long' || word === '-l') query.form = 'long';
     else if (word === '-totals') query.form = 'totals';
     else if (word === '-nobatch' || word === '-nob') query.nobatch = true;
-    else if (word === '-attributes' || word === '-attr') query.attributes = (argv[++i] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+    else if (word === '-attributes' || word === '-attr')
+      query.attributes = (argv[++i] ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
     else if (word === '-constraint' || word === '-const') {
       const text = argv[++i] ?? '';
       try {

@@ -77,7 +77,7 @@ function queueRows(rest, cwd) {
   if (body === '') return { count, items: [{}] };
   const form = /^(.*?)\s+(in|from|matching)\s+(.*)$/is.exec(body) ?? /^()(in|from|matching)\s+(.*)$/is.exec(body);
   if (!form) return { error: 'Failed to parse command file' };
-  const names = (/** @type {string} */ (form[1]).trim() || 'Item').split(/[\s,]+/).filter(Boolean);
+  const names = /** @type {string} */ ((form[1]).trim() || 'Item').split(/[\s,]+/).filter(Boolean);
   const verb = /** @type {string} */ (form[2]).toLowerCase();
   const source = /** @type {string} */ (form[3]).trim();
   /** @type {string[]} */
@@ -89,8 +89,16 @@ function queueRows(rest, cwd) {
   }
   if (verb === 'matching') {
     const pattern = source.replace(/^(files|dirs)\s+/i, '');
-    const regex = new RegExp(`^${pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    const matches = fs.readdirSync(cwd).filter((name) => regex.test(name)).sort();
+    const regex = new RegExp(
+      `^${pattern
+        .replace(/[.+^${}()|\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+    const matches = fs
+      .readdirSync(cwd)
+      .filter((name) => regex.test(name))
+      .sort();
     return { count, items: matches.map((item) => ({ [names[0] ?? 'Item']: item })) };
   }
   const inline = /^\((.*)\)$/s.exec(source);
@@ -107,7 +115,7 @@ function queueRows(rest, cwd) {
       const fields = names.length > 1 ? row.split(/\s*,\s*|\s+/) : [row];
       /** @type {Record<string, string>} */
       const item = {};
-      names.forEach((name, k) => (item[name] = k === names.length - 1 ? fields.slice(k).join(' ') : fields[k] ?? ''));
+      names.forEach((name, k) => (item[name] = k === names.length - 1 ? fields.slice(k).join(' ') : (fields[k] ?? '')));
       return item;
     }),
   };
@@ -129,7 +137,7 @@ export function expandMacros(value, context, depth = 0) {
     const bare = name.includes(':') ? name.slice(0, name.indexOf(':')) : name;
     if (fn && fn.toUpperCase() === 'ENV') return context.env[bare.trim()] ?? fallback ?? '';
     const raw = lookup(bare.trim(), context);
-    const resolved = raw === undefined ? fallback ?? '' : expandMacros(raw, context, depth + 1);
+    const resolved = raw === undefined ? (fallback ?? '') : expandMacros(raw, context, depth + 1);
     if (fn && /^(INT|REAL)$/i.test(fn)) {
       const number = Number(resolved);
       const format = rest.join(',').trim();
@@ -240,7 +248,13 @@ function splitNewSyntax(text) {
  */
 export function parseEnvironment(value) {
   const text = value.trim();
-  const entries = text.startsWith('"') && text.endsWith('"') && text.length >= 2 ? splitNewSyntax(text.slice(1, -1)) : text.split(';').map((s) => s.trim()).filter(Boolean);
+  const entries =
+    text.startsWith('"') && text.endsWith('"') && text.length >= 2
+      ? splitNewSyntax(text.slice(1, -1))
+      : text
+          .split(';')
+          .map((s) => s.trim())
+          .filter(Boolean);
   /** @type {Record<string, string>} */
   const env = {};
   for (const entry of entries) {
@@ -261,7 +275,19 @@ export function getenvSelection(value, env) {
   const text = (value ?? 'false').trim();
   if (/^(true|yes|1)$/i.test(text)) return /** @type {Record<string, string>} */ ({ ...env });
   if (/^(false|no|0)$/i.test(text) || text === '') return {};
-  const patterns = text.split(/[\s,]+/).filter(Boolean).map((p) => ({ exclude: p.startsWith('!'), regex: new RegExp(`^${p.replace(/^!/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`, 'i') }));
+  const patterns = text
+    .split(/[\s,]+/)
+    .filter(Boolean)
+    .map((p) => ({
+      exclude: p.startsWith('!'),
+      regex: new RegExp(
+        `^${p
+          .replace(/^!/, '')
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')}$`,
+        'i',
+      ),
+    }));
   /** @type {Record<string, string>} */
   const selected = {};
   for (const [name, v] of Object.entries(env)) {

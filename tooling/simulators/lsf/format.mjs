@@ -87,9 +87,7 @@ export function parseFormatSpec(text) {
   for (const word of rest.trim().split(/\s+/).filter(Boolean)) {
     const [rawName = '', widthText] = word.split(':');
     const lower = rawName.toLowerCase();
-    const name = /** @type {keyof typeof FIELDS | undefined} */ (
-      Object.keys(FIELDS).find((key) => key === lower || FIELDS[/** @type {keyof typeof FIELDS} */ (key)].alias === lower)
-    );
+    const name = /** @type {keyof typeof FIELDS | undefined} */ (Object.keys(FIELDS).find((key) => key === lower || FIELDS[/** @type {keyof typeof FIELDS} */ (key)].alias === lower));
     if (!name) return { error: `${rawName}: Illegal field name.` };
     let width = null;
     let right = false;
@@ -171,7 +169,7 @@ export function fieldValue(job, field) {
       // LSF reports no exit code for DONE jobs and for jobs still queued or running.
       return job.stat === 'EXIT' && job.exitCode !== null ? String(job.exitCode) : '';
     case 'exit_reason':
-      return job.termReason ? TERM_REASONS[/** @type {keyof typeof TERM_REASONS} */ (job.termReason)] ?? '' : '';
+      return job.termReason ? (TERM_REASONS[/** @type {keyof typeof TERM_REASONS} */ (job.termReason)] ?? '') : '';
     case 'slots':
       return job.execHosts.length ? String(job.execHosts.length) : '';
     case 'nreq_slot':

@@ -95,7 +95,7 @@ const signalExitCode = (signal) => 128 + (signal ? (constants.signals[/** @type 
 export function lsfState(job, record) {
   if (record.state === 'pending') return { stat: job.dispatch === 'held' ? 'PSUSP' : 'PEND', exitCode: null, termReason: null };
   if (record.state === 'running') return { stat: 'RUN', exitCode: null, termReason: null };
-  const exitCode = record.signal ? signalExitCode(record.signal) : record.exitCode ?? null;
+  const exitCode = record.signal ? signalExitCode(record.signal) : (record.exitCode ?? null);
   if (record.cause === 'exit') return exitCode === 0 ? { stat: 'DONE', exitCode: 0, termReason: null } : { stat: 'EXIT', exitCode, termReason: null };
   if (record.cause === 'walltime') return { stat: 'EXIT', exitCode, termReason: 'TERM_RUNLIMIT' };
   if (record.cause === 'cancelled') return { stat: 'EXIT', exitCode, termReason: record.verdict?.termReason ?? 'TERM_OWNER' };
@@ -128,7 +128,7 @@ export function viewOf(job, record) {
     termReason,
     submitTime: meta.submitTime,
     startTime: started,
-    finishTime: record.state === 'ended' ? record.endedAt ?? null : null,
+    finishTime: record.state === 'ended' ? (record.endedAt ?? null) : null,
     command: meta.command,
     cwd: meta.cwd,
     slots: meta.slots,

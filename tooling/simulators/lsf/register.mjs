@@ -14,7 +14,18 @@ import { parseJobIdArg } from './lsf.mjs';
 export const lsf = {
   binDir: fileURLToPath(new URL('./bin', import.meta.url)),
   submitCommands: ['bsub'],
-  defaults: { queues: ['normal', 'short', 'long'], defaultQueue: 'normal', firstJobId: 1, cleanPeriod: 3600, maxSlots: 64, maxArraySize: 1000, cluster: 'cluster1', killGraceMs: 2000, secondsPerMinute: 60, lsfConf: {} },
+  defaults: {
+    queues: ['normal', 'short', 'long'],
+    defaultQueue: 'normal',
+    firstJobId: 1,
+    cleanPeriod: 3600,
+    maxSlots: 64,
+    maxArraySize: 1000,
+    cluster: 'cluster1',
+    killGraceMs: 2000,
+    secondsPerMinute: 60,
+    lsfConf: {},
+  },
   setup: (dir, config) => {
     const conf = path.join(dir, 'conf');
     fs.mkdirSync(conf, { recursive: true });

@@ -57,7 +57,12 @@ export function textAttribute(name, resource, value, limit, oneLine) {
 export function fullText(entries, dialect, oneLine) {
   const limit = dialect === 'torque' ? 77 : 78;
   return entries
-    .map((e) => `Job Id: ${e.id}\n${withTimes(e.attrs).map(([n, r, v]) => `${textAttribute(n, r, v, limit, oneLine)}\n`).join('')}\n`)
+    .map(
+      (e) =>
+        `Job Id: ${e.id}\n${withTimes(e.attrs)
+          .map(([n, r, v]) => `${textAttribute(n, r, v, limit, oneLine)}\n`)
+          .join('')}\n`,
+    )
     .join('');
 }
 
@@ -143,7 +148,14 @@ export function table(entries, dialect, wide) {
   if (dialect === 'torque') {
     const rows = entries.map((e) => {
       const owner = (get(e, 'Job_Owner') ?? '').split('@')[0] ?? '';
-      const cols = [e.id.padEnd(26), (get(e, 'Job_Name') ?? '').slice(0, 16).padEnd(16), owner.slice(0, 15).padEnd(15), (get(e, 'resources_used', 'cput') ?? '0').padStart(8), e.state, (get(e, 'queue') ?? '').padEnd(15)];
+      const cols = [
+        e.id.padEnd(26),
+        (get(e, 'Job_Name') ?? '').slice(0, 16).padEnd(16),
+        owner.slice(0, 15).padEnd(15),
+        (get(e, 'resources_used', 'cput') ?? '0').padStart(8),
+        e.state,
+        (get(e, 'queue') ?? '').padEnd(15),
+      ];
       return `${cols.join(' ')}\n`;
     });
     return `Job ID                    Name             User            Time Use S Queue\n------------------------- ---------------- --------------- -------- - -----\n${rows.join('')}`;

@@ -39,7 +39,10 @@ export const formatJobId = (seq, server, index) => (index === undefined || index
 /** `[[H:]M:]S` → seconds, or undefined if malformed. @param {string} text */
 export function parseWalltime(text) {
   if (!/^\d+(:\d+){0,2}$/.test(text)) return undefined;
-  return text.split(':').map(Number).reduce((total, part) => total * 60 + part, 0);
+  return text
+    .split(':')
+    .map(Number)
+    .reduce((total, part) => total * 60 + part, 0);
 }
 
 /** @param {number} seconds */
@@ -115,7 +118,17 @@ export function entriesOf(dir, job, dialect, config) {
   if (!meta.array) {
     const record = /** @type {TaskRecord} */ (records[0]);
     const state = taskState(record, job, dialect, false);
-    return [{ id: formatJobId(meta.seq, config.server), state, finished: record.state === 'ended', index: null, isArray: false, endedAt: record.endedAt, attrs: attributes(meta, dialect, config, state, [record], now, null) }];
+    return [
+      {
+        id: formatJobId(meta.seq, config.server),
+        state,
+        finished: record.state === 'ended',
+        index: null,
+        isArray: false,
+        endedAt: record.endedAt,
+        attrs: attributes(meta, dialect, config, state, [record], now, null),
+      },
+    ];
   }
   const state = arrayState(records, job, dialect);
   const finished = records.every((r) => r.state === 'ended');
@@ -124,13 +137,24 @@ export function entriesOf(dir, job, dialect, config) {
   const subjobs = records.map((record) => {
     const index = /** @type {number} */ (record.index);
     const subState = taskState(record, job, dialect, true);
-    return { id: formatJobId(meta.seq, config.server, index), state: subState, finished: record.state === 'ended', index, isArray: false, endedAt: record.endedAt, attrs: attributes(meta, dialect, config, subState, [record], now, index) };
+    return {
+      id: formatJobId(meta.seq, config.server, index),
+      state: subState,
+      finished: record.state === 'ended',
+      index,
+      isArray: false,
+      endedAt: record.endedAt,
+      attrs: attributes(meta, dialect, config, subState, [record], now, index),
+    };
   });
   return [parent, ...subjobs];
 }
 
 /** Escape commas in Variable_List values as the server does. @param {Record<string, string>} vars */
-const variableList = (vars) => Object.entries(vars).map(([k, v]) => `${k}=${String(v).replaceAll(',', '\\,')}`).join(',');
+const variableList = (vars) =>
+  Object.entries(vars)
+    .map(([k, v]) => `${k}=${String(v).replaceAll(',', '\\,')}`)
+    .join(',');
 
 /**
  * @param {any} meta @param {Dialect} dialect @param {any} config @param {string} state
@@ -226,7 +250,12 @@ function attributes(meta, dialect, config, state, records, now, index) {
     add('project', null, meta.project);
     add('Submit_Host', null, meta.submitHost);
   }
-  if (meta.account) a.splice(a.findIndex(([n]) => n === 'Checkpoint'), 0, ['Account_Name', null, meta.account]);
+  if (meta.account)
+    a.splice(
+      a.findIndex(([n]) => n === 'Checkpoint'),
+      0,
+      ['Account_Name', null, meta.account],
+    );
   return a;
 }
 
@@ -251,7 +280,7 @@ function arrayStateCount(records) {
 export function compressRanges(indices) {
   /** @type {string[]} */
   const parts = [];
-  for (let i = 0; i < indices.length; ) {
+  for (let i = 0; i < indices.length;) {
     let j = i;
     while (j + 1 < indices.length && /** @type {number} */ (indices[j + 1]) === /** @type {number} */ (indices[j]) + 1) j++;
     parts.push(i === j ? String(indices[i]) : `${indices[i]}-${indices[j]}`);
@@ -261,7 +290,14 @@ export function compressRanges(indices) {
 }
 
 /** The scheduler/server comment (sched comment + svr_jobfunc.c update_job_finish_comment). */
-function comment(/** @type {any} */ meta, /** @type {string} */ state, /** @type {number | undefined} */ exit, /** @type {TaskRecord | undefined} */ record, /** @type {number | undefined} */ first, /** @type {TaskRecord[]} */ records) {
+function comment(
+  /** @type {any} */ meta,
+  /** @type {string} */ state,
+  /** @type {number | undefined} */ exit,
+  /** @type {TaskRecord | undefined} */ record,
+  /** @type {number | undefined} */ first,
+  /** @type {TaskRecord[]} */ records,
+) {
   if (first === undefined) {
     if (records.every((r) => r.state === 'ended')) return undefined;
     return meta.stuck ? `Not Running: Insufficient amount of resource: ncpus (R: ${meta.resources.ncpus ?? 1} A: 0 T: ${os.cpus().length})` : undefined;

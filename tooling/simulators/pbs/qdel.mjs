@@ -93,7 +93,10 @@ export function main(name) {
         else fail(PBSE.HISTJOBID, `${dialect.texts[PBSE.HISTJOBID]} ${text}`);
         continue;
       }
-      const targets = id.index === null ? [head, ...subjobs].filter((e) => !e.isArray) : subjobs.filter((s) => /** @type {number} */ (s.index) >= /** @type {number} */ (id.index) && /** @type {number} */ (s.index) <= (id.rangeEnd ?? /** @type {number} */ (id.index)));
+      const targets =
+        id.index === null
+          ? [head, ...subjobs].filter((e) => !e.isArray)
+          : subjobs.filter((s) => /** @type {number} */ (s.index) >= /** @type {number} */ (id.index) && /** @type {number} */ (s.index) <= (id.rangeEnd ?? /** @type {number} */ (id.index)));
       if (targets.length === 0) {
         fail(PBSE.UNKJOBID, `${unknownText} ${text}`);
         continue;

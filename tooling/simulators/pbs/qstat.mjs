@@ -64,7 +64,9 @@ export function main(name) {
       return failure.exit;
     }
 
-    const { entries, errors, exit } = parsed.operands.length ? select(ctx.dir, parsed.operands, dialect, config, { history, subjobs: flags.has('t'), arraysOnly: flags.has('J') }) : all(ctx.dir, dialect, config, { history, historyOnly: flags.has('H'), subjobs: flags.has('t'), arraysOnly: flags.has('J') });
+    const { entries, errors, exit } = parsed.operands.length
+      ? select(ctx.dir, parsed.operands, dialect, config, { history, subjobs: flags.has('t'), arraysOnly: flags.has('J') })
+      : all(ctx.dir, dialect, config, { history, historyOnly: flags.has('H'), subjobs: flags.has('t'), arraysOnly: flags.has('J') });
     if (json) ctx.out(fullJson(entries.length ? entries : null, config));
     else if (xmlOut) {
       if (entries.length) ctx.out(torqueXml(entries));
@@ -84,7 +86,12 @@ function retained(e, config, dialect) {
 }
 
 /** Without ids: every job (finished ones only with -x/-H). */
-function all(/** @type {string} */ dir, /** @type {import('./dialect.mjs').Dialect} */ dialect, /** @type {any} */ config, /** @type {{ history: boolean, historyOnly: boolean, subjobs: boolean, arraysOnly: boolean }} */ o) {
+function all(
+  /** @type {string} */ dir,
+  /** @type {import('./dialect.mjs').Dialect} */ dialect,
+  /** @type {any} */ config,
+  /** @type {{ history: boolean, historyOnly: boolean, subjobs: boolean, arraysOnly: boolean }} */ o,
+) {
   /** @type {Entry[]} */
   const entries = [];
   for (const job of listJobs(dir)) {
@@ -101,7 +108,13 @@ function all(/** @type {string} */ dir, /** @type {import('./dialect.mjs').Diale
 }
 
 /** With ids: each id's job, or an error line for it. */
-function select(/** @type {string} */ dir, /** @type {string[]} */ ids, /** @type {import('./dialect.mjs').Dialect} */ dialect, /** @type {any} */ config, /** @type {{ history: boolean, subjobs: boolean, arraysOnly: boolean }} */ o) {
+function select(
+  /** @type {string} */ dir,
+  /** @type {string[]} */ ids,
+  /** @type {import('./dialect.mjs').Dialect} */ dialect,
+  /** @type {any} */ config,
+  /** @type {{ history: boolean, subjobs: boolean, arraysOnly: boolean }} */ o,
+) {
   /** @type {Entry[]} */
   const entries = [];
   /** @type {string[]} */

@@ -216,27 +216,61 @@ function collect(all, _cli, dialect) {
   const o = { resources: /** @type {[string, string][]} */ ([]), variables: /** @type {string[]} */ ([]), exportAll: false, hold: false, quiet: false, block: false, interactive: false };
   for (const [flag, value] of all) {
     switch (flag) {
-      case 'N': o.name = value; break;
-      case 'q': o.queue = value; break;
-      case 'A': o.account = value; break;
-      case 'P': o.project = value; break;
-      case 'o': o.output = value; break;
-      case 'e': o.error = value; break;
+      case 'N':
+        o.name = value;
+        break;
+      case 'q':
+        o.queue = value;
+        break;
+      case 'A':
+        o.account = value;
+        break;
+      case 'P':
+        o.project = value;
+        break;
+      case 'o':
+        o.output = value;
+        break;
+      case 'e':
+        o.error = value;
+        break;
       case 'j':
         if (!['oe', 'eo', 'n'].includes(value)) throw new UsageError('qsub: illegal -j value');
         o.join = value;
         break;
-      case 'k': o.keep = value; break;
-      case 'm': o.mail = value; break;
-      case 'p': o.priority = value; break;
-      case 'r': o.rerunnable = value; break;
-      case 'S': o.shell = value.split(',')[0]?.split('@')[0]; break;
-      case 'h': o.hold = true; break;
-      case 'z': o.quiet = true; break;
-      case 'V': o.exportAll = true; break;
-      case 'I': o.interactive = true; break;
-      case 'v': o.variables.push(value); break;
-      case 'd': o.initDir = value; break;
+      case 'k':
+        o.keep = value;
+        break;
+      case 'm':
+        o.mail = value;
+        break;
+      case 'p':
+        o.priority = value;
+        break;
+      case 'r':
+        o.rerunnable = value;
+        break;
+      case 'S':
+        o.shell = value.split(',')[0]?.split('@')[0];
+        break;
+      case 'h':
+        o.hold = true;
+        break;
+      case 'z':
+        o.quiet = true;
+        break;
+      case 'V':
+        o.exportAll = true;
+        break;
+      case 'I':
+        o.interactive = true;
+        break;
+      case 'v':
+        o.variables.push(value);
+        break;
+      case 'd':
+        o.initDir = value;
+        break;
       case 'J':
       case 't':
         if (flag === dialect.arrayOption) o.array = value;
@@ -276,7 +310,14 @@ function injectedFailure(rule, dialect, config) {
 }
 
 /** PBS_O_* as qsub sends them (Variable_List), then -v, or everything with -V. */
-function submitVariables(/** @type {Dialect} */ dialect, /** @type {any} */ opts, /** @type {string} */ queue, /** @type {string} */ host, /** @type {string} */ cwd, /** @type {os.UserInfo<string>} */ user) {
+function submitVariables(
+  /** @type {Dialect} */ dialect,
+  /** @type {any} */ opts,
+  /** @type {string} */ queue,
+  /** @type {string} */ host,
+  /** @type {string} */ cwd,
+  /** @type {os.UserInfo<string>} */ user,
+) {
   const env = process.env;
   /** @type {Record<string, string>} */
   const o = {
@@ -322,7 +363,15 @@ function jobEnvironment(/** @type {any} */ a) {
     if (index !== null) Object.assign(env, { PBS_ARRAY_INDEX: String(index), PBS_ARRAY_ID: `${seq}[].${server}` });
   } else {
     const nodes = Number(resources.nodeCount ?? 1);
-    Object.assign(env, { PBS_VNODENUM: '0', PBS_NUM_NODES: String(nodes), PBS_NUM_PPN: String(resources.ppn ?? 1), PBS_NP: ncpus, PBS_VERSION: `TORQUE-${config.version}`, PBS_GPUFILE: `${nodefile}gpu`, PBS_MICFILE: `${nodefile}mic` });
+    Object.assign(env, {
+      PBS_VNODENUM: '0',
+      PBS_NUM_NODES: String(nodes),
+      PBS_NUM_PPN: String(resources.ppn ?? 1),
+      PBS_NP: ncpus,
+      PBS_VERSION: `TORQUE-${config.version}`,
+      PBS_GPUFILE: `${nodefile}gpu`,
+      PBS_MICFILE: `${nodefile}mic`,
+    });
     if (resources.walltimeSeconds) env.PBS_WALLTIME = String(resources.walltimeSeconds);
     if (workdir !== home) env.PBS_O_INITDIR = workdir;
     if (index !== null) env.PBS_ARRAYID = String(index);
@@ -348,7 +397,10 @@ const shellQuote = (/** @type {string} */ word) => `'${word.replaceAll("'", `'\\
 /** @param {number} gid */
 function groupName(gid) {
   try {
-    const line = fs.readFileSync('/etc/group', 'utf8').split('\n').find((l) => l.split(':')[2] === String(gid));
+    const line = fs
+      .readFileSync('/etc/group', 'utf8')
+      .split('\n')
+      .find((l) => l.split(':')[2] === String(gid));
     return line?.split(':')[0] ?? String(gid);
   } catch {
     return String(gid);
@@ -381,4 +433,3 @@ async function blockUntilDone(dir, id, dialect) {
   }
   return 0;
 }
-

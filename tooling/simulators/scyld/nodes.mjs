@@ -97,7 +97,7 @@ export function compactTable(nodes, sort = 'status', reverse = false) {
   const sorted = sortNodes(nodes, sort, reverse);
   const lines = [`${'Node(s)'.padEnd(width)} ${'Status'.padEnd(STATE_LEN)} ${'Mode'.padEnd(10)} ${'User'.padEnd(8)} ${'Group'.padEnd(8)}`];
   const same = (/** @type {NodeInfo} */ a, /** @type {NodeInfo} */ b) => a.status === b.status && a.mode === b.mode && a.user === b.user && a.group === b.group;
-  for (let i = 0; i < sorted.length; ) {
+  for (let i = 0; i < sorted.length;) {
     const first = /** @type {NodeInfo} */ (sorted[i]);
     let text = '';
     let j = i;
@@ -123,7 +123,9 @@ export function compactTable(nodes, sort = 'status', reverse = false) {
 export function longTable(nodes, sort = 'number', reverse = false) {
   return [
     'Node Address         Status       Mode          User       Group',
-    ...sortNodes(nodes, sort, reverse).map((n) => `${String(n.node).padStart(4)} ${n.address.padEnd(15)} ${n.status.padEnd(12)} ${n.mode}\t${n.user.slice(0, 10).padEnd(10)} ${n.group.slice(0, 10).padEnd(10)}`),
+    ...sortNodes(nodes, sort, reverse).map(
+      (n) => `${String(n.node).padStart(4)} ${n.address.padEnd(15)} ${n.status.padEnd(12)} ${n.mode}\t${n.user.slice(0, 10).padEnd(10)} ${n.group.slice(0, 10).padEnd(10)}`,
+    ),
   ];
 }
 

@@ -16,10 +16,11 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-const ended = (id: number) => waitFor(`job ${id} ended`, () => {
-  const records = taskRecords(dir, readJob(dir, id)!);
-  return records.every((r: { state: string }) => r.state === 'ended') ? records : undefined;
-});
+const ended = (id: number) =>
+  waitFor(`job ${id} ended`, () => {
+    const records = taskRecords(dir, readJob(dir, id)!);
+    return records.every((r: { state: string }) => r.state === 'ended') ? records : undefined;
+  });
 
 it('runs tasks in index order within maxRunning, with exact env and a clean environment', async () => {
   const log = path.join(dir, 'order');
@@ -58,7 +59,10 @@ it('records spawn errors, delivers at end or directly, merges stderr into stdout
 it('cancel: pending tasks never start, running ones get the signal; hooks see both ends', async () => {
   const hook = path.join(dir, 'hook.mjs');
   const events = path.join(dir, 'events');
-  fs.writeFileSync(hook, `import fs from 'node:fs';\nexport const start = ({ record }) => fs.appendFileSync(${JSON.stringify(events)}, 'start ' + record.index + '\\n');\nexport const end = ({ record }) => fs.appendFileSync(${JSON.stringify(events)}, 'end ' + record.index + ' ' + record.cause + '\\n');\n`);
+  fs.writeFileSync(
+    hook,
+    `import fs from 'node:fs';\nexport const start = ({ record }) => fs.appendFileSync(${JSON.stringify(events)}, 'start ' + record.index + '\\n');\nexport const end = ({ record }) => fs.appendFileSync(${JSON.stringify(events)}, 'end ' + record.index + ' ' + record.cause + '\\n');\n`,
+  );
   const id = nextJobId(dir);
   createJob(dir, {
     id,

@@ -72,7 +72,10 @@ describe('ClassAds', () => {
     expect(() => compile('ClusterId ==')).toThrow();
   });
   it('prints -json like the ClassAd list writer and -long as Attr = value lines', () => {
-    const ads = [{ ProcId: 0, ClusterId: 1, Cmd: '/bin/x', Requirements: { expr: 'true' } }, { ProcId: 1, ClusterId: 1, Cmd: '/bin/x', Requirements: { expr: 'true' } }];
+    const ads = [
+      { ProcId: 0, ClusterId: 1, Cmd: '/bin/x', Requirements: { expr: 'true' } },
+      { ProcId: 1, ClusterId: 1, Cmd: '/bin/x', Requirements: { expr: 'true' } },
+    ];
     expect(jsonAds(ads, ['ProcId', 'ClusterId'])).toBe('[\n{\n  "ClusterId": 1,\n  "ProcId": 0\n}\n,\n{\n  "ClusterId": 1,\n  "ProcId": 1\n}\n]\n');
     expect(jsonAds([], null)).toBe('');
     expect(jsonAds([ads[0]], ['Requirements'])).toContain('"Requirements": "\\/Expr(true)\\/"');

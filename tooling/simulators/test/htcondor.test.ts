@@ -101,12 +101,17 @@ describe('HTCondor simulator', { timeout: 60_000 }, () => {
   it('transfers input files, runs condor_exec.exe in the scratch dir and brings outputs back at exit', async () => {
     const sim = start();
     const cwd = submitDir({ 'job.sh': '#!/bin/sh\necho "$(basename "$0") $(cat in.txt) $([ "$(pwd)" = "$_CONDOR_SCRATCH_DIR" ] && echo scratch)"\necho made > result.txt\n', 'in.txt': 'input' });
-    fs.writeFileSync(path.join(cwd, 'job.sub'), 'executable = job.sh\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\ntransfer_input_files = in.txt\noutput = out.txt\nlog = job.log\nqueue\n');
+    fs.writeFileSync(
+      path.join(cwd, 'job.sub'),
+      'executable = job.sh\nshould_transfer_files = YES\nwhen_to_transfer_output = ON_EXIT\ntransfer_input_files = in.txt\noutput = out.txt\nlog = job.log\nqueue\n',
+    );
     run(sim, 'condor_submit', ['job.sub'], { cwd });
     await gone(sim, '1');
     expect(fs.readFileSync(path.join(cwd, 'out.txt'), 'utf8')).toBe('condor_exec.exe input scratch\n');
     expect(fs.readFileSync(path.join(cwd, 'result.txt'), 'utf8')).toBe('made\n');
-    expect(fs.readFileSync(path.join(cwd, 'job.log'), 'utf8')).toMatch(/^000 \(001\.000\.000\) .* Job submitted from host: <.*\n\.\.\.\n001 .*\n\.\.\.\n005 \(001\.000\.000\) .* Job terminated\.\n\t\(1\) Normal termination \(return value 0\)\n/);
+    expect(fs.readFileSync(path.join(cwd, 'job.log'), 'utf8')).toMatch(
+      /^000 \(001\.000\.000\) .* Job submitted from host: <.*\n\.\.\.\n001 .*\n\.\.\.\n005 \(001\.000\.000\) .* Job terminated\.\n\t\(1\) Normal termination \(return value 0\)\n/,
+    );
   });
 
   it('injects schedd failures, a stuck Idle job, PeriodicRemove and PeriodicHold verdicts, and allowed_job_duration holds', async () => {
@@ -114,8 +119,16 @@ describe('HTCondor simulator', { timeout: 60_000 }, () => {
     const cwd = submitDir({ 'sleep.sh': '#!/bin/sh\nsleep 30\n' });
     fs.writeFileSync(path.join(cwd, 'job.sub'), 'executable = sleep.sh\nqueue\n');
     sim.inject({ submit: [{ kind: 'transient' }, { kind: 'refuse', message: 'SUBMIT_REQUIREMENT "NoShortJobs" evaluated to false' }], status: { kind: 'transient' } });
-    expect(run(sim, 'condor_submit', ['job.sub'], { cwd })).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^\nERROR: Failed to connect to local queue manager\nCEDAR:6001:Failed to connect to <.*>\n$/) });
-    expect(run(sim, 'condor_submit', ['job.sub'], { cwd })).toEqual({ code: 1, stdout: 'Submitting job(s)\n', stderr: '\nERROR: Failed to commit job submission into the queue.\nERROR: SUBMIT_REQUIREMENT "NoShortJobs" evaluated to false\n' });
+    expect(run(sim, 'condor_submit', ['job.sub'], { cwd })).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: expect.stringMatching(/^\nERROR: Failed to connect to local queue manager\nCEDAR:6001:Failed to connect to <.*>\n$/),
+    });
+    expect(run(sim, 'condor_submit', ['job.sub'], { cwd })).toEqual({
+      code: 1,
+      stdout: 'Submitting job(s)\n',
+      stderr: '\nERROR: Failed to commit job submission into the queue.\nERROR: SUBMIT_REQUIREMENT "NoShortJobs" evaluated to false\n',
+    });
     expect(run(sim, 'condor_q', [])).toMatchObject({ code: 1, stdout: '', stderr: expect.stringMatching(/^-- Failed to fetch ads from: <.*> : /) });
 
     sim.inject({ pending: 'stuck', kill: { kind: 'kill', afterMs: 300, reason: 'PeriodicRemove', verdict: { expression: 'RemoteWallClockTime > 0' } } });

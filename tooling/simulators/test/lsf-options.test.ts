@@ -4,8 +4,24 @@ import { type JobView, formatFields, formatJson, formatTable, jobReport, parseFo
 import { commandLineOf, directiveWords, mergeOptions, outputPath, parseArraySpec, parseBsubArgs, readScript, resourceRequirementError, runLimitSeconds } from '../lsf/options.mjs';
 
 const view = (over: Record<string, unknown> = {}): JobView => ({
-  jobId: 321, index: 0, name: 'job', user: 'alice', queue: 'normal', fromHost: 'login1', execHosts: ['node1'], stat: 'RUN', exitCode: null,
-  termReason: null, submitTime: new Date(2026, 10, 19, 13, 22).getTime(), startTime: null, finishTime: null, command: 'sleep 1', cwd: '/w', slots: 1, projectName: 'default', ...over,
+  jobId: 321,
+  index: 0,
+  name: 'job',
+  user: 'alice',
+  queue: 'normal',
+  fromHost: 'login1',
+  execHosts: ['node1'],
+  stat: 'RUN',
+  exitCode: null,
+  termReason: null,
+  submitTime: new Date(2026, 10, 19, 13, 22).getTime(),
+  startTime: null,
+  finishTime: null,
+  command: 'sleep 1',
+  cwd: '/w',
+  slots: 1,
+  projectName: 'default',
+  ...over,
 });
 
 describe('bsub options', () => {
@@ -71,7 +87,9 @@ describe('bjobs formats', () => {
   it('prints -json in IBM layout with string values and "" for empty ones', () => {
     const spec = parseFormatSpec('jobid jobindex stat exit_code');
     if ('error' in spec) throw new Error(spec.error);
-    expect(formatJson([view()], spec)).toBe('{\n  "COMMAND":"bjobs",\n  "JOBS":1,\n  "RECORDS":[\n    {\n      "JOBID":"321",\n      "JOBINDEX":"0",\n      "STAT":"RUN",\n      "EXIT_CODE":""\n    }\n  ]\n}\n');
+    expect(formatJson([view()], spec)).toBe(
+      '{\n  "COMMAND":"bjobs",\n  "JOBS":1,\n  "RECORDS":[\n    {\n      "JOBID":"321",\n      "JOBINDEX":"0",\n      "STAT":"RUN",\n      "EXIT_CODE":""\n    }\n  ]\n}\n',
+    );
     expect(JSON.parse(formatJson([view({ stat: 'EXIT', exitCode: 3 }), view()], spec)).RECORDS[0].EXIT_CODE).toBe('3');
   });
   it('prints the default table with OpenLava column widths', () => {

@@ -52,10 +52,24 @@ describe('LSF simulator', { timeout: 60_000 }, () => {
     const cwd = workDir();
     const sub = run(sim, 'bsub', ['-J', 'w[1-6]%2', '-o', 'w.%J.%I', 'echo "$LSB_JOBID $LSB_JOBINDEX $LSB_JOBINDEX_END"; sleep 0.6'], { cwd });
     expect(sub.stdout).toBe('Job <1> is submitted to default queue <normal>.\n');
-    await waitFor(() => run(sim, 'bjobs', ['-noheader', '-o', 'stat', '1']).stdout.split('\n').filter((s) => s === 'DONE').length === 6, { what: 'six DONE elements' });
+    await waitFor(
+      () =>
+        run(sim, 'bjobs', ['-noheader', '-o', 'stat', '1'])
+          .stdout.split('\n')
+          .filter((s) => s === 'DONE').length === 6,
+      { what: 'six DONE elements' },
+    );
     for (let i = 1; i <= 6; i++) expect(fs.readFileSync(path.join(cwd, `w.1.${i}`), 'utf8').endsWith(`\n1 ${i} 6\n`)).toBe(true);
     const tasks = sim.jobs()[0].taskRecords;
-    const edges: [number, number][] = tasks.flatMap((t: { startedAt: number; endedAt: number }) => [[t.startedAt, 1], [t.endedAt, -1]] as [number, number][]).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    const edges: [number, number][] = tasks
+      .flatMap(
+        (t: { startedAt: number; endedAt: number }) =>
+          [
+            [t.startedAt, 1],
+            [t.endedAt, -1],
+          ] as [number, number][],
+      )
+      .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
     let now = 0;
     let most = 0;
     for (const [, delta] of edges) most = Math.max(most, (now += delta));
@@ -104,12 +118,16 @@ describe('LSF simulator', { timeout: 60_000 }, () => {
     expect(run(sim, 'bhist', ['-l', '1']).stdout).toContain('Done successfully.');
   });
 
-  it('injects refusals, daemon timeouts, a stuck pending job and a kill with the scheduler\'s verdict', async () => {
+  it("injects refusals, daemon timeouts, a stuck pending job and a kill with the scheduler's verdict", async () => {
     const sim = start();
     const cwd = workDir();
     sim.inject({ submit: [{ kind: 'refuse' }, { kind: 'transient' }], status: { kind: 'transient' } });
     expect(run(sim, 'bsub', ['true'], { cwd })).toEqual({ code: 255, stdout: '', stderr: 'Request aborted by esub. Job not submitted.\n' });
-    expect(run(sim, 'bsub', ['true'], { cwd })).toEqual({ code: 255, stdout: '', stderr: 'batch system daemon not responding ... still trying\nContacting batch daemon: Communication timeout. Job not submitted.\n' });
+    expect(run(sim, 'bsub', ['true'], { cwd })).toEqual({
+      code: 255,
+      stdout: '',
+      stderr: 'batch system daemon not responding ... still trying\nContacting batch daemon: Communication timeout. Job not submitted.\n',
+    });
     expect(run(sim, 'bsub', ['true'], { cwd }).stdout).toBe('Job <1> is submitted to default queue <normal>.\n');
     expect(run(sim, 'bjobs', ['1'])).toMatchObject({ code: 255, stdout: '' });
     await waitEnded(sim, '1');

@@ -18,7 +18,8 @@ async function attrs(id: string): Promise<Record<string, any>> {
   const { stdout } = await t.run('qstat', ['-f', '-F', 'json', '-x', id]);
   return JSON.parse(stdout).Jobs?.[id] ?? {};
 }
-const untilState = (id: string, states: string[]) => waitFor(`${id} in ${states.join('/')}`, async () => ((await attrs(id)).job_state in Object.fromEntries(states.map((s) => [s, 1])) ? attrs(id) : undefined));
+const untilState = (id: string, states: string[]) =>
+  waitFor(`${id} in ${states.join('/')}`, async () => ((await attrs(id)).job_state in Object.fromEntries(states.map((s) => [s, 1])) ? attrs(id) : undefined));
 
 describe('qsub', () => {
   it('prints <seq>.<server> for a script file and for stdin (job name STDIN)', async () => {
@@ -100,7 +101,17 @@ describe('jobs', () => {
     expect(job).toMatchObject({ array: 'True', array_indices_submitted: '0-4:2', Exit_status: 0 });
     for (const i of [0, 2, 4]) expect(fs.readFileSync(path.join(t.workdir, `arr.o1.${i}`), 'utf8')).toBe(`${i} 1[].pbs 1[${i}].pbs\n`);
     const sub = await t.run('qstat', ['-t', '-x', '1[].pbs']);
-    expect(sub.stdout.split('\n').slice(2, -1).map((l) => l.split(/\s+/).slice(0, 1).concat(l.split(/\s+/)[4] ?? ''))).toEqual([
+    expect(
+      sub.stdout
+        .split('\n')
+        .slice(2, -1)
+        .map((l) =>
+          l
+            .split(/\s+/)
+            .slice(0, 1)
+            .concat(l.split(/\s+/)[4] ?? ''),
+        ),
+    ).toEqual([
       ['1[].pbs', 'F'],
       ['1[0].pbs', 'X'],
       ['1[2].pbs', 'X'],

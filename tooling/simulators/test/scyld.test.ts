@@ -43,7 +43,9 @@ describe('Scyld simulator', { timeout: 60_000 }, () => {
 
   it('runs bpsh commands with BPROC_RANK/BPROC_PROGNAME, forwards stdio and exits with the worst status', () => {
     const sim = start({ nodes: 4 });
-    expect(run(sim, 'bpsh', ['0,2', 'sh', '-c', 'echo "$BPROC_RANK $BPROC_PROGNAME $CM_FROM_MASTER"'], { env: { CM_FROM_MASTER: 'yes' } }).stdout).toMatch(/^0000000 \/\S+\/sh yes\n0000001 \/\S+\/sh yes\n$|^0000001 \/\S+\/sh yes\n0000000 \/\S+\/sh yes\n$/);
+    expect(run(sim, 'bpsh', ['0,2', 'sh', '-c', 'echo "$BPROC_RANK $BPROC_PROGNAME $CM_FROM_MASTER"'], { env: { CM_FROM_MASTER: 'yes' } }).stdout).toMatch(
+      /^0000000 \/\S+\/sh yes\n0000001 \/\S+\/sh yes\n$|^0000001 \/\S+\/sh yes\n0000000 \/\S+\/sh yes\n$/,
+    );
     expect(run(sim, 'bpsh', ['-p', '3', 'printf', 'a\\nb\\n']).stdout).toBe('  3: a\n  3: b\n');
     expect(run(sim, 'bpsh', ['1', 'cat'], { input: 'from stdin\n' }).stdout).toBe('from stdin\n');
     expect(run(sim, 'bpsh', ['0-1', 'sh', '-c', 'echo err >&2; exit $((3 + ${BPROC_RANK#000000}))'])).toEqual({ code: 4, stdout: '', stderr: 'err\nerr\n' });

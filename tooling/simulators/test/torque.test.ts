@@ -16,7 +16,12 @@ afterEach(async () => {
 async function full(id: string): Promise<Record<string, string>> {
   const { stdout } = await t.run('qstat', ['-f', id]);
   const unwrapped = stdout.replaceAll('\n\t', '');
-  return Object.fromEntries(unwrapped.split('\n').filter((l) => l.startsWith('    ')).map((l) => [l.slice(4, l.indexOf(' = ')), l.slice(l.indexOf(' = ') + 3)]));
+  return Object.fromEntries(
+    unwrapped
+      .split('\n')
+      .filter((l) => l.startsWith('    '))
+      .map((l) => [l.slice(4, l.indexOf(' = ')), l.slice(l.indexOf(' = ') + 3)]),
+  );
 }
 const untilState = (id: string, state: string) => waitFor(`${id} in ${state}`, async () => ((await full(id)).job_state === state ? full(id) : undefined));
 
@@ -46,7 +51,12 @@ describe('jobs', () => {
       await waitFor(`output of subjob ${i}`, () => fs.existsSync(file));
       expect(fs.readFileSync(file, 'utf8')).toBe(`${i} 1[${i}].torque arr-${i} ${t.home}\n`);
     }
-    await waitFor('array completed', async () => (await t.run('qstat', ['-t', '1[].torque'])).stdout.split('\n').slice(2, -1).every((l) => l.split(/\s+/)[4] === 'C'));
+    await waitFor('array completed', async () =>
+      (await t.run('qstat', ['-t', '1[].torque'])).stdout
+        .split('\n')
+        .slice(2, -1)
+        .every((l) => l.split(/\s+/)[4] === 'C'),
+    );
   });
 
   it('-d sets the working directory (PBS_O_INITDIR); C state with exit_status, then forgotten', async () => {
@@ -81,7 +91,10 @@ describe('qstat and qdel', () => {
   it('table header, -x XML, no -F json', async () => {
     await t.run('qsub', ['-h', '-N', 'held'], { input: 'true\n' });
     const table = await t.run('qstat', []);
-    expect(table.stdout.split('\n').slice(0, 2)).toEqual(['Job ID                    Name             User            Time Use S Queue', '------------------------- ---------------- --------------- -------- - -----']);
+    expect(table.stdout.split('\n').slice(0, 2)).toEqual([
+      'Job ID                    Name             User            Time Use S Queue',
+      '------------------------- ---------------- --------------- -------- - -----',
+    ]);
     expect(table.stdout.split('\n')[2]?.split(/\s+/)).toEqual(['1.torque', 'held', expect.any(String), '0', 'H', 'batch', '']);
     expect((await t.run('qstat', ['-x', '1.torque'])).stdout).toMatch(/^<\?xml version="1.0"\?>\n<Data><Job><Job_Id>1.torque<\/Job_Id><Job_Name>held<\/Job_Name>.*<\/Job><\/Data>\n$/);
     const json = await t.run('qstat', ['-f', '-F', 'json', '1.torque']);

@@ -31,7 +31,10 @@ export class JobCanceller {
    */
   cancel(ids: readonly string[]): Promise<void> {
     const cancel = this.#cancel(ids);
-    const tracked = cancel.then(() => undefined, () => undefined);
+    const tracked = cancel.then(
+      () => undefined,
+      () => undefined,
+    );
     this.#underway.add(tracked);
     void tracked.then(() => this.#underway.delete(tracked));
     return cancel;
@@ -60,7 +63,13 @@ export class JobCanceller {
       if (output.exitCode === 0 || this.#driver.cancel.done?.(output)) return;
       const delay = delays[attempt];
       if (delay === undefined) {
-        throw new SchedulerError(`${argv[0]} could not cancel ${ids.join(', ')}`, { ...output, scheduler: this.#driver.name, command: argv, attempts: attempt + 1, hint: `cancel them by hand (\`${argv.join(' ')}\`)` });
+        throw new SchedulerError(`${argv[0]} could not cancel ${ids.join(', ')}`, {
+          ...output,
+          scheduler: this.#driver.name,
+          command: argv,
+          attempts: attempt + 1,
+          hint: `cancel them by hand (\`${argv.join(' ')}\`)`,
+        });
       }
       await sleep(delay);
     }

@@ -71,7 +71,10 @@ export class SchedulerError extends LaunchError {
  */
 export function schedulerSaid(text: string): string | undefined {
   // Lines without a letter or digit (a lone quote closing a block) say nothing.
-  const lines = text.split('\n').map((line) => line.trim()).filter((line) => /[\p{L}\p{N}]/u.test(line));
+  const lines = text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => /[\p{L}\p{N}]/u.test(line));
   const last = lines.at(-1);
   if (!last) return undefined;
   return last.replace(/^[\w.-]+: (?:error|fatal|warning): /i, '').replace(/^Batch job submission failed: /i, '');

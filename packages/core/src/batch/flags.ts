@@ -16,7 +16,10 @@ import type { Flag, FlagStyle, FlagValue } from './driver.js';
 export function canonicalKey(key: string, aliases: Readonly<Record<string, string>> = {}): string {
   if (key.length === 1) return aliases[key] ?? key;
   const words = /[_-]/.test(key) || key === key.toUpperCase() ? key.toLowerCase().split(/[_-]+/) : [key];
-  const camel = words.filter(Boolean).map((word, i) => (i === 0 ? word : word[0]!.toUpperCase() + word.slice(1))).join('');
+  const camel = words
+    .filter(Boolean)
+    .map((word, i) => (i === 0 ? word : word[0]!.toUpperCase() + word.slice(1)))
+    .join('');
   return aliases[camel] ?? camel;
 }
 

@@ -106,11 +106,17 @@ export abstract class JobQueueManager implements ClusterManager {
     const allocation = isQueueDriver(driver) ? driver.allocation?.detect(env) : undefined;
     const inAllocation = this.options.inAllocation ?? (np === undefined && allocation !== undefined);
     if (inAllocation && !allocation) {
-      throw new UsageError(`${name}: \`inAllocation\` needs the master to run inside a ${name} allocation, and this process is not in one; start it under the scheduler, or leave \`inAllocation\` out to submit a job`, 'inAllocation');
+      throw new UsageError(
+        `${name}: \`inAllocation\` needs the master to run inside a ${name} allocation, and this process is not in one; start it under the scheduler, or leave \`inAllocation\` out to submit a job`,
+        'inAllocation',
+      );
     }
     const count = np ?? (inAllocation ? allocation?.tasks : undefined);
     if (count === undefined) {
-      throw new UsageError(`${name}: the number of workers must be a whole number >= 1, got ${String(np)}${isQueueDriver(driver) && driver.allocation ? ' (it may be left out only inside an allocation)' : ''}`, 'np');
+      throw new UsageError(
+        `${name}: the number of workers must be a whole number >= 1, got ${String(np)}${isQueueDriver(driver) && driver.allocation ? ' (it may be left out only inside an allocation)' : ''}`,
+        'np',
+      );
     }
     this.layout = this.#mode(driver, inAllocation);
     /** Workers that will be submitted (`np`); `expectedWorkers` may be fewer under a running limit. */
@@ -125,7 +131,10 @@ export abstract class JobQueueManager implements ClusterManager {
       throw new UsageError(`${name}: \`replaceBeforeWalltime\` replaces queued jobs, and ${name} queues none; leave it out`, 'replaceBeforeWalltime');
     }
     if (lead !== undefined && (this.#walltimeSeconds === undefined || lead >= this.#walltimeSeconds * 1000)) {
-      throw new UsageError(`${name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`, 'replaceBeforeWalltime');
+      throw new UsageError(
+        `${name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`,
+        'replaceBeforeWalltime',
+      );
     }
     this.acceptsLateWorkers = lead !== undefined || this.expectedWorkers < count;
     this.defaultLaunchTimeoutMs = this.options.launchTimeoutMs;
@@ -447,4 +456,3 @@ export abstract class JobQueueManager implements ClusterManager {
     }, delay).unref();
   }
 }
-

@@ -29,7 +29,10 @@ export const jobQueueOptionsSchema = z
     /** `'array'`: one job array, a job per worker. `'tasks'`: one job with a task per worker. Default: the driver's first. */
     layout: z.enum(['array', 'tasks']).optional(),
     /** Job name (also the prefix of log files). */
-    jobName: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, `_`, `.` or `-`').default('cm'),
+    jobName: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'use 1-64 letters, digits, `_`, `.` or `-`')
+      .default('cm'),
     /** Directory for job scripts and the jobs' stdout/stderr; must be visible from the compute nodes. Default `~/.cm/logs`. */
     logDir: z.string().min(1).optional(),
     /** Shell lines run in the job before the workers start (`module load nodejs`, `source venv/bin/activate`). */
@@ -129,7 +132,10 @@ export function resolveOptions(driverName: string, declaration: OptionDeclaratio
     for (const key of Object.keys(layer.values)) {
       const where = layer.keySources?.[key] ?? layer.source;
       if (layer.generic && !(key in genericShape)) {
-        throw new UsageError(`\`${key}\` (from ${where}) is not an option of every scheduler${didYouMean(key, Object.keys(genericShape))}; set it for one scheduler (section "${driverName}", or CM_${driverName.toUpperCase()}_*)`, key);
+        throw new UsageError(
+          `\`${key}\` (from ${where}) is not an option of every scheduler${didYouMean(key, Object.keys(genericShape))}; set it for one scheduler (section "${driverName}", or CM_${driverName.toUpperCase()}_*)`,
+          key,
+        );
       }
       if (!known.has(key)) {
         const from = where === 'code' ? '' : ` (from ${where})`;
@@ -168,7 +174,9 @@ export function resolveOptions(driverName: string, declaration: OptionDeclaratio
 
 /** ` (or \`sbatchFlags\`)`: the driver's own spelling of a generic option, for messages. */
 function allAliasesOf(aliases: Readonly<Record<string, string>>, target: string): string {
-  const names = Object.entries(aliases).filter(([, to]) => to === target).map(([from]) => `\`${from}\``);
+  const names = Object.entries(aliases)
+    .filter(([, to]) => to === target)
+    .map(([from]) => `\`${from}\``);
   return names.length ? ` (or ${names.join(', ')})` : '';
 }
 

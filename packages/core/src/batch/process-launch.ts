@@ -190,9 +190,10 @@ export class ProcessLaunch {
   #stopRemote(carrier: Carrier): Promise<void> {
     const declaration = this.#init.declaration;
     if (!declaration.stop || carrier.remotePid === undefined) return Promise.resolve();
-    carrier.stopping ??= this.#init.runner
-      .run(this.#init.scheduler, declaration.stop({ pid: carrier.remotePid, place: carrier.place }), { timeoutMs: 15_000 })
-      .then(() => undefined, () => undefined);
+    carrier.stopping ??= this.#init.runner.run(this.#init.scheduler, declaration.stop({ pid: carrier.remotePid, place: carrier.place }), { timeoutMs: 15_000 }).then(
+      () => undefined,
+      () => undefined,
+    );
     return carrier.stopping;
   }
 }

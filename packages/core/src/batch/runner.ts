@@ -76,7 +76,9 @@ function text(value: unknown): string {
 function checkRan(scheduler: string, argv: Argv, result: ExecResult, where: string | undefined): CommandOutput {
   const output = { stdout: text(result.stdout), stderr: text(result.stderr), exitCode: result.exitCode };
   const on = where ? ` (${where})` : '';
-  debug(() => `${scheduler}: \`${shellJoin(argv)}\`${on} exited ${result.exitCode ?? result.code ?? result.signal ?? '?'}${result.timedOut ? ' (timed out)' : ''} in ${formatMs(result.durationMs ?? 0)}`);
+  debug(
+    () => `${scheduler}: \`${shellJoin(argv)}\`${on} exited ${result.exitCode ?? result.code ?? result.signal ?? '?'}${result.timedOut ? ' (timed out)' : ''} in ${formatMs(result.durationMs ?? 0)}`,
+  );
   if (result.code === 'ENOENT') {
     throw new SchedulerError(`\`${argv[0]}\` was not found${on}`, {
       scheduler,
@@ -185,7 +187,12 @@ export function sshRunner(sshCommand: readonly string[]): CommandRunner {
       const script = `umask 077 && mkdir -p ${shellQuote(dir)} && rm -f ${shellQuote(file)} && cat > ${shellQuote(file)} && chmod ${octal} ${shellQuote(file)}`;
       const output = await runner.run('ssh', shell(script), { stdin: content });
       if (output.exitCode !== 0) {
-        throw new SchedulerError(`could not write ${file} ${where}`, { ...output, scheduler: 'ssh', command: shell(script), hint: 'check that the login node is reachable and the directory is writable' });
+        throw new SchedulerError(`could not write ${file} ${where}`, {
+          ...output,
+          scheduler: 'ssh',
+          command: shell(script),
+          hint: 'check that the login node is reachable and the directory is writable',
+        });
       }
     },
     async readTail(file, lines = STDERR_TAIL_LINES) {

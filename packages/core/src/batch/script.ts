@@ -110,12 +110,7 @@ export function renderBody(input: JobScriptInput): string[] {
 export function renderJobScript(input: JobScriptInput): string {
   const { driver } = input;
   const word = (text: string) => (driver.directiveWord ? driver.directiveWord(text) : shellQuote(text));
-  const lines = [
-    driver.shebang ?? '#!/bin/bash',
-    ...submissionFlags(input).map((flag) => `${driver.directivePrefix} ${flag.map(word).join(' ')}`),
-    '#',
-    ...renderBody(input),
-  ];
+  const lines = [driver.shebang ?? '#!/bin/bash', ...submissionFlags(input).map((flag) => `${driver.directivePrefix} ${flag.map(word).join(' ')}`), '#', ...renderBody(input)];
   return `${lines.join('\n')}\n`;
 }
 

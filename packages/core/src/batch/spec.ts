@@ -38,4 +38,3 @@ export interface JobQueueManagerSpec {
   /** Environment to read site defaults and allocation variables from (default `process.env`). */
   env?: NodeJS.ProcessEnv;
 }
-

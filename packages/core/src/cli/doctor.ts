@@ -32,7 +32,7 @@ function hint(step: DoctorStep, log: StepLog, address: string | undefined, drive
     case 'round trip':
       return 'the worker joined but did not answer a call: it may be overloaded, or its node killed it (see the job log)';
     case 'cancelled':
-      return 'the job was not cancelled: cancel it by hand with the scheduler\'s cancel command';
+      return "the job was not cancelled: cancel it by hand with the scheduler's cancel command";
   }
 }
 

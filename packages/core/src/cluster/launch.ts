@@ -91,7 +91,12 @@ export class Launch {
     const name = this.manager.name;
     const counts = () => ({ manager: name, joined: this.joined.length, expected: this.expected });
     const timer = setTimeout(() => {
-      this.fail(new LaunchError(`${name} launch timed out after ${timeoutMs} ms with ${this.joined.length} of ${this.expected} workers joined${this.describePending()}; raise addprocs' timeoutMs if the queue is slow`, counts()));
+      this.fail(
+        new LaunchError(
+          `${name} launch timed out after ${timeoutMs} ms with ${this.joined.length} of ${this.expected} workers joined${this.describePending()}; raise addprocs' timeoutMs if the queue is slow`,
+          counts(),
+        ),
+      );
     }, timeoutMs);
     const onAbort = () => this.fail(new LaunchError(`${name} launch was aborted with ${this.joined.length} of ${this.expected} workers joined`, counts(), { cause: signal?.reason }));
     signal?.addEventListener('abort', onAbort, { once: true });

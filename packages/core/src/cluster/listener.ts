@@ -28,7 +28,6 @@ export interface ListenAddress {
   port: number;
 }
 
-
 /** A listening address a manager asks for (e.g. an elastic manager on a fixed port). */
 export interface ListenRequest {
   /** Interface to bind; `'auto'` binds all interfaces and advertises the routable address. */
@@ -83,7 +82,10 @@ export class MasterListener {
     const bindHost = target.host === 'auto' ? '0.0.0.0' : target.host;
     const advertise = target.advertiseHost ?? (wildcard ? routableAddress() : bindHost);
     if (!advertise) {
-      throw new LaunchError('the master needs an address that other machines can reach, but this machine has no non-loopback network interface; set `advertiseHost` (Cluster option) or a host explicitly', { manager: 'cluster' });
+      throw new LaunchError(
+        'the master needs an address that other machines can reach, but this machine has no non-loopback network interface; set `advertiseHost` (Cluster option) or a host explicitly',
+        { manager: 'cluster' },
+      );
     }
     const [first, last] = typeof target.port === 'number' ? [target.port, target.port] : target.port;
     let lastError: Error | undefined;

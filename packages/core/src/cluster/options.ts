@@ -13,12 +13,7 @@ import { LOG_LEVELS, type LogLevel, type Logger } from '../util/logger.js';
  * A duration a timer will wait. Node clamps anything over 2^31 − 1 ms to 1 ms (with only a
  * warning), which would turn "practically never" into "at once".
  */
-export const timerMs = (min: number) =>
-  z
-    .number()
-    .int()
-    .min(min)
-    .max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): Node.js timers cannot wait longer`);
+export const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): Node.js timers cannot wait longer`);
 
 const signalSchema = z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal');
 
@@ -41,7 +36,12 @@ export const clusterOptionsSchema = z
       .strict()
       .default({ intervalMs: 5_000, timeoutMs: 30_000 })
       .refine((h) => h.timeoutMs > h.intervalMs, 'timeoutMs must be larger than intervalMs'),
-    maxFrameBytes: z.number().int().min(1024).max(0xffff_ffff).default(2 ** 31),
+    maxFrameBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(0xffff_ffff)
+      .default(2 ** 31),
     shutdownGraceMs: timerMs(0).default(5_000),
     onOutput: z.custom<(workerId: number, stream: 'stdout' | 'stderr', line: string) => void>((v) => typeof v === 'function', 'must be a function').optional(),
     logger: z.custom<Logger>((v) => typeof v === 'object' && v !== null && typeof (v as Logger).warn === 'function', 'must have debug/info/warn/error methods').optional(),

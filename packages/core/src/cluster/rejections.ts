@@ -44,8 +44,6 @@ export class RejectionLog {
     const kinds = [...burst.kinds.entries()].sort((a, b) => b[1] - a[1]);
     const listed = kinds.slice(0, MAX_REASONS_LISTED).map(([kind, count]) => `${count} × ${kind}`);
     if (kinds.length > MAX_REASONS_LISTED) listed.push(`${kinds.length - MAX_REASONS_LISTED} other reasons`);
-    this.logger.warn(
-      `rejected ${burst.more} more connection${burst.more === 1 ? '' : 's'} within ${REJECTION_BURST_MS / 1000} s (from ${[...burst.peers].join(', ')}): ${listed.join('; ')}`,
-    );
+    this.logger.warn(`rejected ${burst.more} more connection${burst.more === 1 ? '' : 's'} within ${REJECTION_BURST_MS / 1000} s (from ${[...burst.peers].join(', ')}): ${listed.join('; ')}`);
   }
 }

@@ -27,9 +27,7 @@ export interface ModuleFunction<Args extends unknown[] = any[], Result = unknown
 }
 
 /** What `remotecall`, `pmap` and friends accept as the function to run. */
-export type RemoteFunction<Args extends unknown[] = any[], Result = unknown> =
-  | ((...args: Args) => Result)
-  | ModuleFunction<Args, Result>;
+export type RemoteFunction<Args extends unknown[] = any[], Result = unknown> = ((...args: Args) => Result) | ModuleFunction<Args, Result>;
 
 /**
  * Refer to `exportName` of `module` so workers import it (once each) instead of receiving
@@ -47,11 +45,7 @@ export type RemoteFunction<Args extends unknown[] = any[], Result = unknown> =
  * await cluster.pmap(square, [1, 2, 3]);
  * ```
  */
-export function moduleFunction<Args extends unknown[] = any[], Result = unknown>(
-  module: string | URL,
-  exportName = 'default',
-  base?: string | URL,
-): ModuleFunction<Args, Result> {
+export function moduleFunction<Args extends unknown[] = any[], Result = unknown>(module: string | URL, exportName = 'default', base?: string | URL): ModuleFunction<Args, Result> {
   if (typeof exportName !== 'string' || exportName === '') throw new UsageError(`moduleFunction: exportName must be a non-empty string, got ${describeValue(exportName)}`, 'exportName');
   if (base !== undefined && !(base instanceof URL) && (typeof base !== 'string' || base === '')) {
     throw new UsageError(`moduleFunction: base must be the calling module's import.meta.url, got ${describeValue(base)}`, 'base');
@@ -135,8 +129,7 @@ export function inlineSource(fn: (...args: unknown[]) => unknown, caller: string
   const source = Function.prototype.toString.call(fn);
   if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
     throw new UsageError(
-      `${caller}: ${fn.name || 'the function'} is a built-in or bound function, which has no source to ship; ` +
-        'wrap it in an arrow function, or use moduleFunction(url, exportName)',
+      `${caller}: ${fn.name || 'the function'} is a built-in or bound function, which has no source to ship; ` + 'wrap it in an arrow function, or use moduleFunction(url, exportName)',
       'fn',
     );
   }

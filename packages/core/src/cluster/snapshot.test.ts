@@ -11,7 +11,13 @@ import type { ClusterEvents } from './types.js';
 
 describe('parseJobStates', () => {
   it.each([
-    ['slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 3/8 workers joined', [{ state: 'RUNNING', reason: null, count: 3 }, { state: 'PENDING', reason: 'Priority', count: 5 }]],
+    [
+      'slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 3/8 workers joined',
+      [
+        { state: 'RUNNING', reason: null, count: 3 },
+        { state: 'PENDING', reason: 'Priority', count: 5 },
+      ],
+    ],
     ['slurm job 9: PENDING (ReqNodeNotAvail, UnavailableNodes:n1) - 0/4 workers joined', [{ state: 'PENDING', reason: 'ReqNodeNotAvail, UnavailableNodes:n1', count: null }]],
     ['sge job 7 (array of 2): 2 qw - 0/2 workers joined (replacing job 6)', [{ state: 'qw', reason: null, count: 2 }]],
     ['slurm job 5: submitted - 0/4 workers joined', [{ state: 'submitted', reason: null, count: null }]],
@@ -26,7 +32,18 @@ describe('parseJobStates', () => {
 
 describe('SnapshotRecorder', () => {
   const manager = { name: 'fake', expectedWorkers: 2, launch: async () => {} } as unknown as ClusterManager;
-  const config = (id: number): WorkerConfig => ({ id, launchId: 'L1', manager, taskIndex: id - 2, jobId: '77', host: 'node1', pid: 1000 + id, cpus: 4, endsAt: Date.now() + 60_000, joinedAt: Date.now() });
+  const config = (id: number): WorkerConfig => ({
+    id,
+    launchId: 'L1',
+    manager,
+    taskIndex: id - 2,
+    jobId: '77',
+    host: 'node1',
+    pid: 1000 + id,
+    cpus: 4,
+    endsAt: Date.now() + 60_000,
+    joinedAt: Date.now(),
+  });
 
   function setUp() {
     const events = new EventEmitter<ClusterEvents>();
@@ -101,9 +118,25 @@ describe('SnapshotRecorder', () => {
 
   it('counts submissions and keeps per-job states from launch progress', () => {
     const { recorder, events } = setUp();
-    events.emit('launch-progress', { launchId: 'L1', manager: 'fake', joined: 0, expected: 8, elapsedMs: 1_000, jobIds: ['123'], state: 'PENDING', reason: 'Priority', message: 'slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 0/8 workers joined' });
+    events.emit('launch-progress', {
+      launchId: 'L1',
+      manager: 'fake',
+      joined: 0,
+      expected: 8,
+      elapsedMs: 1_000,
+      jobIds: ['123'],
+      state: 'PENDING',
+      reason: 'Priority',
+      message: 'slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 0/8 workers joined',
+    });
     const snapshot = recorder.snapshot();
     expect(snapshot.totals.submissions).toBe(1);
-    expect(snapshot.launches[0]!.jobs[0]).toMatchObject({ id: '123', states: [{ state: 'RUNNING', count: 3 }, { state: 'PENDING', reason: 'Priority', count: 5 }] });
+    expect(snapshot.launches[0]!.jobs[0]).toMatchObject({
+      id: '123',
+      states: [
+        { state: 'RUNNING', count: 3 },
+        { state: 'PENDING', reason: 'Priority', count: 5 },
+      ],
+    });
   });
 });

@@ -262,7 +262,9 @@ export class SnapshotRecorder {
       },
       workers,
       launches,
-      pmaps: [...this.#pmaps.values()].sort((a, b) => Number(a.ended) - Number(b.ended) || a.id - b.id).map((pmap) => ({ ...pmap, ratePerSecond: pmap.elapsedMs > 0 ? (pmap.done / pmap.elapsedMs) * 1000 : 0 })),
+      pmaps: [...this.#pmaps.values()]
+        .sort((a, b) => Number(a.ended) - Number(b.ended) || a.id - b.id)
+        .map((pmap) => ({ ...pmap, ratePerSecond: pmap.elapsedMs > 0 ? (pmap.done / pmap.elapsedMs) * 1000 : 0 })),
       losses: [...this.#losses],
       events: [...this.#events],
     };
@@ -277,7 +279,10 @@ export class SnapshotRecorder {
       this.#queueWaitMsSum += queueWaitMs;
     }
     this.#workers.set(config.id, { config, handle: this.#sources.worker(config.id), queueWaitMs, loss: null });
-    this.#event('worker-joined', `worker ${config.id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`})`);
+    this.#event(
+      'worker-joined',
+      `worker ${config.id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`})`,
+    );
   }
 
   #lost(config: WorkerConfig, loss: WorkerLossInfo): void {
@@ -360,9 +365,20 @@ export class SnapshotRecorder {
     if (!known) this.#event('pmap-started', `pmap ${id} of ${progress.total.toLocaleString('en-US')} items started`);
     this.#pmapItemsDone += Math.max(0, progress.done - (known?.done ?? 0));
     const { ended } = progress;
-    this.#pmaps.set(id, { id, done: progress.done, total: progress.total, workers: progress.workers, startedAt: Math.round(now - progress.elapsedMs), elapsedMs: Math.round(progress.elapsedMs), ended });
+    this.#pmaps.set(id, {
+      id,
+      done: progress.done,
+      total: progress.total,
+      workers: progress.workers,
+      startedAt: Math.round(now - progress.elapsedMs),
+      elapsedMs: Math.round(progress.elapsedMs),
+      ended,
+    });
     if (ended && !known?.ended) {
-      this.#event('pmap-ended', `pmap ${id} ${progress.done >= progress.total ? 'finished' : 'stopped'}: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')} items in ${(progress.elapsedMs / 1000).toFixed(1)} s`);
+      this.#event(
+        'pmap-ended',
+        `pmap ${id} ${progress.done >= progress.total ? 'finished' : 'stopped'}: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')} items in ${(progress.elapsedMs / 1000).toFixed(1)} s`,
+      );
       const finished = [...this.#pmaps.values()].filter((pmap) => pmap.ended);
       for (const old of finished.slice(0, Math.max(0, finished.length - KEEP.endedPmaps))) this.#pmaps.delete(old.id);
     }

@@ -32,4 +32,7 @@ export interface LocalManagerOptions {
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 /** Compile-time: the interface takes exactly what the schema accepts. */
-export const LOCAL_MANAGER_OPTIONS_MATCH_SCHEMA: [Same<LocalManagerOptions, z.input<typeof localManagerOptionsSchema>>, Same<keyof LocalManagerOptions, keyof z.input<typeof localManagerOptionsSchema>>] = [true, true];
+export const LOCAL_MANAGER_OPTIONS_MATCH_SCHEMA: [
+  Same<LocalManagerOptions, z.input<typeof localManagerOptionsSchema>>,
+  Same<keyof LocalManagerOptions, keyof z.input<typeof localManagerOptionsSchema>>,
+] = [true, true];

@@ -50,7 +50,10 @@ export class LocalManager implements ClusterManager {
   readonly #processes = new Map<string, WorkerProcess>();
 
   /** @throws UsageError for invalid options (a count out of range, a working directory that does not exist) */
-  constructor(np?: number | LocalManagerOptions, protected readonly wrap?: CommandWrapper) {
+  constructor(
+    np?: number | LocalManagerOptions,
+    protected readonly wrap?: CommandWrapper,
+  ) {
     if (np !== undefined && typeof np !== 'number' && (typeof np !== 'object' || np === null)) {
       throw new UsageError(`LocalManager takes a number of workers or an options object, got ${typeof np} ${JSON.stringify(np)}`, 'np');
     }

@@ -61,7 +61,7 @@ export class WorkerProcess {
     }
     // Before a worker joins, its own output is all there is to explain a failure; afterwards
     // it forwards output over the connection, so these streams are mostly silent.
-    (this.#child.stdout)?.resume();
+    this.#child.stdout?.resume();
     this.#child.stderr?.setEncoding('utf8').on('data', (text: string) => {
       this.#stderrTail.push(...text.split('\n').filter(Boolean));
       this.#stderrTail.splice(0, Math.max(0, this.#stderrTail.length - STDERR_TAIL_LINES));

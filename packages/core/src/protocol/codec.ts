@@ -147,9 +147,7 @@ function decodeStructured(bytes: Buffer, bodyOffset: number): unknown {
   return deserializer.readValue();
 }
 
-const FORM_ONLY: Record<number, Buffer> = Object.fromEntries(
-  [ValueForm.Undefined, ValueForm.Null, ValueForm.False, ValueForm.True, ValueForm.EmptyArray].map((form) => [form, Buffer.from([form])]),
-);
+const FORM_ONLY: Record<number, Buffer> = Object.fromEntries([ValueForm.Undefined, ValueForm.Null, ValueForm.False, ValueForm.True, ValueForm.EmptyArray].map((form) => [form, Buffer.from([form])]));
 
 /**
  * Encode a value: its form byte, then (for numbers) 8 bytes or (for the structured form) the
@@ -157,7 +155,18 @@ const FORM_ONLY: Record<number, Buffer> = Object.fromEntries(
  * be aligned relative to the body. Throws DataCloneError for values that cannot be cloned.
  */
 export function encodeValue(value: unknown, bodyOffset: number): EncodedPayload {
-  const small = value === undefined ? ValueForm.Undefined : value === null ? ValueForm.Null : value === false ? ValueForm.False : value === true ? ValueForm.True : Array.isArray(value) && value.length === 0 && Object.getPrototypeOf(value) === Array.prototype ? ValueForm.EmptyArray : undefined;
+  const small =
+    value === undefined
+      ? ValueForm.Undefined
+      : value === null
+        ? ValueForm.Null
+        : value === false
+          ? ValueForm.False
+          : value === true
+            ? ValueForm.True
+            : Array.isArray(value) && value.length === 0 && Object.getPrototypeOf(value) === Array.prototype
+              ? ValueForm.EmptyArray
+              : undefined;
   if (small !== undefined) return { parts: [FORM_ONLY[small]!], byteLength: 1 };
   if (typeof value === 'number') {
     const bytes = Buffer.allocUnsafe(9);

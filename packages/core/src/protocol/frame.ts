@@ -157,10 +157,7 @@ export class FrameReader {
   #check(length: number, type: number): void {
     if (length < 1) throw new ProtocolError('received a frame with length 0 (a frame has at least a type byte)');
     if (length > this.maxFrameBytes) {
-      throw new ProtocolError(
-        `received a frame of ${length} bytes, over the limit of ${this.maxFrameBytes} bytes ` +
-          `(raise Cluster option maxFrameBytes if your values really are this large)`,
-      );
+      throw new ProtocolError(`received a frame of ${length} bytes, over the limit of ${this.maxFrameBytes} bytes ` + `(raise Cluster option maxFrameBytes if your values really are this large)`);
     }
     if (!KNOWN_TYPES.has(type)) throw new ProtocolError(`received a frame of unknown type 0x${type.toString(16).padStart(2, '0')}`);
   }

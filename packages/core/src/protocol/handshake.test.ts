@@ -16,10 +16,7 @@ describe('handshake', () => {
   it('admits a worker holding the secret, and the worker verifies the master', async () => {
     const secret = randomBytes(32);
     const { master, worker } = await pair();
-    const [accepted, welcome] = await Promise.all([
-      acceptWorker(master, secret, admitAll, { timeoutMs: 2000 }),
-      joinMaster(worker, secret, identity, { timeoutMs: 2000 }),
-    ]);
+    const [accepted, welcome] = await Promise.all([acceptWorker(master, secret, admitAll, { timeoutMs: 2000 }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
     expect(accepted.identity).toEqual(identity);
     expect(welcome.workerId).toBe(2);
     expect(welcome.version).toEqual({ major: 1, minor: 1 });
@@ -27,10 +24,7 @@ describe('handshake', () => {
 
   it('refuses a worker with the wrong secret, and tells it so', async () => {
     const { master, worker } = await pair();
-    const results = await Promise.allSettled([
-      acceptWorker(master, randomBytes(32), admitAll, { timeoutMs: 2000 }),
-      joinMaster(worker, randomBytes(32), identity, { timeoutMs: 2000 }),
-    ]);
+    const results = await Promise.allSettled([acceptWorker(master, randomBytes(32), admitAll, { timeoutMs: 2000 }), joinMaster(worker, randomBytes(32), identity, { timeoutMs: 2000 })]);
     expect(results[0]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/authentication failed/) } });
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/refused by peer: authentication failed/) } });
   });
@@ -50,10 +44,7 @@ describe('handshake', () => {
   it('refuses a different protocol major, naming both versions', async () => {
     const secret = randomBytes(32);
     const { master, worker } = await pair();
-    const results = await Promise.allSettled([
-      acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 2, minor: 3 } }),
-      joinMaster(worker, secret, identity, { timeoutMs: 2000 }),
-    ]);
+    const results = await Promise.allSettled([acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 2, minor: 3 } }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
     const message = /protocol version mismatch: master speaks 2\.3, worker speaks 1\.1/;
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(message) } });
     expect(results[0].status).toBe('rejected');
@@ -70,7 +61,7 @@ describe('handshake', () => {
     expect(welcome.version).toEqual({ major: 1, minor: 1 });
   });
 
-  it('passes on the master\'s refusal reason', async () => {
+  it("passes on the master's refusal reason", async () => {
     const secret = randomBytes(32);
     const { master, worker } = await pair();
     const refuse = (): Admission => ({ admit: false, reason: 'launch L1 already has all 2 of its workers' });

@@ -58,9 +58,7 @@ const refuseSchema = z.object({ reason: z.string() });
 export type Welcome = z.infer<typeof welcomeSchema>;
 
 /** What the master decides once a worker has proven itself. */
-export type Admission =
-  | { admit: true; workerId: number; heartbeatMs: number; timeoutMs: number; maxFrameBytes: number }
-  | { admit: false; reason: string };
+export type Admission = { admit: true; workerId: number; heartbeatMs: number; timeoutMs: number; maxFrameBytes: number } | { admit: false; reason: string };
 
 export class RefusedError extends ProtocolError {}
 
@@ -124,7 +122,7 @@ export async function acceptWorker(
   }
   const workerNonce = Buffer.from(auth.nonce, 'base64');
   if (workerNonce.length !== NONCE_BYTES || !proofMatches(proof(secret, 'cm-worker', masterNonce, workerNonce), auth.proof)) {
-    sendJson(conn, FrameType.Refuse, { reason: 'authentication failed: the worker does not hold this cluster\'s secret' });
+    sendJson(conn, FrameType.Refuse, { reason: "authentication failed: the worker does not hold this cluster's secret" });
     throw new ProtocolError('authentication failed: wrong secret');
   }
   const identity = workerIdentitySchema.safeParse(auth.identity);
@@ -151,12 +149,7 @@ export async function acceptWorker(
 }
 
 /** Worker side. Resolves with the Welcome once the master has proven it holds the secret. */
-export async function joinMaster(
-  conn: FramedConnection,
-  secret: Buffer,
-  identity: WorkerIdentity,
-  options: { timeoutMs: number; version?: ProtocolVersion },
-): Promise<Welcome> {
+export async function joinMaster(conn: FramedConnection, secret: Buffer, identity: WorkerIdentity, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
   const version = options.version ?? PROTOCOL_VERSION;
   const hello = parseJson(helloSchema, await expectFrame(conn, FrameType.Hello, 'Hello frame', options.timeoutMs), 'Hello frame');
   if (hello.version.major !== version.major) {

@@ -35,7 +35,14 @@ describe('value codec', () => {
   });
 
   it('gives small common values a form of their own, without V8', () => {
-    for (const [value, form] of [[undefined, ValueForm.Undefined], [null, ValueForm.Null], [true, ValueForm.True], [false, ValueForm.False], [[], ValueForm.EmptyArray], [-0.25, ValueForm.Number]] as const) {
+    for (const [value, form] of [
+      [undefined, ValueForm.Undefined],
+      [null, ValueForm.Null],
+      [true, ValueForm.True],
+      [false, ValueForm.False],
+      [[], ValueForm.EmptyArray],
+      [-0.25, ValueForm.Number],
+    ] as const) {
       const encoded = flatten(encodeValue(value, 0).parts);
       expect(encoded[0]).toBe(form);
       expect(decodeValue(encoded, 'test', 0)).toEqual(value);

@@ -33,9 +33,15 @@ export function peerAddress(socket: net.Socket): string {
 /** OpenSSL's error codes, said in words a person can act on. */
 const TLS_FAILURES: Array<[RegExp, string]> = [
   [/HANDSHAKE_TIMEOUT/, 'it did not complete the TLS handshake in time (an idle or very slow peer)'],
-  [/HTTP_REQUEST|WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL|LENGTH_TOO_SHORT|RECORD_LENGTH_MISMATCH|PACKET_LENGTH_TOO_LONG|UNEXPECTED_MESSAGE|RECORD_LAYER_FAILURE/, 'it does not speak TLS (a plain-TCP worker? start workers with CM_TLS=1 when the cluster encrypts)'],
+  [
+    /HTTP_REQUEST|WRONG_VERSION_NUMBER|UNKNOWN_PROTOCOL|LENGTH_TOO_SHORT|RECORD_LENGTH_MISMATCH|PACKET_LENGTH_TOO_LONG|UNEXPECTED_MESSAGE|RECORD_LAYER_FAILURE/,
+    'it does not speak TLS (a plain-TCP worker? start workers with CM_TLS=1 when the cluster encrypts)',
+  ],
   [/BAD_RECORD_MAC|DECRYPT|CIPHER_OPERATION_FAILED|PSK_IDENTITY_NOT_FOUND|UNKNOWN_PSK_IDENTITY/, "its key differs: it does not hold this cluster's secret"],
-  [/NO_SHARED_CIPHER|NO_CIPHERS|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|VERSION_TOO_HIGH|INAPPROPRIATE_FALLBACK/, 'it offers no TLS 1.2 PSK cipher suite @cm accepts (PSK-AES128-GCM-SHA256, PSK-CHACHA20-POLY1305)'],
+  [
+    /NO_SHARED_CIPHER|NO_CIPHERS|UNSUPPORTED_PROTOCOL|VERSION_TOO_LOW|VERSION_TOO_HIGH|INAPPROPRIATE_FALLBACK/,
+    'it offers no TLS 1.2 PSK cipher suite @cm accepts (PSK-AES128-GCM-SHA256, PSK-CHACHA20-POLY1305)',
+  ],
   [/ECONNRESET|EPIPE/, 'it closed the connection during the TLS handshake'],
 ];
 
@@ -56,18 +62,10 @@ export interface ServerOptions {
  * after the TLS handshake; a peer that fails it (wrong secret, not TLS at all, too slow) goes
  * to `onRejected`.
  */
-export function createServer(
-  security: TransportSecurity,
-  onConnection: (socket: net.Socket) => void,
-  onRejected: (remoteAddress: string, reason: string) => void,
-  options: ServerOptions,
-): net.Server {
+export function createServer(security: TransportSecurity, onConnection: (socket: net.Socket) => void, onRejected: (remoteAddress: string, reason: string) => void, options: ServerOptions): net.Server {
   if (!security.encrypt) return net.createServer({ noDelay: true }, onConnection);
   const psk = pskFor(security.secret);
-  const server = tls.createServer(
-    { ...tlsBase, handshakeTimeout: options.handshakeTimeoutMs, pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? psk : null) },
-    onConnection,
-  );
+  const server = tls.createServer({ ...tlsBase, handshakeTimeout: options.handshakeTimeoutMs, pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? psk : null) }, onConnection);
   // A peer that resets mid-handshake has no address left by the time the error is reported.
   const addresses = new WeakMap<net.Socket, string>();
   server.on('connection', (raw: net.Socket) => addresses.set(raw, peerAddress(raw)));

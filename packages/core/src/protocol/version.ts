@@ -15,8 +15,5 @@ export function formatVersion(v: ProtocolVersion): string {
 
 /** The message both sides use when majors differ, so the text is the same wherever it is logged. */
 export function versionMismatchMessage(master: ProtocolVersion, worker: ProtocolVersion): string {
-  return (
-    `protocol version mismatch: master speaks ${formatVersion(master)}, worker speaks ${formatVersion(worker)}; ` +
-    `install the same major version of @cm/core on the master and the workers`
-  );
+  return `protocol version mismatch: master speaks ${formatVersion(master)}, worker speaks ${formatVersion(worker)}; ` + `install the same major version of @cm/core on the master and the workers`;
 }

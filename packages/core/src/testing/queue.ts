@@ -14,7 +14,12 @@ export async function liveJobs(driver: SchedulerDriver, jobIds: readonly string[
   const output = await runner.run(driver.name, argv);
   const raw = driver.status.parse(output);
   if (!raw) throw new Error(`${argv.join(' ')} failed (exit code ${String(output.exitCode)}): ${output.stderr}`);
-  const live = new Set(raw.map((line) => classifyStatus(driver, line)).filter((status) => isInQueue(status.kind)).map((status) => status.jobId));
+  const live = new Set(
+    raw
+      .map((line) => classifyStatus(driver, line))
+      .filter((status) => isInQueue(status.kind))
+      .map((status) => status.jobId),
+  );
   return jobIds.filter((id) => live.has(id));
 }
 

@@ -122,7 +122,7 @@ function submit(given: string): void {
   const array = d.array ? (/^(\d+)-(\d+)$/.exec(d.array)?.slice(1).map(Number) as [number, number] | undefined) : null;
   if (array === undefined || (array && array[0] > array[1])) fail(`invalid array specification: ${d.array}`);
   let id = readdirSync(jobsDir).reduce((max, name) => Math.max(max, Number(name) || 0), 0) + 1;
-  for (;; id++) {
+  for (; ; id++) {
     try {
       mkdirSync(jobDir(id));
       break;
@@ -152,7 +152,10 @@ function submit(given: string): void {
 
 function logName(pattern: string, job: Job, task: number | null): string {
   const taskId = task === null ? String(job.id) : `${job.id}_${task}`;
-  return pattern.replaceAll('%j', taskId).replaceAll('%A', String(job.id)).replaceAll('%a', String(task ?? 0));
+  return pattern
+    .replaceAll('%j', taskId)
+    .replaceAll('%A', String(job.id))
+    .replaceAll('%a', String(task ?? 0));
 }
 
 /** The runner: start each task of a job, record how it ends, enforce its walltime. */

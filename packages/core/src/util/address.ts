@@ -39,7 +39,11 @@ export function interfaceAddress(name: string, interfaces: NetworkInterfaces = o
 
 /** `eth0 (10.0.0.5), lo (127.0.0.1)`: for error messages. */
 export function describeInterfaces(interfaces: NetworkInterfaces = os.networkInterfaces()): string {
-  return Object.entries(interfaces).map(([name, list]) => `${name} (${(list ?? []).map((a) => a.address).join(', ') || 'no address'})`).join('; ') || 'none';
+  return (
+    Object.entries(interfaces)
+      .map(([name, list]) => `${name} (${(list ?? []).map((a) => a.address).join(', ') || 'no address'})`)
+      .join('; ') || 'none'
+  );
 }
 
 /** This machine's routable address (see pickRoutableAddress), or undefined when it has none. */

@@ -13,7 +13,7 @@ export function describeValue(value: unknown): string {
   const shown = inspect(value, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 60 });
   const text = shown.length > 80 ? `${shown.slice(0, 77)}...` : shown;
   if (typeof value === 'object') {
-    const name = (value).constructor?.name;
+    const name = value.constructor?.name;
     return name && name !== 'Object' ? `a ${name} ${text}` : `an object ${text}`;
   }
   return `${typeof value} ${text}`;

@@ -59,11 +59,7 @@ export const workerEnvSchema = z.object({
 });
 
 /** The first of `names` (comma-separated) that is set in `env` and passes `accept`. */
-export function firstSetVariable(
-  env: NodeJS.ProcessEnv,
-  names: string | undefined,
-  accept: (value: string) => boolean = (value) => value !== '',
-): string | undefined {
+export function firstSetVariable(env: NodeJS.ProcessEnv, names: string | undefined, accept: (value: string) => boolean = (value) => value !== ''): string | undefined {
   for (const name of (names ?? '').split(',')) {
     const value = env[name.trim()];
     if (name.trim() && value !== undefined && accept(value)) return value;

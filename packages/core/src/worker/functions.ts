@@ -67,11 +67,7 @@ async function importExport(url: string, name: string, importer: string | undefi
   const value = namespace[name];
   if (typeof value !== 'function') {
     const exports = Object.keys(namespace).join(', ') || 'none';
-    throw new TypeError(
-      value === undefined
-        ? `module ${url} has no export named "${name}" (its exports: ${exports})`
-        : `export "${name}" of module ${url} is a ${typeof value}, not a function`,
-    );
+    throw new TypeError(value === undefined ? `module ${url} has no export named "${name}" (its exports: ${exports})` : `export "${name}" of module ${url} is a ${typeof value}, not a function`);
   }
   return value as AnyFunction;
 }
@@ -86,8 +82,10 @@ function explainImportError(error: unknown, url: string, importer: string | unde
   const from = importer ? ` (moduleFunction called in ${importer})` : '';
   const relative = url.startsWith('file:')
     ? 'a relative path is resolved against the file that called moduleFunction; check the path and that this host sees the same file (a shared filesystem)'
-    : 'a package name is resolved from the worker\'s working directory: install the package where the workers run, or pass a file URL';
-  const explained = new Error(`cannot import ${url}${from} on worker host ${hostname()}: ${(error as Error).message.split('\n')[0]?.replace(/ imported from \S+/, '')}. Hint: ${relative}`, { cause: error });
+    : "a package name is resolved from the worker's working directory: install the package where the workers run, or pass a file URL";
+  const explained = new Error(`cannot import ${url}${from} on worker host ${hostname()}: ${(error as Error).message.split('\n')[0]?.replace(/ imported from \S+/, '')}. Hint: ${relative}`, {
+    cause: error,
+  });
   Object.assign(explained, { code });
   return explained;
 }

@@ -19,23 +19,19 @@ const types = Object.values(FrameType);
 describe('the frame decoder under arbitrary input', () => {
   it('valid frames cut at arbitrary points come out whole and in order', () => {
     fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.constantFrom(...types), fc.uint8Array({ maxLength: 300 })), { maxLength: 20 }),
-        fc.array(fc.nat(), { maxLength: 10 }),
-        (frames, cuts) => {
-          const wire = Buffer.concat(frames.map(([type, payload]) => encodeFrame(type, payload)));
-          const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
-          const seen: Array<[number, string]> = [];
-          const reader = new FrameReader((type, payload) => seen.push([type, Buffer.from(payload).toString('hex')]), 1024);
-          let last = 0;
-          for (const point of [...points, wire.length]) {
-            reader.push(wire.subarray(last, point));
-            last = point;
-          }
-          expect(seen).toEqual(frames.map(([type, payload]) => [type, Buffer.from(payload).toString('hex')]));
-          expect(reader.bufferedBytes).toBe(0);
-        },
-      ),
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...types), fc.uint8Array({ maxLength: 300 })), { maxLength: 20 }), fc.array(fc.nat(), { maxLength: 10 }), (frames, cuts) => {
+        const wire = Buffer.concat(frames.map(([type, payload]) => encodeFrame(type, payload)));
+        const points = [...new Set(cuts.map((c) => c % (wire.length + 1)))].sort((a, b) => a - b);
+        const seen: Array<[number, string]> = [];
+        const reader = new FrameReader((type, payload) => seen.push([type, Buffer.from(payload).toString('hex')]), 1024);
+        let last = 0;
+        for (const point of [...points, wire.length]) {
+          reader.push(wire.subarray(last, point));
+          last = point;
+        }
+        expect(seen).toEqual(frames.map(([type, payload]) => [type, Buffer.from(payload).toString('hex')]));
+        expect(reader.bufferedBytes).toBe(0);
+      }),
       { seed: SEED, numRuns: 300 },
     );
   });

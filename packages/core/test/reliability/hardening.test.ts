@@ -95,12 +95,17 @@ describe('joins are bound to the launch that expects them', () => {
     ]);
     void manager.start(1);
     expect(await launching).toHaveLength(2);
-    expect(cluster.workers().map((id) => cluster.worker(id).taskIndex).sort()).toEqual([0, 1]);
+    expect(
+      cluster
+        .workers()
+        .map((id) => cluster.worker(id).taskIndex)
+        .sort(),
+    ).toEqual([0, 1]);
   });
 });
 
 describe('the master port with encrypt: true', () => {
-  it('an idle peer is dropped after the 10 s handshake timeout (not Node\'s 120 s TLS default), logged with its address', async () => {
+  it("an idle peer is dropped after the 10 s handshake timeout (not Node's 120 s TLS default), logged with its address", async () => {
     const logger = quietLogger();
     const cluster = testCluster({ encrypt: true, logger });
     const { port } = await cluster.listen();
@@ -111,7 +116,9 @@ describe('the master port with encrypt: true', () => {
     idle.on('close', () => (closed = true));
     const elapsed = await waitFor(() => closed, 14_000, 'the master to drop an idle TLS peer');
     expect(elapsed).toBeGreaterThan(9_000);
-    expect(logger.warnings).toEqual([`rejected connection from 127.0.0.1:${localPort}: TLS handshake failed: it did not complete the TLS handshake in time (an idle or very slow peer) [ERR_TLS_HANDSHAKE_TIMEOUT]`]);
+    expect(logger.warnings).toEqual([
+      `rejected connection from 127.0.0.1:${localPort}: TLS handshake failed: it did not complete the TLS handshake in time (an idle or very slow peer) [ERR_TLS_HANDSHAKE_TIMEOUT]`,
+    ]);
   }, 20_000);
 
   it('TLS failures are logged in plain words with the real address, never ?:?', async () => {
@@ -130,7 +137,9 @@ describe('the master port with encrypt: true', () => {
     });
     reset.on('error', () => {});
     await waitFor(() => rejections === 2, 5_000, 'both peers to be rejected');
-    expect(logger.warnings[0]).toMatch(/^rejected connection from 127\.0\.0\.1:\d+: TLS handshake failed: it does not speak TLS \(a plain-TCP worker\? start workers with CM_TLS=1 when the cluster encrypts\) \[ERR_SSL_HTTP_REQUEST\]$/);
+    expect(logger.warnings[0]).toMatch(
+      /^rejected connection from 127\.0\.0\.1:\d+: TLS handshake failed: it does not speak TLS \(a plain-TCP worker\? start workers with CM_TLS=1 when the cluster encrypts\) \[ERR_SSL_HTTP_REQUEST\]$/,
+    );
     await cluster.close(); // ends the burst: its summary is logged
     expect(logger.warnings.join('\n')).not.toContain('?:?');
     expect(logger.warnings[1]).toMatch(/^rejected 1 more connection within 2 s \(from 127\.0\.0\.1\): 1 × TLS handshake failed: /);
@@ -138,18 +147,22 @@ describe('the master port with encrypt: true', () => {
 });
 
 describe('a worker whose user code never yields', () => {
-  it.each([['plain'], ['encrypt']])('%s: dies within 6 s of its master being SIGKILLed (its watchdog thread sees the connection close)', async (mode) => {
-    const master = execa('node', [fixture('master-with-spinning-worker.mjs'), mode], { reject: false });
-    try {
-      const firstLine = new Promise<string>((resolve) => master.stdout.once('data', (d: Buffer) => resolve(d.toString())));
-      const exited = master.then((r) => Promise.reject(new Error(`the master exited first: ${String(r.stderr)}`)));
-      const pids = JSON.parse(await Promise.race([firstLine, exited])) as number[];
-      expect(pids.every(alive)).toBe(true);
-      master.kill('SIGKILL');
-      await master;
-      await waitFor(() => !pids.some(alive), 6_000, 'both workers (one spinning) to be gone');
-    } finally {
-      master.kill('SIGKILL');
-    }
-  }, 30_000);
+  it.each([['plain'], ['encrypt']])(
+    '%s: dies within 6 s of its master being SIGKILLed (its watchdog thread sees the connection close)',
+    async (mode) => {
+      const master = execa('node', [fixture('master-with-spinning-worker.mjs'), mode], { reject: false });
+      try {
+        const firstLine = new Promise<string>((resolve) => master.stdout.once('data', (d: Buffer) => resolve(d.toString())));
+        const exited = master.then((r) => Promise.reject(new Error(`the master exited first: ${String(r.stderr)}`)));
+        const pids = JSON.parse(await Promise.race([firstLine, exited])) as number[];
+        expect(pids.every(alive)).toBe(true);
+        master.kill('SIGKILL');
+        await master;
+        await waitFor(() => !pids.some(alive), 6_000, 'both workers (one spinning) to be gone');
+      } finally {
+        master.kill('SIGKILL');
+      }
+    },
+    30_000,
+  );
 });

@@ -14,21 +14,25 @@ const MiB = 1024 * 1024;
 const LOAD_RSS_BOUND_BYTES = 300 * MiB;
 
 describe('load', () => {
-  it.each([false, true])('1,000 concurrent 1 MiB calls (encrypt: %s): all correct, master memory bounded', async (encrypt) => {
-    const cluster = testCluster({ encrypt });
-    const ids = await cluster.addprocs(new LocalManager(2));
-    const payload = new Uint8Array(MiB).fill(1);
-    const base = process.memoryUsage.rss();
-    let peak = base;
-    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
-    try {
-      const sums = await Promise.all(Array.from({ length: 1_000 }, (_, i) => cluster.remotecallFetch(ids[i % 2]!, (b: Uint8Array) => b.length + b[0]!, payload)));
-      expect(sums.every((s) => s === MiB + 1)).toBe(true);
-    } finally {
-      clearInterval(sampler);
-    }
-    expect(peak - base).toBeLessThan(LOAD_RSS_BOUND_BYTES);
-  }, 120_000);
+  it.each([false, true])(
+    '1,000 concurrent 1 MiB calls (encrypt: %s): all correct, master memory bounded',
+    async (encrypt) => {
+      const cluster = testCluster({ encrypt });
+      const ids = await cluster.addprocs(new LocalManager(2));
+      const payload = new Uint8Array(MiB).fill(1);
+      const base = process.memoryUsage.rss();
+      let peak = base;
+      const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 5);
+      try {
+        const sums = await Promise.all(Array.from({ length: 1_000 }, (_, i) => cluster.remotecallFetch(ids[i % 2]!, (b: Uint8Array) => b.length + b[0]!, payload)));
+        expect(sums.every((s) => s === MiB + 1)).toBe(true);
+      } finally {
+        clearInterval(sampler);
+      }
+      expect(peak - base).toBeLessThan(LOAD_RSS_BOUND_BYTES);
+    },
+    120_000,
+  );
 
   it('a 1,000,000-item pmap: every result, in order', async () => {
     const cluster = testCluster();
@@ -41,26 +45,27 @@ describe('load', () => {
 });
 
 describe('worker faults mid-pmap of 10,000 items', () => {
-  it.each(['SIGKILL', 'SIGSTOP'] as const)('%s of one of three workers: each result exactly once; a stopped worker is detected and killed', async (signal) => {
-    const cluster = testCluster({ heartbeat: { intervalMs: 100, timeoutMs: 1_000 } });
-    const [victim] = await cluster.addprocs(new LocalManager(3));
-    const pid = cluster.worker(victim!).pid;
-    const items = Array.from({ length: 10_000 }, (_, i) => i);
-    const mapping = cluster.pmap(
-      async (x: number) => {
+  it.each(['SIGKILL', 'SIGSTOP'] as const)(
+    '%s of one of three workers: each result exactly once; a stopped worker is detected and killed',
+    async (signal) => {
+      const cluster = testCluster({ heartbeat: { intervalMs: 100, timeoutMs: 1_000 } });
+      const [victim] = await cluster.addprocs(new LocalManager(3));
+      const pid = cluster.worker(victim!).pid;
+      const items = Array.from({ length: 10_000 }, (_, i) => i);
+      const mapping = cluster.pmap(async (x: number) => {
         await new Promise((resolve) => setTimeout(resolve, 0));
         return { x, pid: process.pid };
-      },
-      items,
-    );
-    await waitFor(() => cluster.workers().length === 3, 1_000, 'three workers');
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    process.kill(pid, signal);
-    const results = await mapping;
-    expect(results.map((r) => r.x)).toEqual(items);
-    expect(cluster.workers()).not.toContain(victim);
-    await waitFor(() => !alive(pid), 3_000, 'the faulty worker process to be gone');
-  }, 60_000);
+      }, items);
+      await waitFor(() => cluster.workers().length === 3, 1_000, 'three workers');
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      process.kill(pid, signal);
+      const results = await mapping;
+      expect(results.map((r) => r.x)).toEqual(items);
+      expect(cluster.workers()).not.toContain(victim);
+      await waitFor(() => !alive(pid), 3_000, 'the faulty worker process to be gone');
+    },
+    60_000,
+  );
 });
 
 /** A loopback TCP proxy between workers and master that keeps every byte it forwards. */
@@ -70,7 +75,10 @@ async function recordingProxy(target: number): Promise<{ port: number; recorded:
   const server = net.createServer((inbound) => {
     const outbound = net.connect(target, '127.0.0.1');
     sockets.push(inbound, outbound);
-    for (const [from, to] of [[inbound, outbound], [outbound, inbound]] as const) {
+    for (const [from, to] of [
+      [inbound, outbound],
+      [outbound, inbound],
+    ] as const) {
       from.on('data', (d: Buffer) => {
         chunks.push(Buffer.from(d));
         to.write(d);

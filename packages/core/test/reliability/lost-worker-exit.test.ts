@@ -20,16 +20,20 @@ describe('a worker lost while the program awaits it (issue 8, defect 1)', () => 
     ['sigkill-in-call', /^caught WorkerLostError worker 2 \(.+\) was lost \(connection-closed\): killed by SIGKILL$/],
     ['sigkill-in-pmap', /^caught WorkerLostError worker 2 \(.+\) was lost \(connection-closed\): killed by SIGKILL$/],
     ['sigstop-in-call', /^caught WorkerLostError worker 2 \(.+\) was lost \(heartbeat-timeout\): no heartbeat for 600 ms; killed by SIGKILL$/],
-  ])('%s: the await rejects with WorkerLostError, finally runs, close() resolves', async (scenario, expected) => {
-    // Repeated: the defect showed in 5 to 29 runs out of 30.
-    for (let round = 0; round < 3; round++) {
-      const { exitCode, lines } = await run(scenario);
-      expect(lines).toHaveLength(2);
-      expect(lines[0]).toMatch(expected);
-      expect(lines[1]).toBe('closed');
-      expect(exitCode).toBe(0);
-    }
-  }, 90_000);
+  ])(
+    '%s: the await rejects with WorkerLostError, finally runs, close() resolves',
+    async (scenario, expected) => {
+      // Repeated: the defect showed in 5 to 29 runs out of 30.
+      for (let round = 0; round < 3; round++) {
+        const { exitCode, lines } = await run(scenario);
+        expect(lines).toHaveLength(2);
+        expect(lines[0]).toMatch(expected);
+        expect(lines[1]).toBe('closed');
+        expect(exitCode).toBe(0);
+      }
+    },
+    90_000,
+  );
 
   it('a worker frozen with SIGSTOP and declared lost is killed at once, not at close()', async () => {
     const { Cluster, LocalManager, WorkerLostError } = await import('../../src/index.js');

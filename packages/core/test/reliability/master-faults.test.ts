@@ -18,24 +18,28 @@ const HEARTBEAT = { intervalMs: 200, timeoutMs: 2_000 };
 const GONE_BOUND_MS = 20_000;
 
 describe('a frozen master (SIGSTOP) with local workers, one stuck in user code', () => {
-  it.each(['plain', 'encrypt'] as const)('%s: every worker process is gone within 20 s', async (mode) => {
-    const spec = { np: 3, spin: true, clusterOptions: { heartbeat: HEARTBEAT, encrypt: mode === 'encrypt' } };
-    const master = execa('node', [fixture, JSON.stringify(spec)], { reject: false, timeout: 120_000 });
-    try {
-      const ready = await Promise.race([
-        new Promise<string>((resolve) => master.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve(d.toString()))),
-        master.then((r) => Promise.reject(new Error(`the master exited first: ${String(r.stderr)}`))),
-      ]);
-      const { pids } = JSON.parse(/READY (.*)/.exec(ready)![1]!) as { pids: number[] };
-      expect(pids).toHaveLength(3);
-      expect(pids.every(alive)).toBe(true);
-      master.kill('SIGSTOP');
-      const elapsed = await waitFor(() => !pids.some(alive), GONE_BOUND_MS, 'every worker of the frozen master to exit');
-      console.log(`[reliability] master SIGSTOP (${mode}, heartbeat ${HEARTBEAT.intervalMs}/${HEARTBEAT.timeoutMs} ms, one worker spinning): all 3 workers gone after ${elapsed} ms`);
-    } finally {
-      master.kill('SIGKILL');
-      master.kill('SIGCONT');
-      await master;
-    }
-  }, 60_000);
+  it.each(['plain', 'encrypt'] as const)(
+    '%s: every worker process is gone within 20 s',
+    async (mode) => {
+      const spec = { np: 3, spin: true, clusterOptions: { heartbeat: HEARTBEAT, encrypt: mode === 'encrypt' } };
+      const master = execa('node', [fixture, JSON.stringify(spec)], { reject: false, timeout: 120_000 });
+      try {
+        const ready = await Promise.race([
+          new Promise<string>((resolve) => master.stdout.on('data', (d: Buffer) => d.toString().includes('READY') && resolve(d.toString()))),
+          master.then((r) => Promise.reject(new Error(`the master exited first: ${String(r.stderr)}`))),
+        ]);
+        const { pids } = JSON.parse(/READY (.*)/.exec(ready)![1]!) as { pids: number[] };
+        expect(pids).toHaveLength(3);
+        expect(pids.every(alive)).toBe(true);
+        master.kill('SIGSTOP');
+        const elapsed = await waitFor(() => !pids.some(alive), GONE_BOUND_MS, 'every worker of the frozen master to exit');
+        console.log(`[reliability] master SIGSTOP (${mode}, heartbeat ${HEARTBEAT.intervalMs}/${HEARTBEAT.timeoutMs} ms, one worker spinning): all 3 workers gone after ${elapsed} ms`);
+      } finally {
+        master.kill('SIGKILL');
+        master.kill('SIGCONT');
+        await master;
+      }
+    },
+    60_000,
+  );
 });

@@ -103,7 +103,10 @@ describe.skipIf(problem !== undefined)('a worker whose network link is cut mid-p
       { batchSize: 5 },
     );
     let finished = false;
-    void mapping.then(() => (finished = true), () => undefined);
+    void mapping.then(
+      () => (finished = true),
+      () => undefined,
+    );
     const ranOnIt = () => (existsSync(log) ? readFileSync(log, 'utf8').split(` ${cutPid} `).length - 1 : 0);
     await waitFor(() => ranOnIt() >= 100, 30_000, 'the namespaced worker to run 100 items');
     expect(finished).toBe(false);
@@ -127,7 +130,10 @@ describe.skipIf(problem !== undefined)('a worker whose network link is cut mid-p
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     expect(await cluster.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
 
-    const executions = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => line.split(' ').map(Number) as [number, number, number]);
+    const executions = readFileSync(log, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split(' ').map(Number) as [number, number, number]);
     const onSurvivors = new Map<number, number>();
     for (const [x, pid] of executions) if (pid !== cutPid) onSurvivors.set(x, (onSurvivors.get(x) ?? 0) + 1);
     const ranOnCut = new Set(executions.filter(([, pid]) => pid === cutPid).map(([x]) => x));

@@ -43,14 +43,11 @@ describe('a poison item (issue 8, defect 8; docs/decisions.md "Two retry budgets
     cluster.on('worker-lost', (w) => lost.push(w.id));
     const items = Array.from({ length: 200 }, (_, i) => i);
     const error = await cluster
-      .pmap(
-        async (i: number) => {
-          await new Promise((resolve) => setTimeout(resolve, 1));
-          if (i === 137) process.exit(9);
-          return i;
-        },
-        items,
-      )
+      .pmap(async (i: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        if (i === 137) process.exit(9);
+        return i;
+      }, items)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(WorkerLostError);
     expect((error as Error).message).toMatch(/pmap item 137 was running alone on 2 workers that were lost, so it is the likely cause/);

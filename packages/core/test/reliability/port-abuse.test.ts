@@ -52,10 +52,7 @@ async function startMaster(mode: Mode): Promise<{ port: number; report: () => Pr
   const lines = createInterface({ input: master.stdout });
   lines.on('line', (line) => waiting.shift()?.(line));
   const next = (what: string) =>
-    Promise.race([
-      new Promise<string>((resolve) => waiting.push(resolve)),
-      master.then((r) => Promise.reject(new Error(`the port master exited before ${what}: ${String(r.stderr)}`))),
-    ]);
+    Promise.race([new Promise<string>((resolve) => waiting.push(resolve)), master.then((r) => Promise.reject(new Error(`the port master exited before ${what}: ${String(r.stderr)}`)))]);
   const ready = await next('READY');
   const { port } = JSON.parse(ready.replace(/^READY /, '')) as { port: number };
   return {

@@ -95,7 +95,10 @@ describe('a submit command that hangs', () => {
     const { cluster: c } = cluster();
     const started = Date.now();
     try {
-      const error = await c.addprocs(new FaultyQueueManager(driver, 1), { timeoutMs: 3_000 }).then(() => undefined, (e: Error) => e);
+      const error = await c.addprocs(new FaultyQueueManager(driver, 1), { timeoutMs: 3_000 }).then(
+        () => undefined,
+        (e: Error) => e,
+      );
       const rejectedAfter = Date.now() - started;
       expect(error?.message).toMatch(/hangq launch timed out after 3000 ms with 0 of 1 workers joined/);
       // Generous for a loaded machine: the point is seconds, not the 600 s of the command.
