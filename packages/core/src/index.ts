@@ -34,6 +34,7 @@ export {
   type CallTarget,
   type SpawnTarget,
 } from './cluster/options.js';
+export { imapOptionsSchema, type ImapOptions } from './cluster/imap.js';
 // `fetch` is `fetchFuture` here, so importing it does not shadow the global fetch.
 export { Future, fetch as fetchFuture } from './cluster/future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';

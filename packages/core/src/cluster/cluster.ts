@@ -33,6 +33,7 @@ import {
   clusterOptionsSchema,
   pmapOptionsSchema,
 } from './options.js';
+import { ImapIterator, type ImapOptions, imapOptionsSchema } from './imap.js';
 import { runPmap } from './pmap.js';
 import { PmapProgressReporter } from './pmap-progress.js';
 import { RejectionLog } from './rejections.js';
@@ -368,6 +369,25 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       ending = true;
       progress.finish();
     }
+  }
+
+  /**
+   * Map `fn` over an iterable or async iterable of any length, as an async iterator of
+   * results (input order, or as completed with `ordered: false`). Items are pulled only as
+   * workers have room: at most `maxPending` are held at once. Same retries and loss handling
+   * as `pmap`; `break` cancels what runs and closes the input.
+   * @throws RemoteError (from the iterator) for an item that failed (after `retry.errors` extra attempts)
+   */
+  imap<F extends RemoteFunction>(fn: F, items: Iterable<Item<F>> | AsyncIterable<Item<F>>, options: ImapOptions = {}): AsyncIterableIterator<Res<F>> {
+    const opts = parseOptions(imapOptionsSchema, options, 'imap options');
+    const host = {
+      activeWorkers: () => [...this.#workers.values()],
+      onWorkerJoined: (listener: () => void) => {
+        this.on('worker-joined', listener);
+        return () => this.off('worker-joined', listener);
+      },
+    };
+    return new ImapIterator<Res<F>>(host, this.#functions.prepare(fn, 'imap'), items, opts);
   }
 
   /** Remove every worker, stop every manager's jobs and processes, and stop listening. Safe to call twice. */

@@ -1,5 +1,7 @@
 /**
- * `pmap`: dynamic load balancing over the cluster's workers, results in input order.
+ * The map dispatcher behind `pmap` and `imap`: dynamic load balancing over the cluster's
+ * workers. Items come from a MapSource (an array, or an iterator pulled as workers have
+ * room) and each result goes to a sink as it lands; `runPmap` is the array form.
  *
  * Items go out in batches (one Call frame each). Each worker has a window of calls in flight
  * so it never waits for its next one: PIPELINE_DEPTH calls at least, more while calls are short
@@ -52,10 +54,59 @@ interface Batch {
 /** Results of a batch may fill this share of a frame (the rest is margin for items that vary). */
 const RESULT_FRAME_SHARE = 0.5;
 
+/** Where a map's items come from. Indices are handed out in order from 0, one per item. */
+export interface MapSource {
+  /** Take up to `count` new items now (fewer when no more are ready); returns how many were taken. */
+  take(count: number): number;
+  /** The item at `index` (taken and not yet released). */
+  item(index: number): unknown;
+  /** Its result was accepted: the item is no longer needed. */
+  release(index: number): void;
+  /** Every item has been taken: no more will ever come. */
+  readonly exhausted: boolean;
+  /** Items that could still be taken now (for fair batch shares). */
+  readonly available: number;
+}
+
+/** Told each result as it lands, and how the map ended. */
+export interface MapSink {
+  result(index: number, value: unknown): void;
+  end(error?: Error): void;
+}
+
+/** A running map: `pump` when the source has new items, `stop` to end it early (calls in flight are cancelled). */
+export interface MapRun {
+  pump(): void;
+  stop(error: Error): void;
+}
+
 export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly unknown[], options: ResolvedPmapOptions): Promise<unknown[]> {
   const total = items.length;
   const results: unknown[] = new Array(total);
   if (total === 0) return Promise.resolve(results);
+  let next = 0;
+  const source: MapSource = {
+    take: (count) => {
+      const taken = Math.min(count, total - next);
+      next += taken;
+      return taken;
+    },
+    item: (index) => items[index],
+    release: () => {},
+    get exhausted() {
+      return next === total;
+    },
+    get available() {
+      return total - next;
+    },
+  };
+  return new Promise<unknown[]>((resolve, reject) => {
+    startMap(host, fn, source, { result: (index, value) => (results[index] = value), end: (error) => (error ? reject(error) : resolve(results)) }, options);
+  });
+}
+
+/** Run a map until its source is exhausted and every item's result is in (or it fails, or is stopped). */
+export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource, sink: MapSink, options: Omit<ResolvedPmapOptions, 'progress'>): MapRun {
   const allowed = options.workers ? new Set(options.workers) : undefined;
   const eligible = () =>
     host.activeWorkers().filter((w) => {
@@ -63,13 +114,12 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
       const endsAt = w.config.endsAt;
       return endsAt === null || endsAt - Date.now() > options.walltimeMarginMs;
     });
-  if (eligible().length === 0) {
-    return Promise.reject(new UsageError('pmap: no workers to run on; call addprocs first (or check the `workers` option)', 'workers'));
-  }
 
   let nextFresh = 0;
   const requeued: number[] = [];
-  let remaining = total;
+  /** Items taken from the source whose results are not in yet. */
+  let outstanding = 0;
+  let done = 0;
   let perItemMs: number | undefined;
   const inFlight = new Map<WorkerHandle, number>();
   /** Workers running a suspect item (lost with a worker before): it runs there alone. */
@@ -86,197 +136,203 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   /** Largest result bytes per item seen so far. */
   let resultBytesPerItem = 0;
 
-  return new Promise<unknown[]>((resolve, reject) => {
-    let finished = false;
-    const unsubscribe = host.onWorkerJoined(() => pump());
-    /** Results that arrive together (one read) settle in one burst of microtasks: refill once after all of them. */
-    let pumpQueued = false;
-    /** Items finished since the last progress report (reported once per burst, not per call). */
-    let progressed = false;
-    const schedulePump = () => {
-      if (pumpQueued) return;
-      pumpQueued = true;
-      queueMicrotask(() => {
-        pumpQueued = false;
-        pump();
-      });
-    };
-    const onAbort = () => finish(options.signal?.reason as Error);
-    options.signal?.addEventListener('abort', onAbort, { once: true });
+  let finished = false;
+  const unsubscribe = host.onWorkerJoined(() => pump());
+  const onAbort = () => finish(options.signal?.reason as Error);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  /** Results that arrive together (one read) settle in one burst of microtasks: refill once after all of them. */
+  let pumpQueued = false;
+  /** Items finished since the last progress report (reported once per burst, not per call). */
+  let progressed = false;
+  const schedulePump = () => {
+    if (pumpQueued) return;
+    pumpQueued = true;
+    queueMicrotask(() => {
+      pumpQueued = false;
+      pump();
+    });
+  };
 
-    function finish(error?: Error): void {
-      if (finished) return;
-      finished = true;
-      unsubscribe();
-      options.signal?.removeEventListener('abort', onAbort);
-      if (error) {
-        // Their results would be discarded: free the workers (those that speak Cancel stop between items).
-        for (const { worker, callId } of [...calls.values()]) worker.cancel(callId, error);
-        reject(error);
-      } else {
-        resolve(results);
-      }
+  function finish(error?: Error): void {
+    if (finished) return;
+    finished = true;
+    unsubscribe();
+    options.signal?.removeEventListener('abort', onAbort);
+    if (error) {
+      // Their results would be discarded: free the workers (those that speak Cancel stop between items).
+      for (const { worker, callId } of [...calls.values()]) worker.cancel(callId, error);
     }
+    sink.end(error);
+  }
 
-    function batchSize(workers: number, limit: number): number {
-      const fits = Math.min(frameCap, resultBytesPerItem > 0 ? Math.floor((limit * RESULT_FRAME_SHARE) / resultBytesPerItem) : Infinity);
-      if (options.batchSize !== 'auto') return Math.max(1, Math.min(options.batchSize, fits));
-      if (perItemMs === undefined) return 1;
-      const undispatched = total - nextFresh + requeued.length;
-      const fairShare = Math.ceil(undispatched / (workers * PIPELINE_DEPTH));
-      return Math.max(1, Math.min(MAX_AUTO_BATCH, fairShare, fits, Math.round(BATCH_TARGET_MS / perItemMs)));
+  function batchSize(workers: number, limit: number): number {
+    const fits = Math.min(frameCap, resultBytesPerItem > 0 ? Math.floor((limit * RESULT_FRAME_SHARE) / resultBytesPerItem) : Infinity);
+    if (options.batchSize !== 'auto') return Math.max(1, Math.min(options.batchSize, fits));
+    if (perItemMs === undefined) return 1;
+    const undispatched = source.available + requeued.length;
+    const fairShare = Math.ceil(undispatched / (workers * PIPELINE_DEPTH));
+    return Math.max(1, Math.min(MAX_AUTO_BATCH, fairShare, fits, Math.round(BATCH_TARGET_MS / perItemMs)));
+  }
+
+  /** Calls a worker may have in flight: enough to cover round trips while calls are short. */
+  function windowFor(size: number): number {
+    if (perItemMs === undefined) return PIPELINE_DEPTH;
+    return Math.max(PIPELINE_DEPTH, Math.min(MAX_WINDOW, Math.floor(QUEUE_TARGET_MS / (perItemMs * size))));
+  }
+
+  function suspectWaiting(): boolean {
+    const next = requeued.at(-1);
+    return next !== undefined && (lostAttempts.get(next) ?? 0) > 0;
+  }
+
+  function takeBatch(size: number, worker: WorkerHandle): Batch | undefined {
+    const indices: number[] = [];
+    // An item that was lost with a worker goes alone to an idle worker: if it is what kills workers, that shows.
+    if (suspectWaiting()) {
+      if ((inFlight.get(worker) ?? 0) > 0) return undefined;
+      isolated.add(worker);
+      return { indices: [requeued.pop()!] };
     }
+    while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) indices.push(requeued.pop()!);
+    const fresh = indices.length < size ? source.take(size - indices.length) : 0;
+    for (let i = 0; i < fresh; i++) indices.push(nextFresh++);
+    outstanding += fresh;
+    return indices.length > 0 ? { indices } : undefined;
+  }
 
-    /** Calls a worker may have in flight: enough to cover round trips while calls are short. */
-    function window(size: number): number {
-      if (perItemMs === undefined) return PIPELINE_DEPTH;
-      return Math.max(PIPELINE_DEPTH, Math.min(MAX_WINDOW, Math.floor(QUEUE_TARGET_MS / (perItemMs * size))));
+  function pump(): void {
+    if (finished) return;
+    if (progressed) {
+      progressed = false;
+      host.onProgress?.(done, eligible().length);
     }
-
-    function suspectWaiting(): boolean {
-      const next = requeued.at(-1);
-      return next !== undefined && (lostAttempts.get(next) ?? 0) > 0;
+    if (outstanding === 0 && source.exhausted) return finish();
+    if (options.signal?.aborted) return finish(options.signal.reason as Error);
+    const workers = eligible();
+    if (workers.length === 0 && totalInFlight === 0) {
+      return finish(lastLoss ?? new UsageError('pmap: no eligible workers are left (all removed, or too close to their walltime)'));
     }
-
-    function takeBatch(size: number, worker: WorkerHandle): Batch | undefined {
-      const indices: number[] = [];
-      // An item that was lost with a worker goes alone to an idle worker: if it is what kills workers, that shows.
-      if (suspectWaiting()) {
-        if ((inFlight.get(worker) ?? 0) > 0) return undefined;
-        isolated.add(worker);
-        return { indices: [requeued.pop()!] };
-      }
-      while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) indices.push(requeued.pop()!);
-      while (indices.length < size && nextFresh < total) indices.push(nextFresh++);
-      return indices.length > 0 ? { indices } : undefined;
-    }
-
-    function pump(): void {
-      if (finished) return;
-      if (progressed) {
-        progressed = false;
-        host.onProgress?.(total - remaining, eligible().length);
-      }
-      if (remaining === 0) return finish();
-      if (options.signal?.aborted) return finish(options.signal.reason as Error);
-      const workers = eligible();
-      if (workers.length === 0 && totalInFlight === 0) {
-        return finish(lastLoss ?? new UsageError('pmap: no eligible workers are left (all removed, or too close to their walltime)'));
-      }
-      for (const worker of workers) {
-        if (isolated.has(worker)) continue;
-        // The calls of one pump go out in one write (a system call per tiny call was the bound).
-        const socket = worker.conn.socket;
-        socket.cork();
-        try {
-          for (;;) {
-            const size = batchSize(workers.length, worker.conn.maxFrameBytes);
-            if ((inFlight.get(worker) ?? 0) >= window(size)) break;
-            const batch = takeBatch(size, worker);
-            if (!batch) break;
-            dispatch(worker, batch);
-            if (isolated.has(worker)) break;
-          }
-        } finally {
-          socket.uncork();
-        }
-      }
-    }
-
-    function dispatch(worker: WorkerHandle, batch: Batch): void {
-      inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
-      totalInFlight++;
-      let call: Promise<unknown>;
-      const key = nextCall++;
+    for (const worker of workers) {
+      if (isolated.has(worker)) continue;
+      // The calls of one pump go out in one write (a system call per tiny call was the bound).
+      const socket = worker.conn.socket;
+      socket.cork();
       try {
-        call = worker.call(
-          fn,
-          'map',
-          batch.indices.map((i) => items[i]),
-          (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
-        );
-        calls.set(key, { worker, callId: worker.lastCallId });
-      } catch (error) {
-        // Too big for one frame: split it (a single item that does not fit fails below).
-        // Anything else cannot be serialized, and no retry will help.
-        call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+        for (;;) {
+          const size = batchSize(workers.length, worker.conn.maxFrameBytes);
+          if ((inFlight.get(worker) ?? 0) >= windowFor(size)) break;
+          const batch = takeBatch(size, worker);
+          if (!batch) break;
+          dispatch(worker, batch);
+          if (isolated.has(worker)) break;
+        }
+      } finally {
+        socket.uncork();
       }
-      call.then(
-        (outcome) => {
-          calls.delete(key);
-          settled(worker);
-          accept(worker, batch, outcome as MapOutcome);
-          progressed = true;
-          schedulePump();
-        },
-        (error: Error) => {
-          calls.delete(key);
-          settled(worker);
-          if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
-          else if (tooLarge(error) && batch.indices.length > 1) split(batch);
-          else finish(error);
-          schedulePump();
-        },
+    }
+  }
+
+  function dispatch(worker: WorkerHandle, batch: Batch): void {
+    inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
+    totalInFlight++;
+    let call: Promise<unknown>;
+    const key = nextCall++;
+    try {
+      call = worker.call(
+        fn,
+        'map',
+        batch.indices.map((i) => source.item(i)),
+        (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
       );
+      calls.set(key, { worker, callId: worker.lastCallId });
+    } catch (error) {
+      // Too big for one frame: split it (a single item that does not fit fails below).
+      // Anything else cannot be serialized, and no retry will help.
+      call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
+    call.then(
+      (outcome) => {
+        calls.delete(key);
+        settled(worker);
+        accept(worker, batch, outcome as MapOutcome);
+        progressed = true;
+        schedulePump();
+      },
+      (error: Error) => {
+        calls.delete(key);
+        settled(worker);
+        if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
+        else if (tooLarge(error) && batch.indices.length > 1) split(batch);
+        else finish(error);
+        schedulePump();
+      },
+    );
+  }
 
-    function settled(worker: WorkerHandle): void {
-      isolated.delete(worker);
-      inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
-      totalInFlight--;
-    }
+  function settled(worker: WorkerHandle): void {
+    isolated.delete(worker);
+    inFlight.set(worker, (inFlight.get(worker) ?? 1) - 1);
+    totalInFlight--;
+  }
 
-    function tooLarge(error: Error): boolean {
-      return error instanceof FrameTooLargeError || (error instanceof RemoteError && error.remoteCode === FRAME_TOO_LARGE);
-    }
+  function tooLarge(error: Error): boolean {
+    return error instanceof FrameTooLargeError || (error instanceof RemoteError && error.remoteCode === FRAME_TOO_LARGE);
+  }
 
-    function accept(worker: WorkerHandle, batch: Batch, outcome: MapOutcome): void {
-      const sample = Math.max(outcome.elapsedMs / batch.indices.length, 1e-4);
-      perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
-      const failedAt = new Set<number>();
-      for (const [position, error] of outcome.failures) {
-        const index = batch.indices[position]!;
-        failedAt.add(position);
-        const attempts = (errorAttempts.get(index) ?? 0) + 1;
-        errorAttempts.set(index, attempts);
-        if (attempts > options.retry.errors) {
-          return finish(new RemoteError(worker.id, worker.config.host, { ...error, message: `${error.message} (pmap item ${index})` }));
-        }
-        requeued.push(index);
+  function accept(worker: WorkerHandle, batch: Batch, outcome: MapOutcome): void {
+    const sample = Math.max(outcome.elapsedMs / batch.indices.length, 1e-4);
+    perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
+    const failedAt = new Set<number>();
+    for (const [position, error] of outcome.failures) {
+      const index = batch.indices[position]!;
+      failedAt.add(position);
+      const attempts = (errorAttempts.get(index) ?? 0) + 1;
+      errorAttempts.set(index, attempts);
+      if (attempts > options.retry.errors) {
+        return finish(new RemoteError(worker.id, worker.config.host, { ...error, message: `${error.message} (pmap item ${index})` }));
       }
-      const values = outcome.values;
-      for (let position = 0; position < batch.indices.length; position++) {
-        if (failedAt.has(position)) continue;
-        results[batch.indices[position]!] = values[position];
-        remaining--;
+      requeued.push(index);
+    }
+    const values = outcome.values;
+    for (let position = 0; position < batch.indices.length; position++) {
+      if (failedAt.has(position)) continue;
+      const index = batch.indices[position]!;
+      outstanding--;
+      done++;
+      source.release(index);
+      errorAttempts.delete(index);
+      lostAttempts.delete(index);
+      sink.result(index, values[position]);
+      if (finished) return;
+    }
+  }
+
+  /** A call or its results did not fit one frame: run the batch again in smaller ones. */
+  function split(batch: Batch): void {
+    frameCap = Math.max(1, Math.floor(batch.indices.length / 2));
+    for (let i = batch.indices.length - 1; i >= 0; i--) requeued.push(batch.indices[i]!);
+  }
+
+  function requeueLost(worker: WorkerHandle, batch: Batch, error: WorkerLostError): void {
+    lastLoss = error;
+    for (const index of batch.indices) {
+      const attempts = (lostAttempts.get(index) ?? 0) + 1;
+      lostAttempts.set(index, attempts);
+      if (attempts > options.retry.lostWorkers) return finish(error);
+      // Lost twice, the second time alone: this item is the likely cause. Never hand it the last worker.
+      if (batch.indices.length === 1 && attempts >= 2 && eligible().filter((w) => w !== worker).length < 2) {
+        return finish(
+          new WorkerLostError(error.workerId, error.host, {
+            reason: error.reason,
+            detail: `${error.detail ?? error.reason}; pmap item ${index} was running alone on ${attempts} workers that were lost, so it is the likely cause and is not retried on the last worker`,
+          }),
+        );
       }
+      requeued.push(index);
     }
+  }
 
-    /** A call or its results did not fit one frame: run the batch again in smaller ones. */
-    function split(batch: Batch): void {
-      frameCap = Math.max(1, Math.floor(batch.indices.length / 2));
-      for (let i = batch.indices.length - 1; i >= 0; i--) requeued.push(batch.indices[i]!);
-    }
-
-    function requeueLost(worker: WorkerHandle, batch: Batch, error: WorkerLostError): void {
-      lastLoss = error;
-      for (const index of batch.indices) {
-        const attempts = (lostAttempts.get(index) ?? 0) + 1;
-        lostAttempts.set(index, attempts);
-        if (attempts > options.retry.lostWorkers) return finish(error);
-        // Lost twice, the second time alone: this item is the likely cause. Never hand it the last worker.
-        if (batch.indices.length === 1 && attempts >= 2 && eligible().filter((w) => w !== worker).length < 2) {
-          return finish(
-            new WorkerLostError(error.workerId, error.host, {
-              reason: error.reason,
-              detail: `${error.detail ?? error.reason}; pmap item ${index} was running alone on ${attempts} workers that were lost, so it is the likely cause and is not retried on the last worker`,
-            }),
-          );
-        }
-        requeued.push(index);
-      }
-    }
-
-    pump();
-  });
+  if (eligible().length === 0) finish(new UsageError('pmap: no workers to run on; call addprocs first (or check the `workers` option)', 'workers'));
+  else pump();
+  return { pump: schedulePump, stop: (error) => finish(error) };
 }
