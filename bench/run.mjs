@@ -2,6 +2,8 @@
 // `pnpm bench --json` prints machine-readable figures; `--only latency,bulk` runs a subset.
 import os from 'node:os';
 import { bulk } from './cases/bulk.mjs';
+import { imap } from './cases/imap.mjs';
+import { uneven } from './cases/uneven.mjs';
 import { latency } from './cases/latency.mjs';
 import { scale } from './cases/scale.mjs';
 import { smallTasks } from './cases/small-tasks.mjs';
@@ -17,6 +19,8 @@ const cases = {
   latency,
   'latency-encrypted': () => latency({ ...encrypted, label: 'latency, encrypted' }),
   'small-tasks': smallTasks,
+  imap,
+  uneven,
   bulk,
   'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
   startup,
