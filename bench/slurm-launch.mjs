@@ -2,7 +2,8 @@
 // time addprocs of 4 Slurm workers (one job of tasks) and close(), 5 runs.
 import { Cluster } from '@cm/core';
 import { SlurmManager } from '@cm/slurm';
-const up = [], down = [];
+const up = [],
+  down = [];
 for (let i = 0; i < 5; i++) {
   const cluster = new Cluster({ onOutput: () => {} });
   let t = performance.now();

@@ -27,7 +27,15 @@ export async function latency({ clusterOptions = {}, label = 'latency' } = {}) {
     for (const p of [50, 99]) {
       const cm = percentile(times, p) * 1000;
       const floor = percentile(raw, p) * 1000;
-      rows.push({ what: label, measure: `round trip p${p} (µs)`, cm, floor, ratio: cm / floor, target: p === 50 && !clusterOptions.encrypt ? '<= 1.5x floor' : '', pass: p === 50 && !clusterOptions.encrypt ? cm / floor <= 1.5 : undefined });
+      rows.push({
+        what: label,
+        measure: `round trip p${p} (µs)`,
+        cm,
+        floor,
+        ratio: cm / floor,
+        target: p === 50 && !clusterOptions.encrypt ? '<= 1.5x floor' : '',
+        pass: p === 50 && !clusterOptions.encrypt ? cm / floor <= 1.5 : undefined,
+      });
     }
     return rows;
   } finally {

@@ -77,7 +77,7 @@ function queueRows(rest, cwd) {
   if (body === '') return { count, items: [{}] };
   const form = /^(.*?)\s+(in|from|matching)\s+(.*)$/is.exec(body) ?? /^()(in|from|matching)\s+(.*)$/is.exec(body);
   if (!form) return { error: 'Failed to parse command file' };
-  const names = /** @type {string} */ ((form[1]).trim() || 'Item').split(/[\s,]+/).filter(Boolean);
+  const names = /** @type {string} */ (form[1].trim() || 'Item').split(/[\s,]+/).filter(Boolean);
   const verb = /** @type {string} */ (form[2]).toLowerCase();
   const source = /** @type {string} */ (form[3]).trim();
   /** @type {string[]} */
