@@ -40,7 +40,8 @@ if (json) {
 } else {
   const fmt = (v) => (v === undefined ? '' : v >= 1000 ? Math.round(v).toLocaleString('en') : v >= 10 ? v.toFixed(1) : v.toFixed(3));
   const table = [['what', 'measure', '@cm', 'floor', 'ratio', 'target', 'ok']];
-  for (const r of rows) table.push([r.what, r.measure, fmt(r.cm), fmt(r.floor), r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`, r.target ?? '', r.pass === undefined ? '' : r.pass ? 'yes' : 'NO']);
+  for (const r of rows)
+    table.push([r.what, r.measure, fmt(r.cm), fmt(r.floor), r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}x`, r.target ?? '', r.pass === undefined ? '' : r.pass ? 'yes' : 'NO']);
   const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
   const line = (row) => `| ${row.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
   console.log(`machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.platform}`);

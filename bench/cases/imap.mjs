@@ -12,7 +12,10 @@ export async function imap() {
   try {
     await cluster.addprocs(new LocalManager(2));
     const noop = (x) => x;
-    await cluster.pmap(noop, Array.from({ length: 10_000 }, (_, i) => i)); // warm up both workers
+    await cluster.pmap(
+      noop,
+      Array.from({ length: 10_000 }, (_, i) => i),
+    ); // warm up both workers
     function* numbers() {
       for (let i = 0; i < ITEMS; i++) yield i;
     }
@@ -38,7 +41,15 @@ export async function imap() {
     const pmapRate = ITEMS / (Number(process.hrtime.bigint() - started) / 1e9);
     const growth = (peak - base) / MiB;
     return [
-      { what: 'streaming', measure: `imap ${ITEMS.toLocaleString('en')} no-ops from a generator (items/s) vs pmap on an array`, cm: imapRate, floor: pmapRate, ratio: imapRate / pmapRate, target: '>= 0.8x pmap', pass: imapRate >= 0.8 * pmapRate },
+      {
+        what: 'streaming',
+        measure: `imap ${ITEMS.toLocaleString('en')} no-ops from a generator (items/s) vs pmap on an array`,
+        cm: imapRate,
+        floor: pmapRate,
+        ratio: imapRate / pmapRate,
+        target: '>= 0.8x pmap',
+        pass: imapRate >= 0.8 * pmapRate,
+      },
       { what: 'streaming', measure: 'imap master RSS growth (MiB), maxPending 65,536', cm: growth, target: `<= ${RSS_BOUND_MIB} MiB`, pass: growth <= RSS_BOUND_MIB },
     ];
   } finally {

@@ -350,7 +350,12 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     opts.signal?.throwIfAborted();
     const pmapId = ++this.#pmapCount;
     let ending = false;
-    const progress = new PmapProgressReporter(list.length, opts.progress, (update) => this.emit('pmap-progress', { ...update, pmapId, ended: ending || update.done === update.total }), () => this.listenerCount('pmap-progress') > 0);
+    const progress = new PmapProgressReporter(
+      list.length,
+      opts.progress,
+      (update) => this.emit('pmap-progress', { ...update, pmapId, ended: ending || update.done === update.total }),
+      () => this.listenerCount('pmap-progress') > 0,
+    );
     try {
       return (await runPmap(
         {
@@ -441,10 +446,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     if (typeof id !== 'number' || !Number.isInteger(id)) throw new UsageError(`${caller}: worker id must be an integer, got ${String(id)}`, 'id');
     const removed = this.#removed.get(id);
     const known = this.workers().join(', ') || 'none';
-    throw new UsageError(
-      removed ? `${caller}: worker ${id} is gone (${removed}); current workers: ${known}` : `${caller}: there is no worker ${id}; current workers: ${known}`,
-      'id',
-    );
+    throw new UsageError(removed ? `${caller}: worker ${id} is gone (${removed}); current workers: ${known}` : `${caller}: there is no worker ${id}; current workers: ${known}`, 'id');
   }
 
   #accept(socket: Socket): void {
@@ -461,7 +463,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       ({ identity, workerId, version }) => {
         this.#handshakes.delete(conn);
         conn.maxFrameBytes = this.#options.maxFrameBytes;
-        this.#logger.debug(() => `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`);
+        this.#logger.debug(
+          () =>
+            `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
+        );
         this.#join(conn, identity, workerId, version.minor >= CANCEL_MIN_MINOR);
       },
       (error: Error) => {
@@ -523,7 +528,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#startHeartbeat();
     launch.workerJoined(id);
     launch.manager.manage?.(config, 'joined');
-    this.#logger.info(`worker ${id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`}): ${launch.joined.length} of ${launch.expected} of launch ${launch.id} after ${formatMs(launch.elapsedMs())}`);
+    this.#logger.info(
+      `worker ${id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`}): ${launch.joined.length} of ${launch.expected} of launch ${launch.id} after ${formatMs(launch.elapsedMs())}`,
+    );
     this.emit('worker-joined', config);
   }
 
@@ -549,7 +556,13 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const launch = this.#launches.get(handle.config.launchId);
     // A launch that takes workers at any time (elastic) does not fail because one left early.
     if (launch && !launch.settled && !manager.acceptsLateWorkers) {
-      launch.fail(new LaunchError(`worker ${handle.id} of a ${manager.name} launch was lost before all workers had joined: ${detail ?? loss.reason}`, { manager: manager.name, joined: launch.joined.length, expected: launch.expected }));
+      launch.fail(
+        new LaunchError(`worker ${handle.id} of a ${manager.name} launch was lost before all workers had joined: ${detail ?? loss.reason}`, {
+          manager: manager.name,
+          joined: launch.joined.length,
+          expected: launch.expected,
+        }),
+      );
     }
     this.emit('worker-lost', handle.config, full);
     manager.manage?.(handle.config, 'lost');
