@@ -304,16 +304,40 @@ cmd_status() {
   return 1
 }
 
+# A running Slurm has what the tests need: the partitions debug (default) and short, and
+# enough CPUs on the node for `-n 8`. Prints what is missing.
+missing_for_tests() {
+  local parts cpus
+  parts=$(timeout 10 sinfo -h -o '%P' 2>/dev/null | tr '\n' ' ')
+  [[ " $parts " == *" debug* "* ]] || echo "default partition 'debug'"
+  [[ " $parts " == *" short "* ]] || echo "partition 'short'"
+  cpus=$(timeout 10 sinfo -h -N -o '%c' 2>/dev/null | head -n 1)
+  [[ ${cpus:-0} -ge 8 ]] || echo "8 CPUs on the node (has ${cpus:-?})"
+}
+
 cmd_up() {
   need_root
-  if is_installed && is_up; then
+  if is_installed && is_up && [[ -z $(missing_for_tests) ]]; then
     status_line
     return 0
   fi
   take_lock
   # Another caller may have brought it up while we waited for the lock.
   if is_installed && is_up; then
-    status_line
+    local missing
+    missing=$(missing_for_tests)
+    if [[ -z $missing ]]; then
+      status_line
+      return 0
+    fi
+    # Running, but not as the tests need it (another configuration): rewrite ours, keep jobs.
+    log "running Slurm lacks: $(echo "$missing" | paste -sd ';' -); reconfiguring"
+    cmd_reconfigure
+    missing=$(missing_for_tests)
+    if [[ -n $missing ]]; then
+      log "still missing after reconfigure: $(echo "$missing" | paste -sd ';' -); restarting"
+      cmd_start
+    fi
     return 0
   fi
   cmd_install
