@@ -52,6 +52,6 @@ bare flag). Names are checked against the scheduler's own; a typo is refused wit
 closest name. Site defaults (/etc/cm/config.json, ~/.config/cm/config.json, CM_<DRIVER>_*)
 apply as in code: see \`cm config <driver>\`.
 
-<driver> is a package name: slurm (@cm/slurm), sge, pbs, lsf, htcondor, scyld, simq (the
+<driver> is a package name: a short name means @cm/<name> (slurm, sge, pbs, lsf, htcondor, scyld), simq (the
 simulated scheduler of @cm/core/testing), or any package exporting \`cmDriver\`, resolved
 from the current directory.`;

@@ -44,7 +44,7 @@ export interface LoadedDriver {
   readonly file: string;
 }
 
-/** Short names of our own packages (`slurm` → `@cm/slurm`); simq is core's own simulated scheduler. */
+/** A short name means the package of that name in the `@cm` scope (`<name>` → `@cm/<name>`), or a package of that very name; simq is core's own simulated scheduler. */
 function candidates(name: string): string[] {
   if (name === 'simq') return ['@cm/core/testing'];
   if (name.startsWith('@') || name.includes('/') || name.startsWith('.')) return [name];
@@ -89,7 +89,7 @@ export function descriptorOf(module: Record<string, unknown>, packageName: strin
 }
 
 /**
- * Load a driver: `slurm` (→ `@cm/slurm`), `simq` (core's simulated scheduler), or any package
+ * Load a driver: a short name (→ `@cm/<name>`), `simq` (core's simulated scheduler), or any package
  * name or path (`cm-ssh-driver`, `@site/cm-driver`, `./my-driver.js`), resolved from `cwd`.
  * @throws UsageError saying what was tried and how to install it
  */
