@@ -119,10 +119,12 @@ describe.skipIf(!haveChromium)('the dashboard page in Chromium', () => {
     await row.waitFor({ timeout: LOST_BOUND_MS });
     await expect.poll(() => row.locator('[data-testid=loss]').textContent(), { timeout: LOST_BOUND_MS }).toContain('killed by SIGKILL');
     expect(Date.now() - killedAt).toBeLessThan(LOST_BOUND_MS);
-    const color = await row
-      .locator('td')
-      .first()
-      .evaluate((cell) => getComputedStyle(cell).color);
+    // Read the colour in the page in one step: the table is re-rendered on every update, so a
+    // cell found by one call may be detached (computed style '') by the next.
+    const color = await page.evaluate((id) => {
+      const cell = document.querySelector(`#workers tr[data-worker-id="${id}"][data-state="lost"] td`);
+      return cell ? getComputedStyle(cell).color : 'no lost row';
+    }, victim);
     expect(color).toBe('rgb(196, 37, 28)');
     expect(await page.locator('#workers tbody tr:not(.lost)').count()).toBe(2);
     await page.screenshot({ path: path.join(OUTPUT, '3-worker-lost.png'), fullPage: true });
