@@ -4,7 +4,7 @@
  * submissions for a while, a status command that fails for a while, and a controller that is
  * down when close() cancels. The machinery must time out, retry, report and still end clean.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -28,12 +28,18 @@ writeFileSync(
   [
     '#!/bin/sh',
     'state=$1; shift',
-    'n=$(cat "$state" 2>/dev/null || echo 0)',
+    // Commands run concurrently (a cancel for a worker that left beside close()'s): without the
+    // lock, one could read the counter while another rewrites it, see nothing, and run for real.
+    'exec 9>"$state.lock"',
+    'flock 9',
+    'n=$(cat "$state")',
     'if [ "$n" -gt 0 ]; then',
-    '  echo $((n - 1)) > "$state"',
+    '  echo $((n - 1)) > "$state.next" && mv "$state.next" "$state"',
+    '  exec 9>&-',
     '  echo "simq: error: controller busy, try again later (simulated outage, $n left)" >&2',
     '  exit 1',
     'fi',
+    'exec 9>&-',
     'exec "$@"',
     '',
   ].join('\n'),
@@ -43,8 +49,13 @@ writeFileSync(
 /** An outage of one command kind: `fail(n)` makes its next n runs fail; `left()` says how many are still to fail. */
 function outage(name: string): { file: string; fail(n: number): void; left(): number } {
   const file = path.join(dir, `${name}-${Math.random().toString(36).slice(2)}.outage`);
-  writeFileSync(file, '0');
-  return { file, fail: (n) => writeFileSync(file, String(n)), left: () => Number(readFileSync(file, 'utf8').trim()) };
+  // Written whole through a rename, so a command reading it never sees it half written.
+  const fail = (n: number) => {
+    writeFileSync(`${file}.set`, String(n));
+    renameSync(`${file}.set`, file);
+  };
+  fail(0);
+  return { file, fail, left: () => Number(readFileSync(file, 'utf8').trim()) };
 }
 
 /** A driver of our own, as a third party would write one: simq behind fault-injecting command hooks. */
