@@ -1,7 +1,7 @@
 /**
  * @cm/core: what a user of a cluster imports — the Cluster (master), LocalManager for workers
  * on this machine, the errors calls and launches fail with, and what remote functions use
- * (`myid`, `currentSignal`). Driver machinery is in `@cm/core/driver`, the conformance suite
+ * (`myid`, `currentSignal`, and the calls a worker makes: `remotecall`, `pmap`…). Driver machinery is in `@cm/core/driver`, the conformance suite
  * and simq in `@cm/core/testing`.
  * @packageDocumentation
  */
@@ -35,8 +35,26 @@ export {
   type SpawnTarget,
 } from './cluster/options.js';
 export { imapOptionsSchema, type ImapOptions } from './cluster/imap.js';
-// `fetch` is `fetchFuture` here, so importing it does not shadow the global fetch.
-export { Future, fetch as fetchFuture } from './cluster/future.js';
+export { Future } from './cluster/future.js';
+// Calls from inside remote functions (on the master: the open Cluster's methods). `fetch` is
+// `fetchFuture` here, so importing it does not shadow the global fetch.
+export {
+  workers,
+  nworkers,
+  remotecall,
+  remotecallFetch,
+  remotecallWait,
+  spawnAt,
+  pmap,
+  everywhere,
+  fetchFuture,
+  PeerFuture,
+  type FutureRef,
+  type PeerCallOptions,
+  type PeerCallTarget,
+  type PeerPmapOptions,
+} from './worker/peer-api.js';
+export { isFutureRef } from './worker/peer-future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';
 export type { ListenAddress, ListenRequest } from './cluster/listener.js';
 export {

@@ -37,6 +37,8 @@ import { ImapIterator, type ImapOptions, imapOptionsSchema } from './imap.js';
 import { runPmap } from './pmap.js';
 import { PmapProgressReporter } from './pmap-progress.js';
 import { RejectionLog } from './rejections.js';
+import { CallRouter } from './router.js';
+import { registerOpenCluster } from '../worker/peer-api.js';
 import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
 import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
@@ -99,6 +101,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #recorder: SnapshotRecorder;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
+  /** Calls made by workers (router.ts). */
+  readonly #router: CallRouter;
+  readonly #unregister: () => void;
 
   /** @throws UsageError naming the invalid option */
   constructor(options: ClusterOptions = {}) {
@@ -114,6 +119,14 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       (socket) => this.#accept(socket),
       (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
     );
+    this.#router = new CallRouter({
+      handle: (id, caller) => this.#handle(id, caller),
+      workers: () => this.#workers.values(),
+      functions: this.#functions,
+      pmap: { activeWorkers: () => [...this.#workers.values()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+    });
+    // Top-level remotecall, pmap… (peer-api.ts) on the master are this cluster's, while it is the only one open.
+    this.#unregister = registerOpenCluster(this);
     this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#workers.get(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
   }
 
@@ -216,6 +229,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   async #stop(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
     this.#removed.set(handle.id, loss.detail ?? loss.reason);
     handle.failAll(loss);
+    this.#router.left(handle, loss);
     if (!(await handle.askToExit(loss.detail ?? loss.reason, this.#options.shutdownGraceMs))) {
       this.#logger.warn(`worker ${handle.id} did not exit within ${this.#options.shutdownGraceMs} ms of being asked; killing it`);
       await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));
@@ -313,7 +327,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   spawnAt<F extends RemoteFunction>(target: number | 'any' | SpawnTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
     const { worker, options } = resolveSpawnTarget(target, 'spawnAt');
     if (worker !== 'any') return this.#future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
-    const idle = [...this.#workers.values()].sort((a, b) => a.inFlight - b.inFlight)[0];
+    // A call waiting on calls of its own (a nested pmap) does not make its worker busy.
+    const idle = [...this.#workers.values()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
     if (!idle) throw new UsageError('spawnAt: the cluster has no workers; call addprocs first', 'id');
     return this.#future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
   }
@@ -406,6 +421,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   async #close(): Promise<void> {
+    this.#unregister();
     // The program awaits close(); what it waits on (workers exiting, managers' processes and
     // jobs ending) are unref'd handles, which alone would let Node exit mid-close.
     const release = holdOpen();
@@ -440,6 +456,11 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     if (this.#closing) throw new UsageError(`${what}: the cluster is closed; create a new Cluster`);
   }
 
+  #onWorkerJoined(listener: () => void): () => void {
+    this.on('worker-joined', listener);
+    return () => this.off('worker-joined', listener);
+  }
+
   #handle(id: number, caller: string): WorkerHandle {
     const handle = this.#workers.get(id);
     if (handle) return handle;
@@ -467,7 +488,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
           () =>
             `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
         );
-        this.#join(conn, identity, workerId, version.minor >= CANCEL_MIN_MINOR);
+        this.#join(conn, identity, workerId, version.minor);
       },
       (error: Error) => {
         this.#handshakes.delete(conn);
@@ -503,7 +524,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     };
   }
 
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, speaksCancel: boolean): void {
+  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, minor: number): void {
     const launch = this.#launches.get(identity.launchId);
     if (!launch || this.#closing) {
       conn.destroy();
@@ -522,8 +543,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       joinedAt: Date.now(),
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
-    handle.speaksCancel = speaksCancel;
+    handle.speaksCancel = minor >= CANCEL_MIN_MINOR;
     this.#workers.set(id, handle);
+    this.#router.joined(handle, minor);
     conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
     this.#startHeartbeat();
     launch.workerJoined(id);
@@ -552,6 +574,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const full: WorkerLossInfo = { ...loss, detail };
     this.#removed.set(handle.id, `lost: ${detail ?? loss.reason}`);
     handle.failAll(full);
+    this.#router.left(handle, full);
     this.#logger.warn(`worker ${handle.id} (${handle.config.host}, pid ${handle.config.pid}) was lost (${loss.reason})${detail ? `: ${detail}` : ''}`);
     const launch = this.#launches.get(handle.config.launchId);
     // A launch that takes workers at any time (elastic) does not fail because one left early.

@@ -220,7 +220,8 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
       try {
         for (;;) {
           const size = batchSize(workers.length, worker.conn.maxFrameBytes);
-          if ((inFlight.get(worker) ?? 0) >= windowFor(size)) break;
+          // Calls waiting on calls of their own (a nested pmap) do not fill the worker's window.
+          if ((inFlight.get(worker) ?? 0) - worker.waiting >= windowFor(size)) break;
           const batch = takeBatch(size, worker);
           if (!batch) break;
           dispatch(worker, batch);

@@ -6,12 +6,13 @@
  */
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import vm from 'node:vm';
-import { UsageError } from '../errors.js';
+import { ProtocolError, UsageError } from '../errors.js';
 import { describeValue } from '../util/describe.js';
 import type { FunctionDefinition } from '../protocol/messages.js';
+import { MODULE_FUNCTION, inlineSource, isModuleReference } from '../worker/shippable.js';
 
-const MODULE_FUNCTION = Symbol.for('@cm/core.moduleFunction');
+export { inlineSource };
+
 
 /** A reference to a function exported by a module that every worker can import. */
 export interface ModuleFunction<Args extends unknown[] = any[], Result = unknown> {
@@ -84,7 +85,7 @@ function callerFile(): string | undefined {
 }
 
 export function isModuleFunction(value: unknown): value is ModuleFunction {
-  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[MODULE_FUNCTION] === true;
+  return isModuleReference(value);
 }
 
 /** A function prepared for sending: its id, and the definition sent once per worker before its first call. */
@@ -114,6 +115,14 @@ export class FunctionRegistry {
     throw new UsageError(`${caller}: expected a function or a moduleFunction(url, exportName) as fn, got ${describeValue(fn)}`, 'fn');
   }
 
+  /** A function a worker offered (router.ts): the same id as the master's own function of the same source or module export. */
+  adopt(definition: FunctionDefinition): PreparedFunction {
+    const valid = 'source' in definition ? typeof definition.source === 'string' : typeof definition.module === 'string' && typeof definition.name === 'string';
+    if (!valid) throw new ProtocolError('a worker offered a function that is neither { source } nor { module, name }');
+    const key = 'source' in definition ? `inline:${definition.source}` : `module:${definition.module}#${definition.name}`;
+    return this.#register(key, 'source' in definition ? { source: definition.source } : { module: definition.module, name: definition.name, importer: definition.importer });
+  }
+
   #register(key: string, definition: FunctionDefinition): PreparedFunction {
     let prepared = this.#byKey.get(key);
     if (!prepared) {
@@ -122,27 +131,4 @@ export class FunctionRegistry {
     }
     return prepared;
   }
-}
-
-/** The source of an inline function as an expression, or a UsageError saying why it cannot be shipped. */
-export function inlineSource(fn: (...args: unknown[]) => unknown, caller: string): string {
-  const source = Function.prototype.toString.call(fn);
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-    throw new UsageError(
-      `${caller}: ${fn.name || 'the function'} is a built-in or bound function, which has no source to ship; ` + 'wrap it in an arrow function, or use moduleFunction(url, exportName)',
-      'fn',
-    );
-  }
-  if (/^class\b/.test(source)) throw new UsageError(`${caller}: a class cannot be called remotely; pass a function`, 'fn');
-  // Method shorthand (`{ square(x) {…} }.square`) prints without the `function` keyword.
-  const candidates = [source, source.replace(/^(async\s+)?(\*?\s*)/, '$1function$2 ')];
-  for (const candidate of candidates) {
-    try {
-      new vm.Script(`(${candidate})`);
-      return candidate;
-    } catch {
-      // try the next form
-    }
-  }
-  throw new UsageError(`${caller}: cannot ship this function as source (it does not compile on its own): ${source.slice(0, 80)}`, 'fn');
 }

@@ -15,6 +15,7 @@ import {
   decodeMessage,
   decodeResult,
   encodeCall,
+  encodeCallWithEncodedArgs,
   encodeCancel,
   encodeMessage,
   messageId,
@@ -27,6 +28,8 @@ interface PendingCall {
   reject(error: unknown): void;
   /** Told the size of the Result frame's payload (pmap sizes its batches by it). */
   onResultBytes: ((bytes: number) => void) | undefined;
+  /** A call forwarded for another process (router.ts): gets the Result payload undecoded. */
+  raw?: ((payload: Buffer) => void) | undefined;
 }
 
 const MAX_CALL_ID = 0xffff_ffff;
@@ -45,6 +48,12 @@ export class WorkerHandle {
   callsDone = 0;
   /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
   stats: (HeartbeatStats & { at: number }) | undefined;
+  /** Calls this worker made (router.ts) that have not been answered: its running calls wait on them, so they do not make it busy. */
+  waiting = 0;
+  /** Frames of calls from workers (protocol 1.2+), handled by the router; without it they close the connection. */
+  onPeerFrame: ((type: number, payload: Buffer) => void) | undefined;
+  /** Called before the first Define is sent to this worker (the router sends the worker list first). */
+  beforeFirstDefine: (() => void) | undefined;
 
   constructor(
     readonly config: WorkerConfig,
@@ -67,6 +76,7 @@ export class WorkerHandle {
           if (payload.length > 0) this.#stats(payload);
           return;
         default:
+          if (this.onPeerFrame) return this.onPeerFrame(type, payload);
           conn.destroy(new ProtocolError(`worker ${config.id} sent an unexpected frame type 0x${type.toString(16)}`));
       }
     });
@@ -89,15 +99,36 @@ export class WorkerHandle {
     this.conn.assertFits(payload, 'the call');
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
     this.lastCallId = id;
-    if (!this.#defined.has(fn.id)) {
-      this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));
-      this.#defined.add(fn.id);
-    }
+    if (!this.#defined.has(fn.id)) this.#define(fn);
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, onResultBytes });
       if (this.#pending.size === 1) this.#updateRef();
       this.conn.send(FrameType.Call, payload);
     });
+  }
+
+  #define(fn: PreparedFunction): void {
+    if (this.#defined.size === 0) this.beforeFirstDefine?.();
+    this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));
+    this.#defined.add(fn.id);
+  }
+
+  /**
+   * Send a call made by another process (router.ts) whose argument list is already encoded;
+   * `onResult` gets the Result payload as it comes, `onFail` a WorkerLostError. Returns the call id.
+   * @throws FrameTooLargeError when the call does not fit a frame
+   */
+  forward(fn: PreparedFunction, encodedArgs: Buffer, onResult: (payload: Buffer) => void, onFail: (error: unknown) => void): number {
+    if (this.leaving) throw this.#lostError(this.leaving);
+    const id = this.#nextCallId;
+    const payload = encodeCallWithEncodedArgs(id, fn.id, encodedArgs);
+    this.conn.assertFits(payload, 'the call');
+    this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
+    if (!this.#defined.has(fn.id)) this.#define(fn);
+    this.#pending.set(id, { resolve: () => {}, reject: onFail, onResultBytes: undefined, raw: onResult });
+    if (this.#pending.size === 1) this.#updateRef();
+    this.conn.send(FrameType.Call, payload);
+    return id;
   }
 
   /**
@@ -124,6 +155,7 @@ export class WorkerHandle {
     this.#pending.delete(id);
     this.callsDone++;
     if (this.#pending.size === 0) this.#updateRef();
+    if (pending.raw) return pending.raw(payload);
     pending.onResultBytes?.(payload.length);
     let result: ResultMessage;
     try {

@@ -38,8 +38,16 @@ export const FrameType = {
   Heartbeat: 0x14,
   /** master → worker: finish and exit. */
   Shutdown: 0x15,
-  /** master → worker (protocol 1.1+): abandon a call; its caller gave up on it (uint32 call id, then a value). */
+  /** master → worker (protocol 1.1+): abandon a call; its caller gave up on it (uint32 call id, then a value). Worker → master (1.2+): the same for one of the worker's Requests. */
   Cancel: 0x16,
+  /** worker → master (1.2+): a call the worker makes, to another worker, the master, or a pmap (uint32 request id, target, function id, kind, then a value). */
+  Request: 0x17,
+  /** master → worker (1.2+): the outcome of a worker's Request (uint32 request id, uint8 status, then a value). */
+  Reply: 0x18,
+  /** master → worker (1.2+): who the workers are now (a value), before the first Define and on every change after it. */
+  Peers: 0x19,
+  /** worker → master (1.2+): define a function of the worker's, referenced by its Requests (a value). */
+  Offer: 0x1a,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

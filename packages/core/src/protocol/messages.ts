@@ -157,3 +157,116 @@ export function decodeHeartbeatStats(body: Buffer): HeartbeatStats | undefined {
 }
 
 export type { EncodedPayload };
+
+// ---- Calls from workers (protocol 1.2+): Request, Reply, Peers, Offer. See docs/protocol.md section 5.1.
+
+/** What a Request asks for: `call` runs `fn(...args)` on the target; `map` runs a pmap of `fn` over `args[0]` with options `args[1]` on the cluster's workers. */
+export type RequestKind = 'call' | 'map';
+const REQUEST_KIND_BYTES: Record<RequestKind, number> = { call: 0, map: 1 };
+
+export interface RequestMessage {
+  /** Chosen by the worker, per connection. */
+  id: number;
+  /** A process id: 1 the master, 2… a worker (for `map`: 1). */
+  target: number;
+  /** A function id of the worker's own Offers. */
+  fnId: number;
+  kind: RequestKind;
+  args: unknown[];
+}
+
+/**
+ * Request: uint32 request id, uint32 target, uint32 function id, uint8 kind, 4 reserved zero
+ * bytes, then the argument list as a value. 17 bytes, so the value sits where a Call's (9
+ * bytes of head) does modulo 8, and the master forwards its bytes unchanged (attachments stay aligned).
+ */
+export const REQUEST_HEAD_BYTES = 17;
+/** Reply: uint32 request id, uint8 status, then a value; statuses 0 and 1 are laid out as a Result is, so a Result is forwarded by rewriting its id. */
+export const REPLY_HEAD_BYTES = 5;
+
+/**
+ * Reply status: 0 the value (a Result of status 0, forwarded with the request's id); 2 a
+ * failure the master describes ({@link ReplyFailure}: an exception on the target with the
+ * target's host, a lost target, a refusal). 1 is reserved (a Result's error status).
+ */
+export const ReplyStatus = { Value: 0, Failure: 2 } as const;
+
+/** Why a Request failed, as the master tells it (Reply status 2). */
+export type ReplyFailure =
+  | { kind: 'remote'; workerId: number; host: string; error: SerializedError }
+  | { kind: 'lost'; workerId: number; host: string | undefined; reason: string; detail?: string | undefined }
+  | { kind: 'master'; error: SerializedError };
+
+export function encodeRequest(request: RequestMessage): EncodedPayload {
+  const args = encodeValue(request.args, REQUEST_HEAD_BYTES);
+  const head = Buffer.alloc(REQUEST_HEAD_BYTES);
+  head.writeUInt32BE(request.id, 0);
+  head.writeUInt32BE(request.target, 4);
+  head.writeUInt32BE(request.fnId, 8);
+  head[12] = REQUEST_KIND_BYTES[request.kind];
+  return prepend(head, args);
+}
+
+/** The head of a Request; the argument list stays encoded (`body.subarray(REQUEST_HEAD_BYTES)`) until someone needs it. */
+export function decodeRequestHead(body: Buffer): Omit<RequestMessage, 'args'> {
+  if (body.length < REQUEST_HEAD_BYTES + 1) throw new ProtocolError(`Request frame too short (${body.length} bytes)`);
+  return { id: body.readUInt32BE(0), target: body.readUInt32BE(4), fnId: body.readUInt32BE(8), kind: body[12] === 1 ? 'map' : 'call' };
+}
+
+export function decodeRequestArgs(body: Buffer): unknown[] {
+  const id = messageId(body);
+  const args = decodeValue(body.subarray(REQUEST_HEAD_BYTES), `the arguments of request ${id}`, REQUEST_HEAD_BYTES);
+  if (!Array.isArray(args)) throw new ProtocolError(`the arguments of request ${id} are not a list`);
+  return args;
+}
+
+/**
+ * A Call whose argument list is already encoded (the bytes after a Request's head): the value
+ * is reused as it is, which is why a Request's head is 17 bytes (9 + 8).
+ */
+export function encodeCallWithEncodedArgs(id: number, fnId: number, encodedArgs: Buffer): EncodedPayload {
+  const head = Buffer.allocUnsafe(CALL_HEAD_BYTES);
+  head.writeUInt32BE(id, 0);
+  head.writeUInt32BE(fnId, 4);
+  head[8] = MODE_BYTES.call;
+  return { parts: [head, encodedArgs], byteLength: head.length + encodedArgs.length };
+}
+
+/** A Reply made from a Result payload (status 0 or 1): the same bytes (not copied; the Result is not read again) with the request's id over the call's. */
+export function replyFromResult(requestId: number, result: Buffer): Buffer {
+  result.writeUInt32BE(requestId, 0);
+  return result;
+}
+
+export function encodeReply(id: number, status: (typeof ReplyStatus)[keyof typeof ReplyStatus], value: unknown): EncodedPayload {
+  const head = Buffer.allocUnsafe(REPLY_HEAD_BYTES);
+  head.writeUInt32BE(id, 0);
+  head[4] = status;
+  return prepend(head, encodeValue(value, REPLY_HEAD_BYTES));
+}
+
+export type ReplyMessage = { id: number } & ({ ok: true; value: unknown } | { ok: false; failure: ReplyFailure });
+
+export function decodeReply(body: Buffer): ReplyMessage {
+  if (body.length < REPLY_HEAD_BYTES + 1) throw new ProtocolError(`Reply frame too short (${body.length} bytes)`);
+  const id = body.readUInt32BE(0);
+  const value = decodeValue(body.subarray(REPLY_HEAD_BYTES), `the reply to request ${id}`, REPLY_HEAD_BYTES);
+  if (body[4] === ReplyStatus.Value) return { id, ok: true, value };
+  if (body[4] === ReplyStatus.Failure) return { id, ok: false, failure: value as ReplyFailure };
+  throw new ProtocolError(`the reply to request ${id} has an unknown status ${String(body[4])}`);
+}
+
+/** Peers: the workers now (`all`, sent first), or what changed since the last Peers (`joined`, `left`). Ids only. */
+export type PeersMessage = { all: number[] } | { joined: number[]; left: number[] };
+
+/** Offer: a function of the worker's, `{ id, source }` or `{ id, module, name, importer? }` (ids are the worker's own). */
+export type OfferMessage = DefineMessage;
+
+/** Peers and Offer carry one value each. */
+export function encodePeerMessage(message: PeersMessage | OfferMessage): EncodedPayload {
+  return encodeValue(message, 0);
+}
+
+export function decodePeerMessage<T extends PeersMessage | OfferMessage>(body: Buffer, what: string): T {
+  return decodeValue(body, what, 0) as T;
+}

@@ -20,6 +20,18 @@ interface ModuleEntry {
 
 export class FunctionTable {
   readonly #ready = new Map<number, AnyFunction | Error | ModuleEntry>();
+  readonly #scopeNames: string[];
+  readonly #scopeValues: unknown[];
+
+  /**
+   * @param scope names an inline function sees besides globals: the master runs functions
+   * workers send it with `myid`, `currentSignal`, `remotecall`… in scope, without making them
+   * globals of the user's program (workers have them as globals).
+   */
+  constructor(scope: Readonly<Record<string, unknown>> = {}) {
+    this.#scopeNames = Object.keys(scope);
+    this.#scopeValues = Object.values(scope);
+  }
 
   /** Define function `id`: compile inline source now (a syntax error is kept and thrown by every call); import modules on first use. */
   define(message: DefineMessage): void {
@@ -31,7 +43,7 @@ export class FunctionTable {
       // `new Function` compiles in the worker's global scope, so only globals are visible —
       // which is exactly the contract of an inline function. The sourceURL names it in stacks.
       // eslint-disable-next-line @typescript-eslint/no-implied-eval -- compiling shipped source is the point
-      const compiled = new Function(`return (${message.source});\n//# sourceURL=${INLINE_FILE_PREFIX}${message.id}.js`)() as unknown;
+      const compiled = new Function(...this.#scopeNames, `return (${message.source});\n//# sourceURL=${INLINE_FILE_PREFIX}${message.id}.js`)(...this.#scopeValues) as unknown;
       if (typeof compiled !== 'function') throw new TypeError(`inline function ${message.id} did not compile to a function`);
       this.#ready.set(message.id, compiled as AnyFunction);
     } catch (error) {

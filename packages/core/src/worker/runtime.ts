@@ -32,6 +32,8 @@ import { callSlots, cancelCall, endCall, installWorkerGlobals, isCancelled } fro
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { setMyid } from './identity.js';
+import { installPeerGlobals } from './peer-api.js';
+import { peerClient } from './peer-client.js';
 import { captureOutput } from './output.js';
 import { decodeSecret } from './secret.js';
 import { ProcessStats, heartbeatWithStats } from './stats.js';
@@ -156,8 +158,12 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog);
 }
 
-function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number }, tee: boolean, watchdog: Watchdog): Promise<number> {
+function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number; version: { minor: number } }, tee: boolean, watchdog: Watchdog): Promise<number> {
   const functions = new FunctionTable();
+  // Calls this worker makes itself (peer-api.ts) go through the master on this connection.
+  const peers = peerClient();
+  peers.attach(conn, settings.version.minor);
+  installPeerGlobals();
   /** Calls that went asynchronous and have not answered yet: the ones a Cancel can reach. */
   const running = new Set<number>();
   installWorkerGlobals();
@@ -323,6 +329,10 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
         receiveCancel(payload);
         return;
       case FrameType.Heartbeat:
+        return;
+      case FrameType.Reply:
+      case FrameType.Peers:
+        peers.receive(type, payload);
         return;
       case FrameType.Shutdown:
         shuttingDown = true;

@@ -1,0 +1,276 @@
+/**
+ * The master's side of calls made by workers (protocol 1.2+, docs/protocol.md section 5.1):
+ * it forwards a worker's Request to the target worker and its Result back as a Reply (the
+ * argument and result bytes are passed on, not decoded), runs calls aimed at the master
+ * itself, runs pmaps asked for by workers, tells workers who the workers are (Peers), and
+ * cleans up after losses: a target lost fails the caller's request with WorkerLostError, a
+ * caller lost cancels everything it started.
+ *
+ * Only admitted workers reach this (frames from a connection that passed the handshake);
+ * a target must be the master or a current worker.
+ * @module
+ */
+import { hostname } from 'node:os';
+import { RemoteError, UsageError, WorkerLostError, serializeError, type SerializedError, type WorkerLossInfo } from '../errors.js';
+import { FrameType } from '../protocol/frame.js';
+import {
+  type EncodedPayload,
+  type OfferMessage,
+  type ReplyFailure,
+  REQUEST_HEAD_BYTES,
+  ReplyStatus,
+  decodeCancel,
+  decodePeerMessage,
+  decodeRequestArgs,
+  decodeRequestHead,
+  decodeResult,
+  encodePeerMessage,
+  encodeReply,
+  replyFromResult,
+} from '../protocol/messages.js';
+import { PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
+import { parseOptions } from '../util/validate.js';
+import { cancelCall, callSlots, currentSignal, endCall } from '../worker/call-context.js';
+import { everywhere, fetchFuture, nworkers, pmap, remotecall, remotecallFetch, remotecallWait, spawnAt, workers } from '../worker/peer-api.js';
+import { FunctionTable, explainInlineError } from '../worker/functions.js';
+import { MASTER_ID, myid } from '../worker/identity.js';
+import { pmapOptionsSchema } from './options.js';
+import { type PmapHost, runPmap } from './pmap.js';
+import type { FunctionRegistry, PreparedFunction } from './remote-function.js';
+import type { WorkerHandle } from './worker-handle.js';
+
+/** What the router needs from the Cluster. */
+export interface RouterHost {
+  /** The current worker `id`, or a UsageError naming the current workers. */
+  handle(id: number, caller: string): WorkerHandle;
+  /** The current workers. */
+  workers(): Iterable<WorkerHandle>;
+  readonly functions: FunctionRegistry;
+  readonly pmap: PmapHost;
+}
+
+/** A worker that makes calls: the functions it offered, and its requests not yet answered (each with how to cancel it). */
+interface Caller {
+  readonly offers: Map<number, PreparedFunction>;
+  readonly open: Map<number, (reason: unknown) => void>;
+}
+
+/** Master-side ids of calls the master runs itself; kept apart from anything a worker numbers. */
+let nextMasterCall = 0x8000_0000;
+
+export class CallRouter {
+  readonly #host: RouterHost;
+  readonly #callers = new Map<WorkerHandle, Caller>();
+  /** Workers that have been told who the workers are, and are told every change. */
+  readonly #listeners = new Set<WorkerHandle>();
+  #joined: number[] = [];
+  #left: number[] = [];
+  #flushQueued = false;
+  /** Functions the master runs itself, compiled or imported once. */
+  readonly #local = new FunctionTable({ myid, currentSignal, MASTER_ID, workers, nworkers, remotecall, remotecallFetch, remotecallWait, spawnAt, pmap, everywhere, fetchFuture });
+  readonly #localDefined = new Set<number>();
+
+  constructor(host: RouterHost) {
+    this.#host = host;
+  }
+
+  /** A worker joined: route its calls (when it speaks 1.2) and tell the others. */
+  joined(handle: WorkerHandle, minor: number): void {
+    if (this.#listeners.size > 0) this.#queue(() => this.#joined.push(handle.id));
+    if (minor < PEER_CALLS_MIN_MINOR) return;
+    handle.onPeerFrame = (type, payload) => this.#receive(handle, type, payload);
+    // A worker learns who the workers are before its first function (so `workers()` is right
+    // inside it); a worker that is never given a function is never told anything.
+    handle.beforeFirstDefine = () => this.#listen(handle);
+  }
+
+  /** A worker left (lost or removed): tell the others, fail nothing here (its handle fails calls to it), and cancel what it started. */
+  left(handle: WorkerHandle, loss: WorkerLossInfo): void {
+    this.#listeners.delete(handle);
+    if (this.#listeners.size > 0) this.#queue(() => this.#left.push(handle.id));
+    const caller = this.#callers.get(handle);
+    if (!caller) return;
+    this.#callers.delete(handle);
+    const reason = new DOMException(`the caller, worker ${handle.id}, is gone (${loss.detail ?? loss.reason})`, 'AbortError');
+    for (const cancel of [...caller.open.values()]) cancel(reason);
+    caller.open.clear();
+  }
+
+  #listen(handle: WorkerHandle): void {
+    if (this.#listeners.has(handle)) return;
+    this.#listeners.add(handle);
+    handle.conn.send(FrameType.Peers, encodePeerMessage({ all: [...this.#host.workers()].map((w) => w.id) }));
+  }
+
+  /** Membership changes that happen together (a launch's workers joining) go out as one Peers frame per listener. */
+  #queue(record: () => void): void {
+    record();
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    setImmediate(() => {
+      this.#flushQueued = false;
+      const message = encodePeerMessage({ joined: this.#joined, left: this.#left });
+      this.#joined = [];
+      this.#left = [];
+      for (const listener of this.#listeners) if (!listener.conn.closed) listener.conn.send(FrameType.Peers, message);
+    });
+  }
+
+  #receive(handle: WorkerHandle, type: number, payload: Buffer): void {
+    const caller = this.#caller(handle);
+    switch (type) {
+      case FrameType.Offer: {
+        const { id, ...definition } = decodePeerMessage<OfferMessage>(payload, 'a function offered by a worker');
+        caller.offers.set(id, this.#host.functions.adopt(definition));
+        return;
+      }
+      case FrameType.Request:
+        this.#request(handle, caller, payload);
+        return;
+      case FrameType.Cancel: {
+        const { id, reason } = decodeCancel(payload);
+        caller.open.get(id)?.(new DOMException(reason.message, reason.name));
+        return;
+      }
+      default:
+        handle.conn.destroy(new Error(`worker ${handle.id} sent an unexpected frame type 0x${type.toString(16)}`));
+    }
+  }
+
+  #caller(handle: WorkerHandle): Caller {
+    let caller = this.#callers.get(handle);
+    if (!caller) {
+      caller = { offers: new Map(), open: new Map() };
+      this.#callers.set(handle, caller);
+    }
+    return caller;
+  }
+
+  #request(handle: WorkerHandle, caller: Caller, payload: Buffer): void {
+    const { id, target, fnId, kind } = decodeRequestHead(payload);
+    const what = kind === 'map' ? 'pmap' : 'remotecall';
+    let settled = false;
+    /** Called once: the request is answered (or given up on); `reply` is undefined when nobody waits for an answer. */
+    const finish = (reply?: EncodedPayload | Buffer) => {
+      if (settled) return;
+      settled = true;
+      caller.open.delete(id);
+      handle.waiting--;
+      if (reply && !handle.conn.closed) handle.conn.send(FrameType.Reply, reply);
+    };
+    const fail = (failure: ReplyFailure) => finish(encodeReply(id, ReplyStatus.Failure, failure));
+    handle.waiting++;
+    try {
+      const fn = caller.offers.get(fnId);
+      if (!fn) throw new UsageError(`${what}: function ${fnId} was never offered by worker ${handle.id} (protocol error)`);
+      if (kind === 'map') return this.#map(caller, id, fn, decodeRequestArgs(payload), finish, fail);
+      if (target === MASTER_ID) return this.#runHere(caller, id, fn, decodeRequestArgs(payload), finish, fail);
+      const to = this.#host.handle(target, what);
+      const callId = to.forward(
+        fn,
+        payload.subarray(REQUEST_HEAD_BYTES),
+        (result) => {
+          if (result[4] === ReplyStatus.Value) return finish(replyFromResult(id, result));
+          const error = resultError(result);
+          fail({ kind: 'remote', workerId: to.id, host: to.config.host, error });
+        },
+        (error) => {
+          // A cancel (the caller gave up, or is gone) rejects with its reason: nobody waits for a reply.
+          if (error instanceof WorkerLostError) fail({ kind: 'lost', workerId: error.workerId, host: error.host, reason: error.reason, detail: error.detail });
+          else finish();
+        },
+      );
+      caller.open.set(id, (reason) => {
+        to.cancel(callId, reason);
+        finish();
+      });
+    } catch (error) {
+      fail(failureOf(error));
+    }
+  }
+
+  /** A call aimed at the master: run it here, with a signal its caller can abort (`currentSignal()`). */
+  #runHere(caller: Caller, id: number, fn: PreparedFunction, args: unknown[], finish: (reply?: EncodedPayload) => void, fail: (failure: ReplyFailure) => void): void {
+    if (!this.#localDefined.has(fn.id)) {
+      this.#local.define({ id: fn.id, ...fn.definition });
+      this.#localDefined.add(fn.id);
+    }
+    const callId = nextMasterCall++;
+    caller.open.set(id, (reason) => {
+      cancelCall(callId, reason);
+      finish();
+    });
+    const run = async () => {
+      let resolved = this.#local.resolve(fn.id);
+      if (resolved instanceof Promise) resolved = await resolved;
+      callSlots.current = callId;
+      let value: unknown;
+      try {
+        value = resolved(...args);
+      } finally {
+        callSlots.current = undefined;
+      }
+      return value;
+    };
+    run().then(
+      (value) => {
+        endCall(callId);
+        try {
+          finish(encodeReply(id, ReplyStatus.Value, value));
+        } catch (error) {
+          fail({ kind: 'master', error: serializeError(new TypeError(`the function's result cannot be sent to worker: ${(error as Error).message}`)) });
+        }
+      },
+      (error: unknown) => {
+        endCall(callId);
+        fail({ kind: 'remote', workerId: MASTER_ID, host: hostname(), error: serializeError(explainInlineError(error)) });
+      },
+    );
+  }
+
+  /** A pmap asked for by a worker: run on the cluster's workers (the caller included) like the master's own. */
+  #map(caller: Caller, id: number, fn: PreparedFunction, args: unknown[], finish: (reply?: EncodedPayload) => void, fail: (failure: ReplyFailure) => void): void {
+    const [items, options] = args;
+    if (!Array.isArray(items)) throw new UsageError('pmap: items must be an array or iterable', 'items');
+    const controller = new AbortController();
+    const opts = parseOptions(pmapOptionsSchema, { ...(options as object), signal: controller.signal }, 'pmap options');
+    caller.open.set(id, (reason) => {
+      controller.abort(reason);
+      finish();
+    });
+    runPmap(this.#host.pmap, fn, items, opts).then(
+      (values) => {
+        try {
+          finish(encodeReply(id, ReplyStatus.Value, values));
+        } catch (error) {
+          fail(failureOf(error));
+        }
+      },
+      (error: unknown) => fail(failureOf(error)),
+    );
+  }
+}
+
+/** The error of a failed Result (decoded only when a call failed, to name its host); an undecodable one is described. */
+function resultError(result: Buffer): SerializedError {
+  try {
+    const decoded = decodeResult(result, 'the error of a forwarded call');
+    return decoded.ok ? serializeError(new Error('a failed call carried no error')) : decoded.error;
+  } catch (error) {
+    return serializeError(error);
+  }
+}
+
+/** What a failure on the master looks like to the worker that asked. */
+function failureOf(error: unknown): ReplyFailure {
+  if (error instanceof WorkerLostError) return { kind: 'lost', workerId: error.workerId, host: error.host, reason: error.reason, detail: error.detail };
+  if (error instanceof RemoteError) {
+    return {
+      kind: 'remote',
+      workerId: error.workerId,
+      host: error.host,
+      error: { name: error.remoteName, message: error.remoteMessage, stack: error.remoteStack, code: error.remoteCode, props: { ...error.properties } },
+    };
+  }
+  return { kind: 'master', error: serializeError(error) };
+}

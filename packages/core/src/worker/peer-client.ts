@@ -1,0 +1,215 @@
+/**
+ * The worker's side of calls it makes itself (protocol 1.2+): it offers its functions to the
+ * master, sends Requests, matches Replies, keeps the list of workers the master sends
+ * (Peers), and holds the outcomes of its Futures for other processes that fetch them.
+ *
+ * One per process, on globalThis under a registered symbol, so the runtime's copy of
+ * @cm/core (which feeds it frames) and the copy user code imports (peer-api.ts) share it.
+ * Nothing here runs for a worker that makes no calls, except keeping the list of workers,
+ * which the master sends only once this worker has a function to run.
+ * @module
+ */
+import { RemoteError, UsageError, WorkerLostError, type SerializedError, type WorkerLossInfo } from '../errors.js';
+import type { FramedConnection } from '../protocol/connection.js';
+import { FrameType } from '../protocol/frame.js';
+import {
+  type PeersMessage,
+  type ReplyFailure,
+  type RequestKind,
+  decodePeerMessage,
+  decodeReply,
+  encodeCancel,
+  encodePeerMessage,
+  encodeRequest,
+  messageId,
+} from '../protocol/messages.js';
+import { PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
+import { definitionOf } from './shippable.js';
+
+const CLIENT = Symbol.for('@cm/core.peerClient');
+const MAX_REQUEST_ID = 0xffff_ffff;
+
+interface PendingRequest {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** A request sent: its id (to cancel it) and its outcome. */
+export interface SentRequest {
+  id: number;
+  promise: Promise<unknown>;
+}
+
+export class PeerClient {
+  #conn: FramedConnection | undefined;
+  #minor = 0;
+  #nextId = 1;
+  readonly #pending = new Map<number, PendingRequest>();
+  /** Offered functions: by the function object (fast path) and by source or module key (one id each). */
+  readonly #offeredFunctions = new WeakMap<object, number>();
+  readonly #offeredKeys = new Map<string, number>();
+  /** The workers, as the master last said (ids in the order it named them). */
+  readonly #peers = new Set<number>();
+  #heardPeers = false;
+  /** Futures made here, for fetches from other processes: held weakly, so a Future nobody keeps is freed. */
+  readonly #futures = new Map<number, WeakRef<PromiseLike<unknown>>>();
+  readonly #collected = new FinalizationRegistry<number>((ref) => this.#futures.delete(ref));
+  #nextFutureRef = 1;
+
+  /** The runtime: the session with the master is up. */
+  attach(conn: FramedConnection, minor: number): void {
+    this.#conn = conn;
+    this.#minor = minor;
+    conn.onClose(() => this.#masterGone());
+  }
+
+  /** The runtime: a Reply or Peers frame arrived. */
+  receive(type: number, payload: Buffer): void {
+    if (type === FrameType.Peers) return this.#updatePeers(decodePeerMessage<PeersMessage>(payload, 'the list of workers'));
+    const id = messageId(payload);
+    const pending = this.#pending.get(id);
+    if (!pending) return; // a request this worker gave up on
+    this.#pending.delete(id);
+    try {
+      const reply = decodeReply(payload);
+      if (reply.ok) pending.resolve(reply.value);
+      else pending.reject(reviveFailure(reply.failure));
+    } catch (error) {
+      pending.reject(error);
+    }
+  }
+
+  /** Whether the master has said who the workers are (it does before this worker's first function). */
+  get knowsPeers(): boolean {
+    return this.#heardPeers;
+  }
+
+  /** The current workers, as the master last said. */
+  peers(): number[] {
+    return [...this.#peers];
+  }
+
+  /**
+   * Send a Request. Throws (before anything is sent) a UsageError for a function that cannot
+   * be shipped, or arguments that cannot be sent.
+   */
+  request(caller: string, target: number, fn: unknown, kind: RequestKind, args: unknown[]): SentRequest {
+    const conn = this.#session(caller);
+    const fnId = this.#offer(conn, fn, caller);
+    const id = this.#nextId;
+    let payload;
+    try {
+      payload = encodeRequest({ id, target, fnId, kind, args });
+      conn.assertFits(payload, 'the call');
+    } catch (error) {
+      throw new UsageError(`${caller}: the arguments cannot be sent to ${target === 1 ? 'the master' : `worker ${target}`}: ${(error as Error).message}`, 'args', { cause: error });
+    }
+    this.#nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
+    const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
+    conn.send(FrameType.Request, payload);
+    return { id, promise };
+  }
+
+  /** Give up on request `id`: it rejects with `reason` now, and the master is told (it cancels the call where it runs). */
+  cancel(id: number, reason: unknown): void {
+    const pending = this.#pending.get(id);
+    if (!pending) return;
+    this.#pending.delete(id);
+    pending.reject(reason);
+    const { name, message } = reason instanceof Error || reason instanceof DOMException ? reason : { name: 'AbortError', message: String(reason) };
+    if (this.#conn && !this.#conn.closed) this.#conn.send(FrameType.Cancel, encodeCancel({ id, reason: { name, message } }));
+  }
+
+  /** A reference number for the next Future made here. */
+  nextFutureRef(): number {
+    return this.#nextFutureRef++;
+  }
+
+  /** Keep Future `ref` made here fetchable from elsewhere for as long as it lives here. */
+  keep(ref: number, future: PromiseLike<unknown>): void {
+    this.#futures.set(ref, new WeakRef(future));
+    this.#collected.register(future, ref);
+  }
+
+  /** Another process fetches Future `ref` made here (it runs this through an ordinary call). */
+  fetchOwned(ref: number, owner: number): Promise<unknown> {
+    const future = this.#futures.get(ref)?.deref();
+    if (!future) {
+      return Promise.reject(
+        new Error(
+          `future ${ref} made on process ${owner} is no longer held there: the Future was garbage-collected on the process that made it. ` +
+            'Keep the Future referenced there (in a variable or a global) until every process that needs it has fetched it',
+        ),
+      );
+    }
+    return Promise.resolve(future);
+  }
+
+  #session(caller: string): FramedConnection {
+    const conn = this.#conn;
+    if (!conn || conn.closed) throw new UsageError(`${caller}: this worker is not connected to its master`);
+    if (this.#minor < PEER_CALLS_MIN_MINOR) {
+      throw new UsageError(`${caller}: the master speaks protocol 1.${this.#minor}, which has no calls from workers (1.${PEER_CALLS_MIN_MINOR} and later); install the same version of @cm/core on the master and the workers`);
+    }
+    return conn;
+  }
+
+  /** The worker's id for `fn`, sending an Offer the first time. */
+  #offer(conn: FramedConnection, fn: unknown, caller: string): number {
+    const known = typeof fn === 'function' ? this.#offeredFunctions.get(fn) : undefined;
+    if (known !== undefined) return known;
+    const { key, definition } = definitionOf(fn, caller);
+    let id = this.#offeredKeys.get(key);
+    if (id === undefined) {
+      id = this.#offeredKeys.size + 1;
+      this.#offeredKeys.set(key, id);
+      conn.send(FrameType.Offer, encodePeerMessage({ id, ...definition }));
+    }
+    if (typeof fn === 'function') this.#offeredFunctions.set(fn, id);
+    return id;
+  }
+
+  #updatePeers(message: PeersMessage): void {
+    this.#heardPeers = true;
+    if ('all' in message) {
+      this.#peers.clear();
+      for (const id of message.all) this.#peers.add(id);
+      return;
+    }
+    for (const id of message.joined) this.#peers.add(id);
+    for (const id of message.left) this.#peers.delete(id);
+  }
+
+  #masterGone(): void {
+    const error = new WorkerLostError(1, undefined, { reason: 'connection-closed', detail: 'the connection to the master closed while this call was waiting' });
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const request of pending) request.reject(error);
+  }
+}
+
+/** The error a failed Request rejects with, as the master described it. */
+function reviveFailure(failure: ReplyFailure): Error {
+  switch (failure.kind) {
+    case 'remote':
+      return new RemoteError(failure.workerId, failure.host, failure.error);
+    case 'lost':
+      return new WorkerLostError(failure.workerId, failure.host, { reason: failure.reason as WorkerLossInfo['reason'], detail: failure.detail });
+    default:
+      return reviveMasterError(failure.error);
+  }
+}
+
+/** A refusal or failure on the master: a UsageError stays one (its message names what to do), anything else keeps its name. */
+function reviveMasterError(error: SerializedError): Error {
+  if (error.name === 'UsageError') return new UsageError(error.message, typeof error.props?.field === 'string' ? error.props.field : undefined);
+  const revived = new Error(error.message);
+  revived.name = error.name;
+  return revived;
+}
+
+/** This process's client (created on first use). */
+export function peerClient(): PeerClient {
+  const global = globalThis as Record<symbol, PeerClient | undefined>;
+  return (global[CLIENT] ??= new PeerClient());
+}

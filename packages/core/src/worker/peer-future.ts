@@ -1,0 +1,127 @@
+/**
+ * The Future of a call a worker makes (peer-api.ts): the same surface as the master's Future
+ * (`fetch`, `wait`, `isReady`, `then`, `workerId`), plus what makes it a reference other
+ * processes can fetch. A Future sent elsewhere arrives as a plain object (structured clone
+ * keeps own fields, not classes): `{ workerId, futureOwner, futureRef }`, and `fetchFuture`
+ * on any process asks the owner for the value.
+ * @module
+ */
+import { z } from 'zod';
+import { parseOptions } from '../util/validate.js';
+
+/** What a Future sent to another process arrives as: the process that made the call, and its reference there. */
+export interface FutureRef {
+  /** The worker the call ran on. */
+  readonly workerId: number;
+  /** The process that made the call and holds its outcome. */
+  readonly futureOwner: number;
+  /** The Future's number on its owner. */
+  readonly futureRef: number;
+}
+
+/** Whether `value` is a Future or what one becomes when it is sent to another process. */
+export function isFutureRef(value: unknown): value is FutureRef {
+  const candidate = value as Partial<FutureRef> | null;
+  return typeof candidate === 'object' && candidate !== null && typeof candidate.futureOwner === 'number' && typeof candidate.futureRef === 'number';
+}
+
+/** `{ signal?, timeoutMs? }`, as on the master (cluster/options.ts `callOptionsSchema`). */
+export const peerCallOptionsSchema = z
+  .object({
+    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
+    timeoutMs: z.number().int().min(1).max(2 ** 31 - 1, 'must be at most 2147483647 ms (about 24.8 days): Node.js timers cannot wait longer').optional(),
+  })
+  .strict();
+
+export interface PeerCallOptions {
+  /** Give up when it aborts: the call rejects with its reason and the target is told to abandon it. */
+  signal?: AbortSignal | undefined;
+  /** Give up after this many milliseconds, with a `TimeoutError` DOMException. */
+  timeoutMs?: number | undefined;
+}
+
+/**
+ * Call `cancel(reason)` when the signal aborts or the timeout passes, until `settled` settles
+ * (the master's `cancelOn` in cluster/calls.ts does the same for its calls).
+ */
+export function cancelPeerCallOn(options: PeerCallOptions, settled: Promise<unknown>, cancel: (reason: unknown) => void, what: string): void {
+  const { signal, timeoutMs } = options;
+  if (signal?.aborted) return cancel(signal.reason);
+  if (!signal && timeoutMs === undefined) return;
+  const onAbort = () => cancel(signal?.reason);
+  signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = timeoutMs === undefined ? undefined : setTimeout(() => cancel(new DOMException(`${what} timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs).unref();
+  const stop = () => {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  };
+  settled.then(stop, stop);
+}
+
+export function resolvePeerCallOptions(options: PeerCallOptions | undefined, caller: string): PeerCallOptions | undefined {
+  return options === undefined ? undefined : parseOptions(peerCallOptionsSchema, options, `${caller} options`);
+}
+
+/**
+ * The eventual result of a call made on a worker. Await it or `fetch()` it; send it to
+ * another process (as an argument or inside a result) and `fetchFuture` it there.
+ */
+export class PeerFuture<T = unknown> implements PromiseLike<T>, FutureRef {
+  readonly #promise: Promise<T>;
+  readonly #cancel: ((reason: unknown) => void) | undefined;
+  #ready = false;
+
+  /**
+   * @param workerId the process the call runs on
+   * @param futureOwner the process that made the call (this one)
+   * @param futureRef its number on the owner, for fetches from elsewhere
+   */
+  constructor(
+    readonly workerId: number,
+    readonly futureOwner: number,
+    readonly futureRef: number,
+    promise: Promise<T>,
+    cancel?: (reason: unknown) => void,
+  ) {
+    this.#promise = promise;
+    this.#cancel = cancel;
+    const settle = () => {
+      this.#ready = true;
+    };
+    // Also keeps a Future nobody awaits from being an unhandled rejection.
+    promise.then(settle, settle);
+  }
+
+  /** The value once the call has finished; with `signal` or `timeoutMs`, giving up cancels the call. */
+  fetch(options?: PeerCallOptions): Promise<T> {
+    const resolved = resolvePeerCallOptions(options, 'Future.fetch');
+    if (!resolved || this.#ready) return this.#promise;
+    return new Promise<T>((resolve, reject) => {
+      this.#promise.then(resolve, reject);
+      cancelPeerCallOn(
+        resolved,
+        this.#promise,
+        (reason) => {
+          this.#cancel?.(reason);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
+          reject(reason);
+        },
+        `the call on process ${this.workerId}`,
+      );
+    });
+  }
+
+  /** Wait until the call has finished; rejects with its error. */
+  async wait(options?: PeerCallOptions): Promise<void> {
+    await this.fetch(options);
+  }
+
+  /** Whether the call has finished (successfully or not). */
+  isReady(): boolean {
+    return this.#ready;
+  }
+
+  then<R1 = T, R2 = never>(onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null, onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null): Promise<R1 | R2> {
+    return this.#promise.then(onFulfilled, onRejected);
+  }
+}
