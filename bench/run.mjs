@@ -8,6 +8,7 @@ import { latency } from './cases/latency.mjs';
 import { scale } from './cases/scale.mjs';
 import { smallTasks } from './cases/small-tasks.mjs';
 import { startup } from './cases/startup.mjs';
+import { workerCalls } from './cases/worker-calls.mjs';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');
@@ -25,6 +26,7 @@ const cases = {
   'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
   startup,
   scale,
+  'worker-calls': workerCalls,
 };
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 

@@ -109,7 +109,7 @@ export class ElasticManager extends EventEmitter<ElasticManagerEvents> implement
     const { topology, addr, port } = this.#options;
     if (topology === 'all_to_all') {
       throw new UsageError(
-        "ElasticManager: topology 'all_to_all' is not supported: @cm workers only talk to the master (calls between workers go through it); use 'master_worker' (the default)",
+        "ElasticManager: topology 'all_to_all' is not supported: @cm workers never connect to each other; their calls to other workers (remotecall, pmap… inside a remote function) are routed through the master (docs/worker-calls.md). Use 'master_worker' (the default)",
         'topology',
       );
     }

@@ -45,7 +45,7 @@ describe('ElasticManager options', () => {
     })();
     expect(error).toBeInstanceOf(UsageError);
     expect(error.field).toBe('topology');
-    expect(error.message).toMatch(/'all_to_all' is not supported: @cm workers only talk to the master.*use 'master_worker'/);
+    expect(error.message).toMatch(/'all_to_all' is not supported: @cm workers never connect to each other; their calls to other workers .* are routed through the master.*Use 'master_worker'/);
     expect(() => new ElasticManager({ addr: '127.0.0.1', topology: 'custom' })).toThrow(/unknown topology 'custom'/);
   });
 

@@ -1,0 +1,99 @@
+// Calls made by workers (issue 17), each beside what the master does itself in the same run:
+// - a no-op remotecallFetch from worker 2 to worker 3, routed through the master, vs the
+//   master's own round trip to worker 3 (target: routed <= 2.2x the master's);
+// - the sum of 1,000,000 numbers reduced on the workers in a tree (pmaps made from inside
+//   pmap items) vs a flat pmap of slices whose partial sums the master adds up.
+import { Cluster, LocalManager, moduleFunction } from '@cm/core';
+import { percentile } from '../stats.mjs';
+
+const COUNT = 5_000;
+const WARMUP = 500;
+const NUMBERS = 1_000_000;
+const RUNS = 5;
+
+/** Runs on a worker: time `count` no-op calls to `target` (globals on workers: remotecallFetch). */
+const routedRoundTrips = async (target, count, warmup) => {
+  const noop = () => undefined;
+  const times = [];
+  for (let i = 0; i < warmup + count; i++) {
+    const started = process.hrtime.bigint();
+    // eslint-disable-next-line no-undef -- a global on workers
+    await remotecallFetch(target, noop);
+    if (i >= warmup) times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return times;
+};
+
+export async function workerCalls() {
+  const cluster = new Cluster();
+  try {
+    const [caller, target] = await cluster.addprocs(new LocalManager(2));
+    const rows = [];
+
+    // Interleaved, so both see the same load on a shared machine.
+    const master = [];
+    const routed = [];
+    const noop = () => undefined;
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < WARMUP + COUNT / 2; i++) {
+        const started = process.hrtime.bigint();
+        await cluster.remotecallFetch(target, noop);
+        if (i >= WARMUP) master.push(Number(process.hrtime.bigint() - started) / 1e6);
+      }
+      routed.push(...(await cluster.remotecallFetch(caller, routedRoundTrips, target, COUNT / 2, WARMUP)));
+    }
+    for (const p of [50, 99]) {
+      const cm = percentile(routed, p) * 1000;
+      const floor = percentile(master, p) * 1000;
+      rows.push({
+        what: 'worker calls',
+        measure: `worker→worker round trip p${p}, routed (µs) vs master→worker`,
+        cm,
+        floor,
+        ratio: cm / floor,
+        target: p === 50 ? '<= 2.2x master' : '',
+        pass: p === 50 ? cm / floor <= 2.2 : undefined,
+      });
+    }
+
+    const numbers = new Float64Array(NUMBERS);
+    for (let i = 0; i < NUMBERS; i++) numbers[i] = (i % 1000) / 8;
+    let expected = 0;
+    for (let i = 0; i < NUMBERS; i++) expected += numbers[i];
+    const tasks = new URL('./tree-tasks.mjs', import.meta.url);
+    const sumSlice = moduleFunction(tasks, 'sumSlice');
+    const treeSum = moduleFunction(tasks, 'treeSum');
+    const slices = 16;
+    const size = NUMBERS / slices;
+    const leaf = NUMBERS / 8;
+    const flat = async () => {
+      const partials = await cluster.pmap(sumSlice, Array.from({ length: slices }, (_, i) => numbers.subarray(i * size, (i + 1) * size)), { batchSize: 1 });
+      return partials.reduce((a, b) => a + b, 0);
+    };
+    const tree = () => cluster.remotecallFetch(caller, treeSum, { numbers, leaf });
+    const timings = { flat: [], tree: [] };
+    for (let run = 0; run < RUNS + 1; run++) {
+      for (const [name, reduce] of Object.entries({ flat, tree })) {
+        const started = process.hrtime.bigint();
+        const sum = await reduce();
+        const ms = Number(process.hrtime.bigint() - started) / 1e6;
+        if (Math.abs(sum - expected) > 1e-6 * expected) throw new Error(`${name} reduction summed to ${sum}, expected ${expected}`);
+        if (run > 0) timings[name].push(ms); // the first run warms up imports and allocations
+      }
+    }
+    const treeMs = percentile(timings.tree, 50);
+    const flatMs = percentile(timings.flat, 50);
+    rows.push({
+      what: 'worker calls',
+      measure: `sum of ${NUMBERS.toLocaleString('en')} numbers: tree of pmaps on workers (ms) vs flat pmap reduced on the master`,
+      cm: treeMs,
+      floor: flatMs,
+      ratio: treeMs / flatMs,
+      target: '',
+      pass: undefined,
+    });
+    return rows;
+  } finally {
+    await cluster.close();
+  }
+}
