@@ -15,9 +15,41 @@ const treeSumHere = moduleFunction(import.meta.url, 'treeSum');
 export async function treeSum({ numbers, leaf }) {
   if (numbers.length <= leaf) return sumSlice(numbers);
   const middle = numbers.length >> 1;
-  const [left, right] = await pmap(treeSumHere, [
-    { numbers: numbers.subarray(0, middle), leaf },
-    { numbers: numbers.subarray(middle), leaf },
-  ], { batchSize: 1 });
+  const [left, right] = await pmap(
+    treeSumHere,
+    [
+      { numbers: numbers.subarray(0, middle), leaf },
+      { numbers: numbers.subarray(middle), leaf },
+    ],
+    { batchSize: 1 },
+  );
+  return left + right;
+}
+
+// The same with the numbers already on every worker (put there once by `keepNumbers`): only
+// ranges travel, so what is measured is the shape of the reduction, not moving the data.
+const NUMBERS = Symbol.for('@cm/bench.numbers');
+
+export function keepNumbers(numbers) {
+  globalThis[NUMBERS] = numbers;
+}
+
+export function sumRange({ start, end }) {
+  return sumSlice(globalThis[NUMBERS].subarray(start, end));
+}
+
+const treeSumRangeHere = moduleFunction(import.meta.url, 'treeSumRange');
+
+export async function treeSumRange({ start, end, leaf }) {
+  if (end - start <= leaf) return sumRange({ start, end });
+  const middle = start + ((end - start) >> 1);
+  const [left, right] = await pmap(
+    treeSumRangeHere,
+    [
+      { start, end: middle, leaf },
+      { start: middle, end, leaf },
+    ],
+    { batchSize: 1 },
+  );
   return left + right;
 }
