@@ -53,6 +53,7 @@ export {
   type PeerCallOptions,
   type PeerCallTarget,
   type PeerPmapOptions,
+  type RemoteFuture,
 } from './worker/peer-api.js';
 export { isFutureRef } from './worker/peer-future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';

@@ -18,7 +18,12 @@ describe('debug output', () => {
     const stderr = await debugRun({ NODE_DEBUG: 'cm' });
     expect(stderr).toMatch(/^CM \d+: launch L[0-9a-f]+: local starting 1 worker\(s\); workers dial 127\.0\.0\.1:\d+$/m);
     expect(stderr).toMatch(/^CM \d+: connection from 127\.0\.0\.1:\d+$/m);
-    expect(stderr).toMatch(new RegExp(`^CM \\d+: handshake with 127\\.0\\.0\\.1:\\d+ done in \\d+ (ms|µs): worker 2 \\(.+, pid \\d+, launch L[0-9a-f]+, task 0, protocol ${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}\\)$`, 'm'));
+    expect(stderr).toMatch(
+      new RegExp(
+        `^CM \\d+: handshake with 127\\.0\\.0\\.1:\\d+ done in \\d+ (ms|µs): worker 2 \\(.+, pid \\d+, launch L[0-9a-f]+, task 0, protocol ${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}\\)$`,
+        'm',
+      ),
+    );
     expect(stderr).toMatch(/^CM \d+: worker 2 joined \(.+, pid \d+, task 0\): 1 of 1 of launch L[0-9a-f]+ after \d+ ms$/m);
     expect(stderr).toMatch(/^CM \d+: local: 1 worker\(s\) joined in \d+ ms/m);
     expect(stderr).toMatch(/^CM \d+: worker 2 removed \(the cluster was closed\)$/m);

@@ -51,7 +51,11 @@ describe('calls from workers', () => {
     const outcome = await cluster.remotecallFetch(a!, async () => {
       const { remotecallFetch } = globalThis as unknown as Api;
       for (let done = 1; done <= 3; done++) {
-        await remotecallFetch(1, (n: number) => ((globalThis as Record<string, unknown>).progressReports = [...(((globalThis as Record<string, unknown>).progressReports as number[] | undefined) ?? []), n]), done);
+        await remotecallFetch(
+          1,
+          (n: number) => ((globalThis as Record<string, unknown>).progressReports = [...(((globalThis as Record<string, unknown>).progressReports as number[] | undefined) ?? []), n]),
+          done,
+        );
       }
       try {
         await remotecallFetch(1, () => {
@@ -69,13 +73,17 @@ describe('calls from workers', () => {
   it('a Future made on worker 2 is fetched on worker 3 (and on the master)', async () => {
     const cluster = testCluster();
     const [a, b] = await cluster.addprocs(new LocalManager(2));
-    const made = (await cluster.remotecallFetch(a!, (on: number) => {
-      const { remotecall } = globalThis as unknown as Api;
-      const future = remotecall(on, (x: number) => x * x, 12);
-      // The owner keeps the Future for as long as it is referenced here.
-      (globalThis as Record<string, unknown>).kept = future;
-      return { future };
-    }, b!)) as { future: FutureRef };
+    const made = (await cluster.remotecallFetch(
+      a!,
+      (on: number) => {
+        const { remotecall } = globalThis as unknown as Api;
+        const future = remotecall(on, (x: number) => x * x, 12);
+        // The owner keeps the Future for as long as it is referenced here.
+        (globalThis as Record<string, unknown>).kept = future;
+        return { future };
+      },
+      b!,
+    )) as { future: FutureRef };
     expect(isFutureRef(made.future)).toBe(true);
     expect(made.future).toMatchObject({ workerId: b, futureOwner: a });
     expect(await cluster.remotecallFetch(b!, (ref: FutureRef) => (globalThis as unknown as Api).fetchFuture(ref), made.future)).toBe(144);
@@ -87,7 +95,10 @@ describe('calls from workers', () => {
     await cluster.addprocs(new LocalManager(2));
     const sums = await cluster.pmap(
       async (n: number) => {
-        const inner = await (globalThis as unknown as Api).pmap((x: number) => x * 2, Array.from({ length: 50 }, (_, i) => i + n * 100));
+        const inner = await (globalThis as unknown as Api).pmap(
+          (x: number) => x * 2,
+          Array.from({ length: 50 }, (_, i) => i + n * 100),
+        );
         return (inner as number[]).reduce((s, v) => s + v, 0);
       },
       [0, 1, 2, 3],
@@ -130,14 +141,16 @@ describe('calls from workers', () => {
     delete master.cancelledBecause;
     delete master.calleeStarted;
     void cluster
-      .remotecallFetch(a!, (target: number) =>
-        (globalThis as unknown as Api).remotecallFetch(target, () => {
-          const { currentSignal, remotecallFetch } = globalThis as unknown as Api;
-          const signal = currentSignal();
-          signal.addEventListener('abort', () => void remotecallFetch(1, (why: string) => ((globalThis as Record<string, unknown>).cancelledBecause = why), (signal.reason as Error).message));
-          void remotecallFetch(1, () => ((globalThis as Record<string, unknown>).calleeStarted = true));
-          return new Promise(() => {});
-        }),
+      .remotecallFetch(
+        a!,
+        (target: number) =>
+          (globalThis as unknown as Api).remotecallFetch(target, () => {
+            const { currentSignal, remotecallFetch } = globalThis as unknown as Api;
+            const signal = currentSignal();
+            signal.addEventListener('abort', () => void remotecallFetch(1, (why: string) => ((globalThis as Record<string, unknown>).cancelledBecause = why), (signal.reason as Error).message));
+            void remotecallFetch(1, () => ((globalThis as Record<string, unknown>).calleeStarted = true));
+            return new Promise(() => {});
+          }),
         b!,
       )
       .catch(() => undefined);

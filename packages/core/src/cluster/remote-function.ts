@@ -13,7 +13,6 @@ import { MODULE_FUNCTION, inlineSource, isModuleReference } from '../worker/ship
 
 export { inlineSource };
 
-
 /** A reference to a function exported by a module that every worker can import. */
 export interface ModuleFunction<Args extends unknown[] = any[], Result = unknown> {
   readonly [MODULE_FUNCTION]: true;

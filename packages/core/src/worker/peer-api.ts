@@ -13,7 +13,7 @@ import { parseOptions } from '../util/validate.js';
 import { z } from 'zod';
 import { MASTER_ID, myid } from './identity.js';
 import { peerClient } from './peer-client.js';
-import { type FutureRef, type PeerCallOptions, PeerFuture, cancelPeerCallOn, isFutureRef, peerCallOptionsSchema, resolvePeerCallOptions } from './peer-future.js';
+import { type FutureRef, type PeerCallOptions, PeerFuture, type RemoteFuture, cancelPeerCallOn, isFutureRef, peerCallOptionsSchema, resolvePeerCallOptions } from './peer-future.js';
 import { isModuleReference } from './shippable.js';
 
 /** A function or a `moduleFunction(…)` reference (the same shape as `RemoteFunction`). */
@@ -69,7 +69,8 @@ function masterCluster(caller: string): MasterCluster {
   const open = (globalThis as Record<symbol, Set<MasterCluster> | undefined>)[OPEN_CLUSTERS];
   if (open?.size === 1) return [...open][0]!;
   throw new UsageError(
-    `${caller}() was called on the master, where ${open?.size ? `${open.size} clusters are open` : 'no Cluster is open'}; ` + `call cluster.${caller}(…) on the Cluster you mean (inside remote functions, ${caller}() reaches the workers)`,
+    `${caller}() was called on the master, where ${open?.size ? `${open.size} clusters are open` : 'no Cluster is open'}; ` +
+      `call cluster.${caller}(…) on the Cluster you mean (inside remote functions, ${caller}() reaches the workers)`,
   );
 }
 
@@ -127,15 +128,16 @@ function definitionCheck(fn: unknown, caller: string): void {
 
 /**
  * Run `fn(...args)` on process `target` — a worker, or `MASTER_ID` (the master runs it
- * itself: a progress report, a request for more input). Returns at once with a Future, which
- * can also be sent to another process and fetched there (`fetchFuture`). `target` is the id, or
+ * itself: a progress report, a request for more input). Returns at once with a Future (on a
+ * worker a {@link PeerFuture}, which can also be sent to another process and fetched there
+ * with `fetchFuture`). `target` is the id, or
  * `{ worker, signal, timeoutMs }` to be able to give up on the call.
  * @throws UsageError for a function that cannot be shipped or arguments that cannot be sent; the Future rejects with a UsageError for an id that is not the master or a current worker
  */
-export function remotecall<F extends Shippable>(target: number | PeerCallTarget, fn: F, ...args: PeerArgs<F>): PeerFuture<PeerRes<F>> {
-  if (onMaster()) return masterCluster('remotecall').remotecall(target, fn, ...args) as PeerFuture<PeerRes<F>>;
+export function remotecall<F extends Shippable>(target: number | PeerCallTarget, fn: F, ...args: PeerArgs<F>): RemoteFuture<PeerRes<F>> {
+  if (onMaster()) return masterCluster('remotecall').remotecall(target, fn, ...args) as RemoteFuture<PeerRes<F>>;
   const { worker, options } = resolveTarget(target, 'remotecall');
-  return send('remotecall', worker, options, fn, args) as PeerFuture<PeerRes<F>>;
+  return send('remotecall', worker, options, fn, args) as RemoteFuture<PeerRes<F>>;
 }
 
 /** `remotecall` and wait for the value. */
@@ -162,8 +164,8 @@ let nextAny = 0;
  * Like `remotecall`; `'any'` (or `{ worker: 'any', … }`) picks a worker. On a worker, `'any'`
  * takes the workers in turn (as Julia's `@spawnat :any` does); on the master it picks the least busy.
  */
-export function spawnAt<F extends Shippable>(target: number | 'any' | (PeerCallOptions & { worker: number | 'any' }), fn: F, ...args: PeerArgs<F>): PeerFuture<PeerRes<F>> {
-  if (onMaster()) return masterCluster('spawnAt').spawnAt(target, fn, ...args) as PeerFuture<PeerRes<F>>;
+export function spawnAt<F extends Shippable>(target: number | 'any' | (PeerCallOptions & { worker: number | 'any' }), fn: F, ...args: PeerArgs<F>): RemoteFuture<PeerRes<F>> {
+  if (onMaster()) return masterCluster('spawnAt').spawnAt(target, fn, ...args) as RemoteFuture<PeerRes<F>>;
   const any = target === 'any' || (typeof target === 'object' && target !== null && target.worker === 'any');
   if (!any) return remotecall(target as number | PeerCallTarget, fn, ...args);
   const ids = peerClient().peers();
@@ -187,7 +189,7 @@ export async function fetchFuture<T>(value: PromiseLike<T> | FutureRef | T, opti
   if (typeof future === 'object' && future !== null && typeof future.fetch === 'function' && typeof future.isReady === 'function' && typeof future.then === 'function') {
     return (future as { fetch(o?: PeerCallOptions): Promise<T> }).fetch(options);
   }
-  if (!isFutureRef(value)) return value as T;
+  if (!isFutureRef(value)) return value;
   const { futureOwner, futureRef } = value;
   if (futureOwner === myid() && !onMaster()) return peerClient().fetchOwned(futureRef, futureOwner) as Promise<T>;
   const resolved = resolvePeerCallOptions(options, 'fetchFuture');
@@ -230,7 +232,7 @@ export async function everywhere(...params: unknown[]): Promise<unknown[]> {
   if (onMaster()) return masterCluster('everywhere').everywhere(...params);
   const [first] = params;
   const hasOptions = typeof first === 'object' && first !== null && !isModuleReference(first);
-  const options = hasOptions ? resolvePeerCallOptions(first as PeerCallOptions, 'everywhere') : undefined;
+  const options = hasOptions ? resolvePeerCallOptions(first, 'everywhere') : undefined;
   const [fn, ...args] = hasOptions ? params.slice(1) : params;
   definitionCheck(fn, 'everywhere');
   const futures = peerClient()
@@ -247,5 +249,5 @@ export function installPeerGlobals(): void {
   }
 }
 
-export type { FutureRef, PeerCallOptions };
+export type { FutureRef, PeerCallOptions, RemoteFuture };
 export { PeerFuture };

@@ -12,17 +12,7 @@
 import { RemoteError, UsageError, WorkerLostError, type SerializedError, type WorkerLossInfo } from '../errors.js';
 import type { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
-import {
-  type PeersMessage,
-  type ReplyFailure,
-  type RequestKind,
-  decodePeerMessage,
-  decodeReply,
-  encodeCancel,
-  encodePeerMessage,
-  encodeRequest,
-  messageId,
-} from '../protocol/messages.js';
+import { type PeersMessage, type ReplyFailure, type RequestKind, decodePeerMessage, decodeReply, encodeCancel, encodePeerMessage, encodeRequest, messageId } from '../protocol/messages.js';
 import { PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
 import { definitionOf } from './shippable.js';
 
@@ -50,7 +40,6 @@ export class PeerClient {
   readonly #offeredKeys = new Map<string, number>();
   /** The workers, as the master last said (ids in the order it named them). */
   readonly #peers = new Set<number>();
-  #heardPeers = false;
   /** Futures made here, for fetches from other processes: held weakly, so a Future nobody keeps is freed. */
   readonly #futures = new Map<number, WeakRef<PromiseLike<unknown>>>();
   readonly #collected = new FinalizationRegistry<number>((ref) => this.#futures.delete(ref));
@@ -77,11 +66,6 @@ export class PeerClient {
     } catch (error) {
       pending.reject(error);
     }
-  }
-
-  /** Whether the master has said who the workers are (it does before this worker's first function). */
-  get knowsPeers(): boolean {
-    return this.#heardPeers;
   }
 
   /** The current workers, as the master last said. */
@@ -149,7 +133,9 @@ export class PeerClient {
     const conn = this.#conn;
     if (!conn || conn.closed) throw new UsageError(`${caller}: this worker is not connected to its master`);
     if (this.#minor < PEER_CALLS_MIN_MINOR) {
-      throw new UsageError(`${caller}: the master speaks protocol 1.${this.#minor}, which has no calls from workers (1.${PEER_CALLS_MIN_MINOR} and later); install the same version of @cm/core on the master and the workers`);
+      throw new UsageError(
+        `${caller}: the master speaks protocol 1.${this.#minor}, which has no calls from workers (1.${PEER_CALLS_MIN_MINOR} and later); install the same version of @cm/core on the master and the workers`,
+      );
     }
     return conn;
   }
@@ -170,7 +156,6 @@ export class PeerClient {
   }
 
   #updatePeers(message: PeersMessage): void {
-    this.#heardPeers = true;
     if ('all' in message) {
       this.#peers.clear();
       for (const id of message.all) this.#peers.add(id);

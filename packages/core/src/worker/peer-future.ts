@@ -29,7 +29,12 @@ export function isFutureRef(value: unknown): value is FutureRef {
 export const peerCallOptionsSchema = z
   .object({
     signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
-    timeoutMs: z.number().int().min(1).max(2 ** 31 - 1, 'must be at most 2147483647 ms (about 24.8 days): Node.js timers cannot wait longer').optional(),
+    timeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .max(2 ** 31 - 1, 'must be at most 2147483647 ms (about 24.8 days): Node.js timers cannot wait longer')
+      .optional(),
   })
   .strict();
 
@@ -63,10 +68,25 @@ export function resolvePeerCallOptions(options: PeerCallOptions | undefined, cal
 }
 
 /**
+ * What `remotecall` and `spawnAt` return from `@cm/core`'s top-level functions: on a worker a
+ * {@link PeerFuture}, on the master the Cluster's `Future` — the same methods either way.
+ */
+export interface RemoteFuture<T = unknown> extends PromiseLike<T> {
+  /** The process the call runs on. */
+  readonly workerId: number;
+  /** The value once the call has finished; with `signal` or `timeoutMs`, giving up cancels the call. */
+  fetch(options?: PeerCallOptions): Promise<T>;
+  /** Wait until the call has finished; rejects with its error. */
+  wait(options?: PeerCallOptions): Promise<void>;
+  /** Whether the call has finished (successfully or not). */
+  isReady(): boolean;
+}
+
+/**
  * The eventual result of a call made on a worker. Await it or `fetch()` it; send it to
  * another process (as an argument or inside a result) and `fetchFuture` it there.
  */
-export class PeerFuture<T = unknown> implements PromiseLike<T>, FutureRef {
+export class PeerFuture<T = unknown> implements RemoteFuture<T>, FutureRef {
   readonly #promise: Promise<T>;
   readonly #cancel: ((reason: unknown) => void) | undefined;
   #ready = false;
