@@ -118,9 +118,28 @@ describe(`protocol compatibility within major ${major}`, () => {
     expect(lines.filter((l) => l.includes(`protocol ${major}.${minor})`))).toHaveLength(2);
   });
 
-  it.skipIf(minor === 0)(`a master of ${major}.${minor} runs calls on workers of ${major}.${minor - 1} (before Cancel), speaking ${major}.${minor - 1}`, async () => {
+  it.skipIf(minor === 0)(`a master of ${major}.${minor} runs calls on workers of ${major}.${minor - 1} (an older minor), speaking ${major}.${minor - 1}`, async () => {
     const lines = await exercise(current, previousMinor!);
     expect(lines.filter((l) => l.includes(`protocol ${major}.${minor - 1})`))).toHaveLength(2);
+  });
+
+  it.skipIf(minor < 2)(`a worker of ${major}.${minor} under a master of ${major}.${minor - 1} (no calls from workers): its calls fail naming the versions, and the session carries on`, async () => {
+    const cluster = new previousMinor!.core.Cluster({ logger: recordingLogger(), onOutput: () => {} });
+    try {
+      const [id] = await cluster.addprocs(new OtherBuildManager(current.workerMain, 1), { timeoutMs: 20_000 });
+      const outcome = await cluster.remotecallFetch(id!, async () => {
+        try {
+          await (globalThis as unknown as { remotecallFetch(target: number, fn: () => number): Promise<number> }).remotecallFetch(1, () => 1);
+          return 'answered';
+        } catch (error) {
+          return `${(error as Error).name}: ${(error as Error).message}`;
+        }
+      });
+      expect(outcome).toMatch(new RegExp(`^UsageError: remotecallFetch: the master speaks protocol ${major}\\.${minor - 1}, which has no calls from workers`));
+      expect(await cluster.remotecallFetch(id!, () => 'still talking')).toBe('still talking');
+    } finally {
+      await cluster.close();
+    }
   });
 
   it(`a worker of ${major + 1}.0 is refused, with a message naming both versions`, async () => {

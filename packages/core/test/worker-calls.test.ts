@@ -17,6 +17,7 @@ interface Api {
   remotecallFetch(target: number | { worker: number; timeoutMs?: number }, fn: (...args: any[]) => unknown, ...args: unknown[]): Promise<unknown>;
   pmap(fn: (item: any) => unknown, items: unknown[], options?: object): Promise<unknown[]>;
   everywhere(fn: () => unknown): Promise<unknown[]>;
+  spawnAt(target: number | 'any', fn: () => unknown): PromiseLike<unknown> & { fetch(): Promise<unknown> };
   fetchFuture(value: unknown): Promise<unknown>;
   currentSignal(): AbortSignal;
 }
@@ -158,6 +159,59 @@ describe('calls from workers', () => {
     process.kill(cluster.worker(a!).pid, 'SIGKILL');
     await waitFor(() => typeof master.cancelledBecause === 'string', 20_000, 'the callee to be cancelled');
     expect(master.cancelledBecause).toMatch(new RegExp(`the caller, worker ${a!}, is gone`));
+  });
+
+  it("from a worker, everywhere and spawnAt('any') reach every worker, itself included; a failed pmap item is a RemoteError naming its worker", async () => {
+    const cluster = testCluster();
+    const [a, b] = await cluster.addprocs(new LocalManager(2));
+    const outcome = await cluster.remotecallFetch(a!, async () => {
+      const { everywhere, spawnAt, pmap } = globalThis as unknown as Api;
+      const all = await everywhere(() => (globalThis as unknown as Api).myid());
+      const any = await Promise.all([spawnAt('any', () => (globalThis as unknown as Api).myid()).fetch(), spawnAt('any', () => (globalThis as unknown as Api).myid()).fetch()]);
+      let failed: unknown;
+      try {
+        await pmap(
+          (x: number) => {
+            if (x === 3) throw new RangeError(`bad item ${x}`);
+            return x;
+          },
+          [1, 2, 3, 4],
+        );
+      } catch (error) {
+        failed = { name: (error as Error).name, remoteName: (error as { remoteName: string }).remoteName, message: (error as Error).message, on: (error as { workerId: number }).workerId };
+      }
+      return { all, any: any.sort(), failed };
+    });
+    expect(outcome).toMatchObject({ all: [a, b], any: [a, b], failed: { name: 'RemoteError', remoteName: 'RangeError' } });
+    const { failed } = outcome as { failed: { message: string; on: number } };
+    expect([a, b]).toContain(failed.on);
+    expect(failed.message).toMatch(/bad item 3 \(pmap item 2\)/);
+  });
+
+  it('a worker’s timeoutMs gives up on its call with a TimeoutError, and the target’s currentSignal() aborts', async () => {
+    const cluster = testCluster();
+    const [a, b] = await cluster.addprocs(new LocalManager(2));
+    delete master.timedOutBecause;
+    const outcome = await cluster.remotecallFetch(
+      a!,
+      async (target: number) => {
+        try {
+          await (globalThis as unknown as Api).remotecallFetch({ worker: target, timeoutMs: 200 }, () => {
+            const { currentSignal, remotecallFetch } = globalThis as unknown as Api;
+            const signal = currentSignal();
+            signal.addEventListener('abort', () => void remotecallFetch(1, (why: string) => ((globalThis as Record<string, unknown>).timedOutBecause = why), (signal.reason as Error).name));
+            return new Promise(() => {});
+          });
+          return 'answered';
+        } catch (error) {
+          return (error as Error).name;
+        }
+      },
+      b!,
+    );
+    expect(outcome).toBe('TimeoutError');
+    await waitFor(() => master.timedOutBecause !== undefined, 20_000, 'the target to see the cancel');
+    expect(master.timedOutBecause).toBe('TimeoutError');
   });
 
   it('a worker cannot reach an id that is not a process of the cluster', async () => {
