@@ -214,6 +214,20 @@ describe('calls from workers', () => {
     expect(master.timedOutBecause).toBe('TimeoutError');
   });
 
+  it('a value from the master too large for a frame fails the worker’s call, naming the limit', async () => {
+    const cluster = testCluster({ maxFrameBytes: 64 * 1024 });
+    const [a] = await cluster.addprocs(new LocalManager(1));
+    const outcome = await cluster.remotecallFetch(a!, async () => {
+      try {
+        await (globalThis as unknown as Api).remotecallFetch(1, () => 'x'.repeat(200_000));
+        return 'answered';
+      } catch (error) {
+        return `${(error as Error).name}: ${(error as Error).message}`;
+      }
+    });
+    expect(outcome).toMatch(/^FrameTooLargeError: .*65536/);
+  });
+
   it('a worker cannot reach an id that is not a process of the cluster', async () => {
     const cluster = testCluster();
     const [a, b] = await cluster.addprocs(new LocalManager(2));

@@ -156,7 +156,13 @@ export class CallRouter {
       settled = true;
       caller.open.delete(id);
       handle.waiting--;
-      if (reply && !handle.conn.closed) handle.conn.send(FrameType.Reply, reply);
+      if (!reply || handle.conn.closed) return;
+      try {
+        handle.conn.send(FrameType.Reply, reply);
+      } catch (error) {
+        // Too large for a frame: the caller hears why instead of waiting forever.
+        handle.conn.send(FrameType.Reply, encodeReply(id, ReplyStatus.Failure, failureOf(error)));
+      }
     };
     const fail = (failure: ReplyFailure) => finish(encodeReply(id, ReplyStatus.Failure, failure));
     handle.waiting++;
