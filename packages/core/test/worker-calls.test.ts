@@ -109,6 +109,22 @@ describe('calls from workers', () => {
     expect(sums).toEqual(expected);
   });
 
+  it("a worker whose call waits on a nested call is not busy: the master’s spawnAt('any') picks it over one that is busy", async () => {
+    const cluster = testCluster();
+    const [a, b] = await cluster.addprocs(new LocalManager(2));
+    delete master.releaseNested;
+    // Busy as far as the master can tell: a call in flight that made no call of its own; it ends when told.
+    const computing = cluster.remotecallFetch(a!, () => new Promise((resolve) => ((globalThis as Record<string, unknown>).releaseBusy = resolve)));
+    const waiting = cluster.remotecallFetch(b!, () =>
+      (globalThis as unknown as Api).remotecallFetch(1, () => new Promise((resolve) => ((globalThis as Record<string, unknown>).releaseNested = resolve))),
+    );
+    await waitFor(() => typeof master.releaseNested === 'function', 20_000, 'the nested call to reach the master');
+    expect(await cluster.spawnAt('any', () => (globalThis as unknown as Api).myid())).toBe(b);
+    (master.releaseNested as () => void)();
+    await cluster.remotecallFetch(a!, () => ((globalThis as Record<string, unknown>).releaseBusy as () => void)());
+    await Promise.all([computing, waiting]);
+  });
+
   it('a worker killed during a call from another worker fails that call with WorkerLostError on the caller', async () => {
     const cluster = testCluster();
     const [a, b] = await cluster.addprocs(new LocalManager(2));
