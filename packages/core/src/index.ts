@@ -35,6 +35,8 @@ export {
   type SpawnTarget,
 } from './cluster/options.js';
 export { imapOptionsSchema, type ImapOptions } from './cluster/imap.js';
+export { AdaptHandle } from './cluster/adapt.js';
+export { adaptOptionsSchema, type AdaptOptions, type AdaptEvents, type AdaptFigures, type ScaleUpReason } from './cluster/adapt-options.js';
 // `fetch` is `fetchFuture` here, so importing it does not shadow the global fetch.
 export { Future, fetch as fetchFuture } from './cluster/future.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';

@@ -27,6 +27,8 @@ interface PendingCall {
   reject(error: unknown): void;
   /** Told the size of the Result frame's payload (pmap sizes its batches by it). */
   onResultBytes: ((bytes: number) => void) | undefined;
+  /** A pmap batch (its items are counted by the map, not here). */
+  readonly map: boolean;
 }
 
 const MAX_CALL_ID = 0xffff_ffff;
@@ -45,6 +47,8 @@ export class WorkerHandle {
   callsDone = 0;
   /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
   stats: (HeartbeatStats & { at: number }) | undefined;
+  /** `Date.now()` when its last call settled (or it joined); meaningful while `inFlight` is 0. */
+  idleSince = Date.now();
 
   constructor(
     readonly config: WorkerConfig,
@@ -81,6 +85,13 @@ export class WorkerHandle {
     return this.#pending.size;
   }
 
+  /** Calls in flight that are not pmap/imap batches: remotecalls, spawns, everywhere. */
+  get callsInFlight(): number {
+    let calls = 0;
+    for (const pending of this.#pending.values()) if (!pending.map) calls++;
+    return calls;
+  }
+
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
   call(fn: PreparedFunction, mode: CallMode, args: unknown[], onResultBytes?: (bytes: number) => void): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
@@ -94,7 +105,7 @@ export class WorkerHandle {
       this.#defined.add(fn.id);
     }
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onResultBytes });
+      this.#pending.set(id, { resolve, reject, onResultBytes, map: mode === 'map' });
       if (this.#pending.size === 1) this.#updateRef();
       this.conn.send(FrameType.Call, payload);
     });
@@ -171,7 +182,10 @@ export class WorkerHandle {
    */
   #updateRef(): void {
     if (this.#pending.size > 0) this.conn.socket.ref();
-    else this.conn.socket.unref();
+    else {
+      this.conn.socket.unref();
+      this.idleSince = Date.now();
+    }
   }
 
   #lostError(loss: WorkerLossInfo): WorkerLostError {
