@@ -1,0 +1,74 @@
+// cluster.adapt through the real single-node Slurm of tooling/schedulers/slurm.sh (gated by
+// slurmIsUp(): skipped locally when Slurm is not up, failing under CI=true). What the pool did is
+// counted from Slurm's side (`scontrol -o show job`, which keeps finished jobs for MinJobAge):
+// one job array per scale-up decision, and no array task cancelled unstarted while work remained.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Cluster, moduleFunction } from '@cm/core';
+import { execa } from 'execa';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { SlurmManager } from '../src/index.js';
+import { slurmIsUp } from './slurm-gate.js';
+
+const up = slurmIsUp();
+const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-slurm-adapt-'));
+afterAll(() => rmSync(logDir, { recursive: true, force: true }));
+const quiet = { debug() {}, info() {}, warn() {}, error() {} };
+const work = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
+const jobName = `cmadapt${process.pid}`;
+
+/** Slurm's records of our jobs: one per array task (or unsplit pending remainder). */
+async function slurmRecords(): Promise<{ arrayJob: string; task: string; state: string; started: boolean }[]> {
+  const { stdout } = await execa('scontrol', ['-o', 'show', 'job'], { reject: false });
+  return stdout
+    .split('\n')
+    .filter((line) => line.includes(` JobName=${jobName} `))
+    .map((line) => {
+      const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(line)?.[1] ?? '';
+      return { arrayJob: field('ArrayJobId') || field('JobId'), task: field('ArrayTaskId'), state: field('JobState'), started: !['Unknown', 'None', ''].includes(field('StartTime')) && field('RunTime') !== '00:00:00' };
+    });
+}
+
+describe.skipIf(!up)('cluster.adapt through Slurm (real)', () => {
+  const open: Cluster[] = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((c) => c.close()));
+    await execa('scancel', ['--name', jobName], { reject: false });
+  });
+
+  it('adapt({ minimum: 0, maximum: 4 }) grows to 4 for uneven items, runs each once, shrinks to 0; one sbatch per scale-up', async () => {
+    const c = new Cluster({ logger: quiet, onOutput: () => {} });
+    open.push(c);
+    const manager = new SlurmManager(1, { partition: 'debug', time: '00:10:00', layout: 'array', jobName, logDir, progress: 'none' });
+    await using pool = c.adapt(manager, { minimum: 0, maximum: 4, idleTimeoutMs: 1_000, intervalMs: 200 });
+    let ups = 0;
+    const scaleDowns: number[] = [];
+    pool.on('scale-up', () => ups++);
+    pool.on('scale-down', () => scaleDowns.push(Date.now()));
+    let peak = 0;
+    c.on('worker-joined', () => (peak = Math.max(peak, c.nworkers())));
+    const log = path.join(logDir, 'items.log');
+    const items = Array.from({ length: 16 }, (_, item) => ({ item, ms: item % 4 === 0 ? 1_000 : 10, log }));
+    const results = await c.pmap(work, items);
+    const mapEnded = Date.now();
+    expect(results.map((r) => r.item)).toEqual(items.map((i) => i.item));
+    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(items.map((i) => i.item));
+    expect(peak).toBe(4);
+    await new Promise<void>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error(`the pool did not shrink to 0 (still ${c.nworkers()})`)), 60_000);
+      const check = setInterval(() => {
+        if (c.nworkers() > 0) return;
+        clearInterval(check);
+        clearTimeout(deadline);
+        resolve();
+      }, 100);
+    });
+    const records = await slurmRecords();
+    // Slurm's side: as many job arrays as scale-up decisions, and nothing cancelled unstarted before the work was done.
+    expect(new Set(records.map((r) => r.arrayJob)).size).toBe(ups);
+    expect(pool.launches).toBe(ups);
+    const cancelledUnstarted = records.filter((r) => r.state === 'CANCELLED' && !r.started);
+    if (cancelledUnstarted.length > 0) expect(scaleDowns.every((at) => at >= mapEnded)).toBe(true);
+  });
+});
