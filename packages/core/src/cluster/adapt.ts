@@ -102,8 +102,10 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     };
     host.cluster.on('worker-joined', onJoined);
     const ungrow = host.demand.addGrower(() => !this.#stopping && !this.#paused && !host.closed());
+    const unwatch = host.demand.onMapStarted(() => queueMicrotask(() => this.#tick()));
     this.#unsubscribe = () => {
       host.cluster.off('worker-joined', onJoined);
+      unwatch();
       ungrow();
     };
     options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
@@ -227,6 +229,10 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     }
     if (!decision.rateLimited) this.#rateNoted = false;
     this.#showProgress(figures);
+    // While work waits or workers are on their way the pool keeps the program alive (a map
+    // waiting for its first worker holds nothing else open); an idle pool does not.
+    if (figures.demand > 0 || this.#pending() > 0) this.#timer.ref();
+    else this.#timer.unref();
   }
 
   #launch(size: number, reason: 'demand' | 'minimum' | 'walltime', figures: AdaptFigures): void {

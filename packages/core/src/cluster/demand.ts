@@ -13,11 +13,19 @@ export class DemandBoard {
   readonly #maps = new Set<WaitingItems>();
   readonly #growers = new Set<() => boolean>();
   readonly #wakers = new Set<() => void>();
+  readonly #watchers = new Set<() => void>();
 
   /** A map started: count what it holds until the returned function is called. */
   register(waiting: WaitingItems): () => void {
     this.#maps.add(waiting);
+    for (const watcher of [...this.#watchers]) watcher();
     return () => this.#maps.delete(waiting);
+  }
+
+  /** Be told when a map starts (a pool looks at once instead of at its next tick). */
+  onMapStarted(listener: () => void): () => void {
+    this.#watchers.add(listener);
+    return () => this.#watchers.delete(listener);
   }
 
   /** Items held by running maps. */
