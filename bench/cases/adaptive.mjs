@@ -44,7 +44,10 @@ function meter(cluster) {
 async function bursts(cluster) {
   for (let burst = 0; burst < BURSTS; burst++) {
     if (burst > 0) await new Promise((resolve) => setTimeout(resolve, GAP_MS));
-    await cluster.pmap(work, Array.from({ length: ITEMS_PER_BURST }, () => ITEM_MS));
+    await cluster.pmap(
+      work,
+      Array.from({ length: ITEMS_PER_BURST }, () => ITEM_MS),
+    );
   }
 }
 

@@ -22,8 +22,8 @@ const cluster = () => {
   return c;
 };
 const simq = (options: SimulatedOptions = {}) => new SimulatedQueueManager(1, { logDir, progress: 'none', ...options });
-const work = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
-const sleepFor = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'sleepFor');
+const work = moduleFunction<[{ item: number; ms: number; log: string }], { item: number; pid: number }>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
+const sleepFor = moduleFunction<[number], number>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'sleepFor');
 let logs = 0;
 const newLog = () => path.join(logDir, `items-${++logs}.log`);
 const starts = (log: string): number[] => readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number);

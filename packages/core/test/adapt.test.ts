@@ -10,8 +10,8 @@ import { testCluster, waitFor } from './helpers.js';
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'cm-adapt-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const work = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
-const sleepFor = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'sleepFor');
+const work = moduleFunction<[{ item: number; ms: number; log: string }], { item: number; pid: number }>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
+const sleepFor = moduleFunction<[number], number>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'sleepFor');
 let logs = 0;
 const newLog = () => path.join(dir, `items-${++logs}.log`);
 /** How many times each item started, from the workers' own record. */
@@ -78,7 +78,7 @@ describe('cluster.adapt on local workers', () => {
           const future = cluster.spawnAt('any', sleepFor, 10);
           resolve({ retiredId: workerId, ranOn: future.workerId, remaining: cluster.workers(), done: future.fetch() });
         } catch (error) {
-          reject(error as Error);
+          reject(error instanceof Error ? error : new Error(String(error)));
         }
       });
     });

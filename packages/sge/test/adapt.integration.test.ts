@@ -14,7 +14,7 @@ import { gridEngineIsUp } from './sge-gate.js';
 const up = gridEngineIsUp();
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-sge-adapt-'));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
-const work = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
+const work = moduleFunction<[{ item: number; ms: number; log: string }], { item: number; pid: number }>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
 const jobName = `cmadapt${process.pid}`;
 
 describe.skipIf(!up)('cluster.adapt through Grid Engine (real)', () => {
@@ -49,7 +49,13 @@ describe.skipIf(!up)('cluster.adapt through Grid Engine (real)', () => {
       const results = await c.pmap(work, items);
       const mapEnded = Date.now();
       expect(results.map((r) => r.item)).toEqual(items.map((i) => i.item));
-      expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(items.map((i) => i.item));
+      expect(
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map(Number)
+          .sort((a, b) => a - b),
+      ).toEqual(items.map((i) => i.item));
       expect(peak).toBe(4);
       const deadline = Date.now() + 60_000;
       while (c.nworkers() > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));

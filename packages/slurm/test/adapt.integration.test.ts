@@ -15,7 +15,7 @@ const up = slurmIsUp();
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-slurm-adapt-'));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
 const quiet = { debug() {}, info() {}, warn() {}, error() {} };
-const work = moduleFunction(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
+const work = moduleFunction<[{ item: number; ms: number; log: string }], { item: number; pid: number }>(new URL('./fixtures/adapt-work.mjs', import.meta.url).href, 'work');
 const jobName = `cmadapt${process.pid}`;
 const heldName = `cmadapth${process.pid}`;
 
@@ -27,7 +27,12 @@ async function slurmRecords(name = jobName): Promise<{ arrayJob: string; task: s
     .filter((line) => line.includes(` JobName=${name} `))
     .map((line) => {
       const field = (name: string) => new RegExp(`(?:^| )${name}=(\\S*)`).exec(line)?.[1] ?? '';
-      return { arrayJob: field('ArrayJobId') || field('JobId'), task: field('ArrayTaskId'), state: field('JobState'), started: !['Unknown', 'None', ''].includes(field('StartTime')) && field('RunTime') !== '00:00:00' };
+      return {
+        arrayJob: field('ArrayJobId') || field('JobId'),
+        task: field('ArrayTaskId'),
+        state: field('JobState'),
+        started: !['Unknown', 'None', ''].includes(field('StartTime')) && field('RunTime') !== '00:00:00',
+      };
     });
 }
 
@@ -55,7 +60,13 @@ describe.skipIf(!up)('cluster.adapt through Slurm (real)', () => {
     const results = await c.pmap(work, items);
     const mapEnded = Date.now();
     expect(results.map((r) => r.item)).toEqual(items.map((i) => i.item));
-    expect(readFileSync(log, 'utf8').split('\n').filter(Boolean).map(Number).sort((a, b) => a - b)).toEqual(items.map((i) => i.item));
+    expect(
+      readFileSync(log, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map(Number)
+        .sort((a, b) => a - b),
+    ).toEqual(items.map((i) => i.item));
     expect(peak).toBe(4);
     await new Promise<void>((resolve, reject) => {
       const deadline = setTimeout(() => reject(new Error(`the pool did not shrink to 0 (still ${c.nworkers()})`)), 60_000);
@@ -83,7 +94,13 @@ describe.skipIf(!up)('cluster.adapt through Slurm (real)', () => {
     pool.on('scale-down', (e) => (cancelled += e.cancelled));
     const scaledUp = new Promise<void>((resolve) => pool.once('scale-up', () => resolve()));
     const controller = new AbortController();
-    const map = c.pmap(work, [1, 2, 3, 4].map((item) => ({ item, ms: 10, log: path.join(logDir, 'never.log') })), { signal: controller.signal }).catch((error: unknown) => error);
+    const map = c
+      .pmap(
+        work,
+        [1, 2, 3, 4].map((item) => ({ item, ms: 10, log: path.join(logDir, 'never.log') })),
+        { signal: controller.signal },
+      )
+      .catch((error: unknown) => error);
     await scaledUp;
     controller.abort(new Error('the work went away'));
     await map;

@@ -393,7 +393,10 @@ export abstract class JobQueueManager implements ClusterManager {
       if (taken.whole) await this.#cancel([submission]);
       else await this.#canceller!.cancel(taken.ids);
       cancelled += taken.workers;
-      submission.context.progress({ message: `${this.name}: cancelled ${taken.workers} queued worker(s) of job ${submission.jobId} (${taken.ids.join(', ')}): no longer needed`, jobIds: [submission.jobId] });
+      submission.context.progress({
+        message: `${this.name}: cancelled ${taken.workers} queued worker(s) of job ${submission.jobId} (${taken.ids.join(', ')}): no longer needed`,
+        jobIds: [submission.jobId],
+      });
     }
     return cancelled;
   }

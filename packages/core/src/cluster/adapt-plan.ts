@@ -82,9 +82,7 @@ export function plan(input: PlanInput): Plan {
     if (worker.ending && worker.inFlight === 0) retire.push({ id: worker.id, reason: 'walltime', idleMs: now - worker.idleSince });
   }
   let surplus = Math.min(capacity - cancel - target, active.length - input.minimum);
-  const idle = active
-    .filter((w) => w.inFlight === 0 && now - w.idleSince >= input.idleTimeoutMs)
-    .sort((a, b) => a.idleSince - b.idleSince);
+  const idle = active.filter((w) => w.inFlight === 0 && now - w.idleSince >= input.idleTimeoutMs).sort((a, b) => a.idleSince - b.idleSince);
   for (const worker of idle) {
     if (surplus <= 0) break;
     retire.push({ id: worker.id, reason: 'idle', idleMs: now - worker.idleSince });

@@ -19,6 +19,8 @@ import type { DemandBoard } from './demand.js';
 export type { AdaptEvents, AdaptFigures, AdaptOptions } from './adapt-options.js';
 
 const DEFAULT_WALLTIME_LEAD_MS = 120_000;
+/** On stop, how long processes already starting (a manager with nothing queued to cancel) may take to join before their launch is aborted. */
+const STOP_JOIN_WAIT_MS = 10_000;
 const MINUTE_MS = 60_000;
 
 /** A worker as the pool reads it (a structural view of the master's worker handle). */
@@ -127,9 +129,10 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
   }
 
   /**
-   * Stop adapting: no more launches or retirements; queued workers are cancelled (launches
-   * that cannot cancel part of themselves are stopped, with any of their workers that joined).
-   * Workers that joined complete launches stay. Safe to call twice.
+   * Stop adapting: no more launches or retirements; queued workers are cancelled, processes
+   * already starting (a manager with no queue) get up to 10 s to join, and a launch still
+   * incomplete after that is stopped with any of its workers that joined. Joined workers of
+   * complete launches stay. Safe to call twice.
    */
   stop(): Promise<void> {
     this.#stopping ??= this.#stop();
@@ -152,6 +155,14 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
         }
       }),
     );
+    // Processes already starting (local workers) join in a moment: let them, rather than kill them mid-handshake.
+    const starting = open.filter((launch) => !launch.manager.cancelPending && !launch.done);
+    if (starting.length > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      const waited = new Promise<void>((resolve) => (timer = setTimeout(resolve, STOP_JOIN_WAIT_MS)));
+      await Promise.race([Promise.all(starting.map((launch) => launch.settled)), waited]);
+      clearTimeout(timer);
+    }
     this.#abort.abort(new Error('the adaptive pool was stopped'));
     await Promise.all(open.map((launch) => launch.settled));
     this.#progress.finish();

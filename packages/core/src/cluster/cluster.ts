@@ -361,12 +361,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       () => this.listenerCount('pmap-progress') > 0,
     );
     try {
-      return (await runPmap(
-        { ...this.#mapHost(), onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined },
-        prepared,
-        list,
-        opts,
-      )) as Array<Res<F>>;
+      return (await runPmap({ ...this.#mapHost(), onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined }, prepared, list, opts)) as Array<Res<F>>;
     } finally {
       ending = true;
       progress.finish();
