@@ -247,8 +247,16 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
   }
 
   #launch(size: number, reason: 'demand' | 'minimum' | 'walltime', figures: AdaptFigures): void {
-    if (!this.#base.withWorkers) throw new UsageError(`adapt: the ${this.#base.name} manager cannot start a chosen number of workers (it has no withWorkers)`, 'manager');
-    const manager = this.#base.withWorkers(size);
+    let manager: ClusterManager;
+    try {
+      if (!this.#base.withWorkers) throw new UsageError(`adapt: the ${this.#base.name} manager cannot start a chosen number of workers (it has no withWorkers)`, 'manager');
+      manager = this.#base.withWorkers(size);
+    } catch (error) {
+      // A manager that cannot be sized will not be sized next time either: stop growing, say why.
+      const failure = error instanceof Error ? error : new Error(String(error));
+      this.#pause('launch-failures', failure, `adapt ${this.#base.name}: could not make a manager of ${size} workers; growth is paused. ${failure.message}`);
+      return;
+    }
     this.#managers.add(manager);
     this.#launchTimes.push(Date.now());
     this.launches++;
