@@ -60,7 +60,7 @@ describe('cluster.adapt on local workers', () => {
     await using pool = cluster.adapt(new LocalManager(1), { minimum: 1, maximum: 3, idleTimeoutMs: 200, intervalMs: 50 });
     await waitFor(() => cluster.nworkers() === 1, 20_000, 'the minimum of 1 worker');
     await cluster.pmap(sleepFor, [300, 300, 300, 300, 300, 300]);
-    await waitFor(() => cluster.nworkers() === 1 && pool.retired > 0, 20_000, 'the pool to shrink back to 1');
+    await waitFor(() => cluster.nworkers() === 1 && pool.retired > 0 && pool.state().pending === 0, 20_000, 'the pool to shrink back to 1');
     // Several idle timeouts later it is still 1.
     await new Promise((resolve) => setTimeout(resolve, 800));
     expect(cluster.nworkers()).toBe(1);
@@ -107,6 +107,7 @@ describe('cluster.adapt on local workers', () => {
     const counts = starts(log);
     expect(counts.size).toBe(next);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    await waitFor(() => cluster.nworkers() === 0 && pool.state().pending === 0, 20_000, 'the pool to shrink to 0');
     expect(lost).toEqual([]);
     expect(seen.events.some((e) => e.kind === 'retire')).toBe(true);
   });
