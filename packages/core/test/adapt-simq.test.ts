@@ -159,4 +159,24 @@ describe('cluster.adapt through simq', () => {
       else process.env.SIMQ_QUEUES = queues;
     }
   });
+
+  it('counts launches that fail before their workers join, and pauses after maxLaunchFailures with the job’s error', async () => {
+    const c = cluster();
+    const seen = watchJobs(c);
+    // Every job dies before its worker starts.
+    await using pool = c.adapt(simq({ prologue: ['echo "no licence for this node" >&2', 'exit 3'] }), { minimum: 1, maximum: 2, intervalMs: 50, maxLaunchFailures: 2 });
+    const failures: number[] = [];
+    pool.on('launch-failed', (e) => failures.push(e.failures));
+    const paused = await new Promise<{ reason: string; message: string }>((resolve) => pool.once('paused', (e) => resolve(e)));
+    expect(paused.reason).toBe('launch-failures');
+    expect(paused.message).toMatch(/2 launches in a row failed before their workers joined; growth is paused/);
+    // The scheduler's verdict and the job's own stderr, as addprocs would report them.
+    expect(paused.message).toMatch(/ended FAILED[\s\S]*exit code 3[\s\S]*no licence for this node/);
+    expect(failures).toEqual([1, 2]);
+    // Paused: no more submissions, however long the minimum stays unmet (several decisions later).
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(pool.launches).toBe(2);
+    expect(seen.jobs.size).toBe(2);
+    expect(pool.state().paused).toMatch(/growth is paused/);
+  });
 });
