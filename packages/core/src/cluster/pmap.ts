@@ -147,7 +147,8 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     unsubscribeJoined();
     unregisterDemand();
   };
-  const coming = () => host.workersComing?.() === true;
+  // A pool's new workers can only help a map that may use any worker.
+  const coming = () => !allowed && host.workersComing?.() === true;
   const onAbort = () => finish(options.signal?.reason as Error);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   /** Results that arrive together (one read) settle in one burst of microtasks: refill once after all of them. */
