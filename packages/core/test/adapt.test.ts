@@ -112,6 +112,18 @@ describe('cluster.adapt on local workers', () => {
     expect(seen.events.some((e) => e.kind === 'retire')).toBe(true);
   });
 
+  it('grows for an imap started with no workers, and its results all come', async () => {
+    const cluster = testCluster();
+    await using pool = cluster.adapt(new LocalManager(1), { minimum: 0, maximum: 2, idleTimeoutMs: 60_000, intervalMs: 50 });
+    async function* input() {
+      for (let i = 0; i < 6; i++) yield 50;
+    }
+    const results: number[] = [];
+    for await (const pid of cluster.imap(sleepFor, input())) results.push(pid);
+    expect(results).toHaveLength(6);
+    expect(pool.launches).toBeGreaterThanOrEqual(1);
+  });
+
   it('refuses a manager it cannot size and options that do not fit, before starting anything', () => {
     const cluster = testCluster();
     const fixed = { name: 'fixed', expectedWorkers: 1, launch: async () => {} };
