@@ -110,8 +110,9 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
       unwatch();
       ungrow();
     };
-    options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     this.#timer = setInterval(() => this.#tick(), options.intervalMs).unref();
+    if (options.signal?.aborted) void this.stop();
+    else options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     queueMicrotask(() => this.#tick());
   }
 
