@@ -179,4 +179,26 @@ describe('cluster.adapt through simq', () => {
     expect(seen.jobs.size).toBe(2);
     expect(pool.state().paused).toMatch(/growth is paused/);
   });
+
+  it('stop() cancels queued workers, and a map waiting for them fails instead of waiting forever', async () => {
+    const c = cluster();
+    const seen = watchJobs(c);
+    const pool = c.adapt(simq({ hold: true }), { minimum: 0, maximum: 2, idleTimeoutMs: 60_000, intervalMs: 50 });
+    let stopped = false;
+    pool.on('stopped', () => (stopped = true));
+    const scaledUp = new Promise<void>((resolve) => pool.once('scale-up', () => resolve()));
+    const map = c.pmap(sleepFor, [10, 10, 10]).then(
+      () => 'resolved',
+      (error: Error) => error.message,
+    );
+    await scaledUp;
+    await waitFor(() => seen.jobs.size === 1, 20_000, 'the job to be submitted');
+    await pool.stop();
+    expect(stopped).toBe(true);
+    expect(pool.state()).toMatchObject({ pending: 0, stopped: true });
+    expect(await map).toMatch(/pmap: no eligible workers are left/);
+    const record = simqRecord([...seen.jobs][0]!);
+    expect(record.cancelled.sort()).toEqual(['0', '1']);
+    expect(record.ran).toEqual([]);
+  });
 });
