@@ -4,7 +4,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { type AdaptHandle, LocalManager, UsageError, moduleFunction } from '../src/index.js';
 import { testCluster, waitFor } from './helpers.js';
 
@@ -122,6 +122,28 @@ describe('cluster.adapt on local workers', () => {
     for await (const pid of cluster.imap(sleepFor, input())) results.push(pid);
     expect(results).toHaveLength(6);
     expect(pool.launches).toBeGreaterThanOrEqual(1);
+  });
+
+  it('shows a progress line with the figures when asked', async () => {
+    const cluster = testCluster();
+    const lines: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(String(chunk));
+      return true;
+    });
+    try {
+      await using pool = cluster.adapt(new LocalManager(1), { minimum: 0, maximum: 2, idleTimeoutMs: 60_000, intervalMs: 50, progress: 'plain' });
+      await cluster.pmap(sleepFor, [100, 100, 100]);
+      await waitFor(() => cluster.nworkers() === 2 && pool.state().pending === 0, 20_000, 'both workers to join');
+      // A few decisions later, the line shows them.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await pool.stop();
+    } finally {
+      spy.mockRestore();
+    }
+    const progress = lines.filter((line) => line.startsWith('adapt local:'));
+    expect(progress.some((line) => /^adapt local: 0 workers, 2 pending; demand 3, target 2\n$/.test(line))).toBe(true);
+    expect(progress.some((line) => /^adapt local: 2 workers; demand 0, target 0\n$/.test(line))).toBe(true);
   });
 
   it('refuses a manager it cannot size and options that do not fit, before starting anything', () => {

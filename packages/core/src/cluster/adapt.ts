@@ -234,7 +234,10 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
       this.emit('retire', { ...figures, reason, workerId: id, idleMs });
     }
     if (decision.cancel > 0 && !this.#cancelling) void this.#cancelQueued(decision.cancel, figures);
-    if (decision.launch > 0) this.#launch(decision.launch, decision.reason, figures);
+    if (decision.launch > 0) {
+      this.#launch(decision.launch, decision.reason, figures);
+      figures.pending += decision.launch;
+    }
     if (decision.rateLimited && !this.#rateNoted) {
       this.#rateNoted = true;
       this.#host.logger.info(`adapt ${this.#base.name}: growth waits: ${this.#options.maxLaunchesPerMinute} launches in the last minute (maxLaunchesPerMinute)`);
