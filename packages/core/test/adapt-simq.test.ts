@@ -7,7 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { type AdaptHandle, Cluster, moduleFunction } from '../src/index.js';
-import { SimulatedQueueManager, type SimulatedOptions } from '../src/testing/index.js';
+import { JobQueueManager } from '../src/driver.js';
+import { SIMQ_FLAG_NAMES, SimulatedQueueManager, type SimulatedOptions, simulatedDriver, simulatedOptionsSchema } from '../src/testing/index.js';
 import { quietLogger, waitFor } from './helpers.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-adapt-simq-'));
@@ -60,6 +61,28 @@ function count(pool: AdaptHandle) {
   pool.on('paused', (e) => events.paused.push(e.message));
   return events;
 }
+
+describe('batch managers sized for a pool', () => {
+  it('withWorkers keeps the options, hands the walltime lead to the pool, and leaves replacement to it', () => {
+    const base = simq({ time: 60, replaceBeforeWalltime: 20_000, queue: 'short' });
+    expect(base.walltimeLeadMs).toBe(20_000);
+    const sized = base.withWorkers(3);
+    expect(sized).toBeInstanceOf(SimulatedQueueManager);
+    expect(sized.submittedWorkers).toBe(3);
+    expect(sized.walltimeLeadMs).toBeUndefined();
+    expect(sized.jobScript()).toContain('--queue=short');
+    expect(sized.jobScript()).toContain('--array=0-2');
+  });
+
+  it('a subclass whose constructor is not (np, options) is told to override withWorkers', () => {
+    class Odd extends JobQueueManager {
+      constructor(label: string, np: number) {
+        super(np, { logDir, progress: 'none' }, { driver: simulatedDriver, flagSchema: simulatedOptionsSchema, flagNames: SIMQ_FLAG_NAMES, name: label });
+      }
+    }
+    expect(() => new Odd('simq', 1).withWorkers(2)).toThrow(/does not take \(np, options\); override withWorkers\(count\)/);
+  });
+});
 
 describe('cluster.adapt through simq', () => {
   it('grows to 4 for uneven items, runs each once, shrinks to 0; one submission per scale-up and no task cancelled before it ran', async () => {
