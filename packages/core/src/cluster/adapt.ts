@@ -78,12 +78,9 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
   #cancelling = false;
   #rateNoted = false;
   #stopping: Promise<void> | undefined;
-  /** Launches started since the pool began (one submission each for a batch scheduler). */
-  launches = 0;
-  /** Queued workers cancelled since the pool began. */
-  cancelled = 0;
-  /** Workers retired since the pool began. */
-  retired = 0;
+  #launched = 0;
+  #cancelled = 0;
+  #retired = 0;
 
   constructor(host: AdaptHost, manager: ClusterManager, options: ResolvedAdaptOptions) {
     super();
@@ -114,6 +111,21 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     if (options.signal?.aborted) void this.stop();
     else options.signal?.addEventListener('abort', () => void this.stop(), { once: true });
     queueMicrotask(() => this.#tick());
+  }
+
+  /** Launches started since the pool began (one submission each for a batch scheduler). */
+  get launches(): number {
+    return this.#launched;
+  }
+
+  /** Queued workers cancelled since the pool began. */
+  get cancelled(): number {
+    return this.#cancelled;
+  }
+
+  /** Workers retired since the pool began. */
+  get retired(): number {
+    return this.#retired;
   }
 
   /** The figures now, and why growth is paused when it is. */
@@ -228,7 +240,7 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     for (const { id, reason, idleMs } of decision.retire) {
       const detail = reason === 'walltime' ? 'retired by adapt: its walltime is near' : `retired by adapt: idle for ${Math.round(idleMs)} ms`;
       if (!this.#host.retire(id, detail)) continue;
-      this.retired++;
+      this.#retired++;
       figures.workers -= reason === 'idle' ? 1 : 0;
       figures.ending -= reason === 'walltime' ? 1 : 0;
       this.emit('retire', { ...figures, reason, workerId: id, idleMs });
@@ -263,7 +275,7 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     }
     this.#managers.add(manager);
     this.#launchTimes.push(Date.now());
-    this.launches++;
+    this.#launched++;
     const launch: PoolLaunch = {
       manager,
       size,
@@ -324,7 +336,7 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
         });
         left -= cancelled;
         if (cancelled > 0) {
-          this.cancelled += cancelled;
+          this.#cancelled += cancelled;
           this.emit('scale-down', { ...figures, pending: Math.max(0, figures.pending - cancelled), reason: 'demand-gone', cancelled });
         }
       }
