@@ -1,6 +1,7 @@
 // `pnpm bench`: every @cm figure measured beside its raw floor in the same run.
 // `pnpm bench --json` prints machine-readable figures; `--only latency,bulk` runs a subset.
 import os from 'node:os';
+import { adaptive } from './cases/adaptive.mjs';
 import { bulk } from './cases/bulk.mjs';
 import { imap } from './cases/imap.mjs';
 import { uneven } from './cases/uneven.mjs';
@@ -27,6 +28,7 @@ const cases = {
   startup,
   scale,
   'worker-calls': workerCalls,
+  adaptive,
 };
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
 

@@ -6,7 +6,7 @@
  */
 import { accessSync, constants } from 'node:fs';
 import path from 'node:path';
-import { type Cluster, LocalManager, UsageError, localManagerOptionsSchema } from '@cm/core';
+import { type Cluster, LocalManager, UsageError, type WorkerConfig, type WorkerEvent, localManagerOptionsSchema } from '@cm/core';
 import { parseOptions } from '@cm/core/driver';
 import { z } from 'zod';
 import { type AffinityMode, BALANCED, COMPACT, placeWorkers } from './placement.js';
@@ -136,6 +136,9 @@ export class LocalAffinityManager extends LocalManager {
   readonly mode: AffinityMode | 'affinities';
   /** The `taskset` program workers are started under. */
   readonly taskset: string;
+  readonly #parsed: ResolvedOptions;
+  /** Live workers per CPU, shared by this manager and those `withWorkers` made from it, so an adaptive pool spreads its workers. */
+  #inUse = new Map<number, number>();
 
   /** @throws UsageError for invalid options or a machine that cannot pin workers */
   constructor(options: number | LocalAffinityManagerOptions = {}) {
@@ -153,6 +156,27 @@ export class LocalAffinityManager extends LocalManager {
     this.cpus = Object.freeze(cpus);
     this.mode = parsed.affinities ? 'affinities' : (parsed.mode ?? BALANCED);
     this.taskset = taskset;
+    this.#parsed = parsed;
+  }
+
+  /**
+   * A manager pinning `count` workers to the CPUs of this one that have the fewest live
+   * workers (what `cluster.adapt` launches): pools that grow and shrink keep one worker per CPU.
+   */
+  override withWorkers(count: number): LocalAffinityManager {
+    const free = [...this.cpus].sort((a, b) => (this.#inUse.get(a) ?? 0) - (this.#inUse.get(b) ?? 0) || this.cpus.indexOf(a) - this.cpus.indexOf(b));
+    // One pinned worker per CPU: a launch never starts more workers than this manager has CPUs.
+    const picked = free.slice(0, Math.max(1, Math.min(count, free.length)));
+    const { np: _np, mode: _mode, affinities: _affinities, ...rest } = this.#parsed;
+    const derived = new LocalAffinityManager({ ...rest, affinities: picked });
+    derived.#inUse = this.#inUse;
+    return derived;
+  }
+
+  override manage(worker: WorkerConfig, event: WorkerEvent): void {
+    const cpu = worker.taskIndex === null ? undefined : this.cpus[worker.taskIndex];
+    if (cpu !== undefined) this.#inUse.set(cpu, Math.max(0, (this.#inUse.get(cpu) ?? 0) + (event === 'joined' ? 1 : -1)));
+    super.manage(worker, event);
   }
 
   /** CPU of a worker of this manager, by its task index. */

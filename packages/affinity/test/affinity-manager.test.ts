@@ -136,4 +136,25 @@ describe('LocalAffinityManager workers', () => {
     // The master itself is not pinned.
     expect(cpusAllowed('self')).not.toBe('1');
   });
+
+  it('an adaptive pool of it pins its workers to distinct CPUs', async () => {
+    cluster = quietCluster();
+    const pool = cluster.adapt(new LocalAffinityManager({ np: 2, mode: COMPACT }), { minimum: 0, maximum: 2, idleTimeoutMs: 60_000, intervalMs: 50 });
+    try {
+      const seen = await cluster.pmap(
+        async (ms: number) => {
+          await new Promise((resolve) => setTimeout(resolve, ms));
+          return process.pid;
+        },
+        [300, 300, 300, 300],
+      );
+      expect(seen).toHaveLength(4);
+      // Both workers came in one launch; the second may join after the map is done (bounded wait).
+      for (let i = 0; i < 400 && cluster.nworkers() < 2; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+      const pinned = cluster.workers().map((id) => cpusAllowed(cluster!.worker(id).pid));
+      expect(pinned.sort()).toEqual(['0', '1']);
+    } finally {
+      await pool.stop();
+    }
+  });
 });

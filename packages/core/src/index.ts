@@ -56,6 +56,8 @@ export {
   type RemoteFuture,
 } from './worker/peer-api.js';
 export { isFutureRef } from './worker/peer-future.js';
+export { AdaptHandle } from './cluster/adapt.js';
+export { adaptOptionsSchema, type AdaptOptions, type AdaptEvents, type AdaptFigures, type ScaleUpReason } from './cluster/adapt-options.js';
 export { moduleFunction, isModuleFunction, type ModuleFunction, type RemoteFunction } from './cluster/remote-function.js';
 export type { ListenAddress, ListenRequest } from './cluster/listener.js';
 export {

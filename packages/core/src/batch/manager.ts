@@ -80,10 +80,15 @@ export abstract class JobQueueManager implements ClusterManager {
   readonly #walltimeSeconds: number | undefined;
   #untrap: (() => void) | undefined;
   #shutDown = false;
+  /** The `np` and options this manager was made with, for `withWorkers`. */
+  readonly #given: { readonly np: number | undefined; readonly options: object | undefined };
+  /** With `replaceBeforeWalltime`: how long before a worker's walltime its replacement is started. */
+  readonly walltimeLeadMs: number | undefined;
 
   /** @throws UsageError naming the invalid option, where it was set (code, config file, environment variable) and what was probably meant */
   protected constructor(np: number | undefined, options: object | undefined, spec: JobQueueManagerSpec) {
     const env = spec.env ?? process.env;
+    this.#given = { np, options };
     const name = spec.name ?? (typeof spec.driver === 'function' ? undefined : spec.driver.name);
     if (!name) throw new TypeError('JobQueueManagerSpec: `name` is required when `driver` is a function');
     registerDriverName(name);
@@ -136,6 +141,7 @@ export abstract class JobQueueManager implements ClusterManager {
         'replaceBeforeWalltime',
       );
     }
+    this.walltimeLeadMs = lead;
     this.acceptsLateWorkers = lead !== undefined || this.expectedWorkers < count;
     this.defaultLaunchTimeoutMs = this.options.launchTimeoutMs;
     const { host, port, advertiseHost } = this.options;
@@ -348,6 +354,51 @@ export abstract class JobQueueManager implements ClusterManager {
         (error: Error) => submission.context.progress({ message: error.message }),
       );
     }
+  }
+
+  /**
+   * The same manager (class, options, site defaults) starting `count` workers per launch, for
+   * `cluster.adapt`. Its jobs are not replaced before their walltime by themselves: the
+   * adaptive pool replaces a worker near its walltime only while work remains. A subclass
+   * whose constructor is not `(np, options)` overrides this.
+   */
+  withWorkers(count: number): JobQueueManager {
+    const Same = this.constructor as new (np: number, options: object) => JobQueueManager;
+    const inAllocation = this.layout === 'allocation' ? { inAllocation: true } : {};
+    let derived: JobQueueManager | undefined;
+    try {
+      derived = new Same(count, { ...(this.#given.options ?? {}), ...inAllocation, replaceBeforeWalltime: false });
+    } catch (error) {
+      if (!(error instanceof UsageError)) throw error;
+    }
+    if (derived?.submittedWorkers !== count || derived.name !== this.name) {
+      throw new UsageError(`${this.name}: ${this.constructor.name} does not take (np, options); override withWorkers(count) to make a manager of ${count} workers`, 'manager');
+    }
+    return derived;
+  }
+
+  /**
+   * Cancel up to `count` workers of launch `launchId` still waiting in the queue: array tasks
+   * that have not started (newest first), or a whole job none of whose workers has started.
+   * Processes (in an allocation, or a driver without a queue) start at once: nothing to cancel.
+   * @returns how many workers were cancelled
+   */
+  async cancelPending(launchId: string, count: number): Promise<number> {
+    const submissions = [...this.#submissions].filter((s) => !s.gone && s.context.launchId === launchId && s.replaces === undefined).reverse();
+    let cancelled = 0;
+    for (const submission of submissions) {
+      if (cancelled >= count) break;
+      const taken = submission.withdrawQueued(count - cancelled);
+      if (taken.workers === 0) continue;
+      if (taken.whole) await this.#cancel([submission]);
+      else await this.#canceller!.cancel(taken.ids);
+      cancelled += taken.workers;
+      submission.context.progress({
+        message: `${this.name}: cancelled ${taken.workers} queued worker(s) of job ${submission.jobId} (${taken.ids.join(', ')}): no longer needed`,
+        jobIds: [submission.jobId],
+      });
+    }
+    return cancelled;
   }
 
   /**

@@ -47,7 +47,11 @@ export class Submission {
   readonly #init: SubmissionInit;
   /** Worker id → the job or array task it runs in. */
   readonly #alive = new Map<number, string>();
+  /** Worker task indexes cancelled while queued (`withdrawQueued`): their end is no failure. */
+  readonly #withdrawn = new Set<number>();
   #joined = 0;
+  /** Task indexes of workers that joined. */
+  readonly #joinedTasks = new Set<number>();
   #statuses: readonly JobStatus[] | undefined;
   #unwatch: (() => void) | undefined;
   #gone = false;
@@ -123,6 +127,7 @@ export class Submission {
 
   workerJoined(worker: WorkerConfig): void {
     this.#joined++;
+    if (worker.taskIndex !== null) this.#joinedTasks.add(worker.taskIndex);
     this.#alive.set(worker.id, this.unitOf(worker));
     this.#report();
   }
@@ -140,6 +145,35 @@ export class Submission {
     return unit;
   }
 
+  /**
+   * Take up to `max` workers that are still queued out of the launch (newest tasks first), for
+   * the caller to cancel: the array tasks' ids, or the whole job when it is one job for all its
+   * workers, none of which has joined, and all are asked for. Nothing is taken that has joined,
+   * is joining, or that the scheduler says has started.
+   */
+  withdrawQueued(max: number): { ids: string[]; workers: number; whole: boolean } {
+    const none = { ids: [], workers: 0, whole: false };
+    const queued = (task: number | null) => {
+      const status = this.#statuses?.find((s) => s.taskIndex === task) ?? this.#statuses?.find((s) => s.taskIndex === null);
+      return status === undefined || status.kind === 'queued' || status.kind === 'held';
+    };
+    if (!this.#perTaskJobs) {
+      if (this.#joined > 0 || this.#withdrawn.size > 0 || max < this.np || !queued(null)) return none;
+      const accepted = this.context.withdraw(Array.from({ length: this.np }, (_, task) => task));
+      for (const task of accepted) this.#withdrawn.add(task);
+      return accepted.length === this.np ? { ids: [this.jobId], workers: this.np, whole: true } : none;
+    }
+    const base = this.#init.driver.layouts.array?.indexBase ?? 0;
+    const candidates: number[] = [];
+    for (let task = this.np - 1; task >= 0 && candidates.length < max; task--) {
+      if (this.#withdrawn.has(task) || this.#joinedTasks.has(task) || !queued(task + base)) continue;
+      candidates.push(task);
+    }
+    const accepted = candidates.length > 0 ? this.context.withdraw(candidates) : [];
+    for (const task of accepted) this.#withdrawn.add(task);
+    return { ids: accepted.map((task) => this.#init.driver.taskJobId(this.jobId, task + base)), workers: accepted.length, whole: false };
+  }
+
   /** Stop watching it: it was cancelled, or the manager is shutting down. */
   markGone(): void {
     if (this.#gone) return;
@@ -152,13 +186,20 @@ export class Submission {
   }
 
   #launchSettled(): boolean {
-    return this.#joined >= this.np || this.context.signal.aborted || this.#gone;
+    return this.#joined + this.#withdrawn.size >= this.np || this.context.signal.aborted || this.#gone;
+  }
+
+  /** A status about a task cancelled while queued: its end is what was asked for. */
+  #isWithdrawn(status: JobStatus): boolean {
+    if (this.#withdrawn.size === 0) return false;
+    if (status.taskIndex === null) return this.#withdrawn.size >= this.np;
+    return this.#withdrawn.has(status.taskIndex - (this.#init.driver.layouts.array?.indexBase ?? 0));
   }
 
   #onStatus(statuses: readonly JobStatus[]): void {
     this.#statuses = statuses;
     this.#report();
-    const ended = statuses.filter((status) => isEnded(status.kind));
+    const ended = statuses.filter((status) => isEnded(status.kind) && !this.#isWithdrawn(status));
     if (ended.length > 0 && !this.#launchSettled()) void this.#failFast(ended[0]!);
     // Status lists every live task (pending ones too), so all listed ended means none is left;
     // a pending array task cancelled on its own simply vanishes from Slurm's list. A job in an

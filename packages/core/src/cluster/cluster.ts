@@ -33,8 +33,10 @@ import {
   clusterOptionsSchema,
   pmapOptionsSchema,
 } from './options.js';
+import { type AdaptHandle, type AdaptHost, type AdaptOptions, startAdapting } from './adapt.js';
+import { DemandBoard } from './demand.js';
 import { ImapIterator, type ImapOptions, imapOptionsSchema } from './imap.js';
-import { runPmap } from './pmap.js';
+import { type PmapHost, runPmap } from './pmap.js';
 import { PmapProgressReporter } from './pmap-progress.js';
 import { RejectionLog } from './rejections.js';
 import { CallRouter } from './router.js';
@@ -99,6 +101,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   /** Counts pmaps, so their progress events can be told apart. */
   #pmapCount = 0;
   readonly #recorder: SnapshotRecorder;
+  /** The work maps and calls hold, which adaptive pools follow. */
+  readonly #demand = new DemandBoard();
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Calls made by workers (router.ts). */
@@ -372,19 +376,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       () => this.listenerCount('pmap-progress') > 0,
     );
     try {
-      return (await runPmap(
-        {
-          activeWorkers: () => [...this.#workers.values()],
-          onWorkerJoined: (listener) => {
-            this.on('worker-joined', listener);
-            return () => this.off('worker-joined', listener);
-          },
-          onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined,
-        },
-        prepared,
-        list,
-        opts,
-      )) as Array<Res<F>>;
+      return (await runPmap({ ...this.#mapHost(), onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined }, prepared, list, opts)) as Array<Res<F>>;
     } finally {
       ending = true;
       progress.finish();
@@ -400,14 +392,56 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   imap<F extends RemoteFunction>(fn: F, items: Iterable<Item<F>> | AsyncIterable<Item<F>>, options: ImapOptions = {}): AsyncIterableIterator<Res<F>> {
     const opts = parseOptions(imapOptionsSchema, options, 'imap options');
-    const host = {
+    return new ImapIterator<Res<F>>(this.#mapHost(), this.#functions.prepare(fn, 'imap'), items, opts);
+  }
+
+  /** What pmap and imap need of the cluster: its workers, word of new ones, and the demand they add to. */
+  #mapHost(): PmapHost {
+    return {
       activeWorkers: () => [...this.#workers.values()],
-      onWorkerJoined: (listener: () => void) => {
+      onWorkerJoined: (listener) => {
         this.on('worker-joined', listener);
-        return () => this.off('worker-joined', listener);
+        const unwake = this.#demand.onWake(listener);
+        return () => {
+          this.off('worker-joined', listener);
+          unwake();
+        };
       },
+      registerDemand: (waiting) => this.#demand.register(waiting),
+      workersComing: () => this.#demand.workersComing(),
     };
-    return new ImapIterator<Res<F>>(host, this.#functions.prepare(fn, 'imap'), items, opts);
+  }
+
+  /**
+   * Keep between `minimum` and `maximum` workers of `manager`, following the work the cluster
+   * holds: grow (one launch per decision) when maps and calls wait, cancel queued jobs and
+   * retire idle workers when the work is gone. See {@link AdaptOptions} and docs/adaptive.md.
+   * The manager must support `withWorkers` (LocalManager, every batch driver, LocalAffinityManager).
+   * @returns a handle with `stop()` (also `await using`) and events
+   * @throws UsageError for bad options, or a manager that cannot be adapted
+   */
+  adapt(manager: ClusterManager, options: AdaptOptions = {}): AdaptHandle {
+    this.#assertOpen('adapt');
+    return startAdapting(this.#adaptHost(), manager, options);
+  }
+
+  #adaptHost(): AdaptHost {
+    return {
+      demand: this.#demand,
+      cluster: this,
+      logger: this.#logger,
+      workers: () => [...this.#workers.values()],
+      addprocs: (manager, options) => this.addprocs(manager, options),
+      launchOf: (manager) => [...this.#launches.values()].find((launch) => launch.manager === manager),
+      retire: (id, detail) => {
+        const handle = this.#workers.get(id);
+        // Checked and removed in one turn: no call can be sent to it in between.
+        if (!handle || handle.inFlight > 0) return false;
+        void this.#remove(handle, { reason: 'removed', detail });
+        return true;
+      },
+      closed: () => this.#closing !== undefined,
+    };
   }
 
   /** Remove every worker, stop every manager's jobs and processes, and stop listening. Safe to call twice. */

@@ -38,6 +38,8 @@ export class Launch {
   readonly #startedAt = performance.now();
   /** The manager's last progress report, named in a timeout's error. */
   #lastProgress: LaunchProgress | undefined;
+  /** Task indexes cancelled while queued (`cancelPending`): never waited for, never admitted. */
+  readonly #withdrawn = new Set<number>();
 
   constructor(readonly manager: ClusterManager) {
     this.done = new Promise<void>((resolve, reject) => {
@@ -48,7 +50,19 @@ export class Launch {
   }
 
   get expected(): number {
-    return this.manager.expectedWorkers;
+    return this.manager.expectedWorkers - this.#withdrawn.size;
+  }
+
+  /**
+   * Stop waiting for these tasks (cancelled while queued). Returns those accepted: a task a
+   * worker has already claimed is not withdrawn. The launch succeeds if nothing else is awaited.
+   */
+  withdraw(tasks: readonly number[]): number[] {
+    const claimed = new Set([...this.#tasks].map((key) => Number(key.slice(key.lastIndexOf(':') + 1))));
+    const accepted = tasks.filter((task) => Number.isInteger(task) && task >= 0 && task < this.manager.expectedWorkers && !claimed.has(task) && !this.#withdrawn.has(task));
+    for (const task of accepted) this.#withdrawn.add(task);
+    if (accepted.length > 0 && this.joined.length >= this.expected) this.succeed();
+    return accepted;
   }
 
   get settled(): boolean {
@@ -111,7 +125,8 @@ export class Launch {
    * Task indexes count from 0; a launch of a fixed size has tasks 0 … expected − 1.
    */
   claimTask(taskIndex: number | null, jobId: string | null = null): string | undefined {
-    if (taskIndex === null) return undefined;
+    if (taskIndex === null) return this.#withdrawn.size > 0 && this.joined.length >= this.expected ? `launch ${this.id} was cut short; it takes no more workers` : undefined;
+    if (this.#withdrawn.has(taskIndex)) return `task ${taskIndex} of launch ${this.id} was cancelled while queued; it is not admitted`;
     const key = `${jobId ?? ''}:${taskIndex}`;
     if (!this.manager.acceptsLateWorkers && taskIndex >= this.expected) {
       return `launch ${this.id} has tasks 0 to ${this.expected - 1}; a worker claiming task ${taskIndex} was not started by it`;
@@ -166,6 +181,7 @@ export class Launch {
         onProgress(update);
       },
       fail: (error) => this.fail(error),
+      withdraw: (tasks) => this.withdraw(tasks),
     };
   }
 }

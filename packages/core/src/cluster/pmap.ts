@@ -45,6 +45,10 @@ export interface PmapHost {
   onWorkerJoined(listener: () => void): () => void;
   /** Told after each batch how many items are done, and on how many workers (when someone reports progress). */
   onProgress?: ((done: number, workers: number) => void) | undefined;
+  /** Count what the map holds in the cluster's demand (an adaptive pool follows it); returns an unregister function. */
+  registerDemand?: ((waiting: () => number) => () => void) | undefined;
+  /** An adaptive pool is bringing workers: with none eligible, wait for them instead of failing. */
+  workersComing?: (() => boolean) | undefined;
 }
 
 interface Batch {
@@ -137,7 +141,14 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   let resultBytesPerItem = 0;
 
   let finished = false;
-  const unsubscribe = host.onWorkerJoined(() => pump());
+  const unsubscribeJoined = host.onWorkerJoined(() => pump());
+  const unregisterDemand = host.registerDemand?.(() => source.available + outstanding) ?? (() => {});
+  const unsubscribe = () => {
+    unsubscribeJoined();
+    unregisterDemand();
+  };
+  // A pool's new workers can only help a map that may use any worker.
+  const coming = () => !allowed && host.workersComing?.() === true;
   const onAbort = () => finish(options.signal?.reason as Error);
   options.signal?.addEventListener('abort', onAbort, { once: true });
   /** Results that arrive together (one read) settle in one burst of microtasks: refill once after all of them. */
@@ -210,6 +221,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     if (options.signal?.aborted) return finish(options.signal.reason as Error);
     const workers = eligible();
     if (workers.length === 0 && totalInFlight === 0) {
+      if (coming()) return; // an adaptive pool is bringing workers; their join pumps again
       return finish(lastLoss ?? new UsageError('pmap: no eligible workers are left (all removed, or too close to their walltime)'));
     }
     for (const worker of workers) {
@@ -333,7 +345,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     }
   }
 
-  if (eligible().length === 0) finish(new UsageError('pmap: no workers to run on; call addprocs first (or check the `workers` option)', 'workers'));
+  if (eligible().length === 0 && !coming()) finish(new UsageError('pmap: no workers to run on; call addprocs first (or check the `workers` option)', 'workers'));
   else pump();
   return { pump: schedulePump, stop: (error) => finish(error) };
 }

@@ -30,6 +30,8 @@ interface PendingCall {
   onResultBytes: ((bytes: number) => void) | undefined;
   /** A call forwarded for another process (router.ts): gets the Result payload undecoded. */
   raw?: ((payload: Buffer) => void) | undefined;
+  /** A pmap batch (its items are counted by the map, not here). */
+  readonly map: boolean;
 }
 
 const MAX_CALL_ID = 0xffff_ffff;
@@ -54,6 +56,8 @@ export class WorkerHandle {
   onPeerFrame: ((type: number, payload: Buffer) => void) | undefined;
   /** Called before the first Define is sent to this worker (the router sends the worker list first). */
   beforeFirstDefine: (() => void) | undefined;
+  /** `Date.now()` when its last call settled (or it joined); meaningful while `inFlight` is 0. */
+  idleSince = Date.now();
 
   constructor(
     readonly config: WorkerConfig,
@@ -91,6 +95,13 @@ export class WorkerHandle {
     return this.#pending.size;
   }
 
+  /** Calls in flight that are not pmap/imap batches: remotecalls, spawns, everywhere. */
+  get callsInFlight(): number {
+    let calls = 0;
+    for (const pending of this.#pending.values()) if (!pending.map) calls++;
+    return calls;
+  }
+
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
   call(fn: PreparedFunction, mode: CallMode, args: unknown[], onResultBytes?: (bytes: number) => void): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
@@ -101,7 +112,7 @@ export class WorkerHandle {
     this.lastCallId = id;
     if (!this.#defined.has(fn.id)) this.#define(fn);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onResultBytes });
+      this.#pending.set(id, { resolve, reject, onResultBytes, map: mode === 'map' });
       if (this.#pending.size === 1) this.#updateRef();
       this.conn.send(FrameType.Call, payload);
     });
@@ -125,7 +136,7 @@ export class WorkerHandle {
     this.conn.assertFits(payload, 'the call');
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
     if (!this.#defined.has(fn.id)) this.#define(fn);
-    this.#pending.set(id, { resolve: () => {}, reject: onFail, onResultBytes: undefined, raw: onResult });
+    this.#pending.set(id, { resolve: () => {}, reject: onFail, onResultBytes: undefined, raw: onResult, map: false });
     if (this.#pending.size === 1) this.#updateRef();
     this.conn.send(FrameType.Call, payload);
     return id;
@@ -203,7 +214,10 @@ export class WorkerHandle {
    */
   #updateRef(): void {
     if (this.#pending.size > 0) this.conn.socket.ref();
-    else this.conn.socket.unref();
+    else {
+      this.conn.socket.unref();
+      this.idleSince = Date.now();
+    }
   }
 
   #lostError(loss: WorkerLossInfo): WorkerLostError {

@@ -63,6 +63,11 @@ export class LocalManager implements ClusterManager {
     if (cwd !== undefined && !isDirectory(cwd)) throw new UsageError(`LocalManager: the working directory \`${cwd}\` does not exist (option \`cwd\`)`, 'cwd');
   }
 
+  /** The same options, `count` workers per launch (what `cluster.adapt` launches). */
+  withWorkers(count: number): ClusterManager {
+    return new LocalManager({ ...this.options, np: count }, this.wrap);
+  }
+
   async launch(context: LaunchContext): Promise<void> {
     for (let index = 0; index < this.expectedWorkers; index++) {
       if (context.signal.aborted) return;

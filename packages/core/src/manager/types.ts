@@ -66,6 +66,13 @@ export interface LaunchContext {
   progress(update: LaunchProgress): void;
   /** The launch cannot succeed (a process or job died before joining): fail `addprocs` now with this error. */
   fail(error: Error): void;
+  /**
+   * These tasks (worker task indexes, from 0) will never join: the manager is cancelling them
+   * while they wait in the queue ({@link ClusterManager.cancelPending}). The launch stops
+   * waiting for them and refuses a worker that claims one. Returns the tasks it accepted: a
+   * task whose worker is already joining is left out, and must not be cancelled.
+   */
+  withdraw(tasks: readonly number[]): number[];
 }
 
 /** Why a worker left: lost unexpectedly, or removed on purpose. */
@@ -92,6 +99,8 @@ export interface ClusterManager {
   readonly listen?: ListenRequest;
   /** Default for the `addprocs` timeout, in ms (a queue may need longer than local processes). */
   readonly defaultLaunchTimeoutMs?: number;
+  /** How long before a worker's walltime its replacement should be started (a batch manager's `replaceBeforeWalltime`). */
+  readonly walltimeLeadMs?: number;
   /** Start the workers (or submit the job that starts them). Reject to fail `addprocs`. */
   launch(context: LaunchContext): Promise<void>;
   /** A worker of this manager joined, was lost, or was removed. */
@@ -112,4 +121,17 @@ export interface ClusterManager {
    * progress report is named instead.
    */
   describePending?(launchId: string): string | undefined;
+  /**
+   * A manager of the same kind and options that starts `count` workers per launch: what
+   * `cluster.adapt` launches when it grows by `count` (one launch, so one submission for a
+   * batch scheduler). Managers without it cannot be adapted.
+   */
+  withWorkers?(count: number): ClusterManager;
+  /**
+   * Cancel up to `count` workers of launch `launchId` that are still waiting in the queue (not
+   * started), because the work they were for is gone. Call `context.withdraw(tasks)` before
+   * cancelling, and cancel only the tasks it returns. Resolves to how many were cancelled (0
+   * when nothing is waiting, or the manager cannot cancel part of what it submitted).
+   */
+  cancelPending?(launchId: string, count: number): Promise<number>;
 }
