@@ -15,7 +15,6 @@ import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
 import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
-import { CANCEL_MIN_MINOR } from '../protocol/version.js';
 import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
@@ -467,7 +466,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
           () =>
             `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
         );
-        this.#join(conn, identity, workerId, version.minor >= CANCEL_MIN_MINOR);
+        this.#join(conn, identity, workerId, version.minor);
       },
       (error: Error) => {
         this.#handshakes.delete(conn);
@@ -503,7 +502,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     };
   }
 
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, speaksCancel: boolean): void {
+  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number): void {
     const launch = this.#launches.get(identity.launchId);
     if (!launch || this.#closing) {
       conn.destroy();
@@ -522,7 +521,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       joinedAt: Date.now(),
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
-    handle.speaksCancel = speaksCancel;
+    handle.protocolMinor = protocolMinor;
     this.#workers.set(id, handle);
     conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
     this.#startHeartbeat();

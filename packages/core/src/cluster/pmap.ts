@@ -214,20 +214,14 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     }
     for (const worker of workers) {
       if (isolated.has(worker)) continue;
-      // The calls of one pump go out in one write (a system call per tiny call was the bound).
-      const socket = worker.conn.socket;
-      socket.cork();
-      try {
-        for (;;) {
-          const size = batchSize(workers.length, worker.conn.maxFrameBytes);
-          if ((inFlight.get(worker) ?? 0) >= windowFor(size)) break;
-          const batch = takeBatch(size, worker);
-          if (!batch) break;
-          dispatch(worker, batch);
-          if (isolated.has(worker)) break;
-        }
-      } finally {
-        socket.uncork();
+      // The calls of one pump go out in one write: the connection coalesces a tick's small frames.
+      for (;;) {
+        const size = batchSize(workers.length, worker.conn.maxFrameBytes);
+        if ((inFlight.get(worker) ?? 0) >= windowFor(size)) break;
+        const batch = takeBatch(size, worker);
+        if (!batch) break;
+        dispatch(worker, batch);
+        if (isolated.has(worker)) break;
       }
     }
   }
@@ -240,7 +234,8 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     try {
       call = worker.call(
         fn,
-        'map',
+        // One item goes in the compact form (no list, no outcome object) to workers that know it.
+        batch.indices.length === 1 && worker.speaksItemCalls ? 'item' : 'map',
         batch.indices.map((i) => source.item(i)),
         (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
       );

@@ -19,6 +19,7 @@ import {
   encodeMessage,
   messageId,
 } from '../protocol/messages.js';
+import { CANCEL_MIN_MINOR, ITEM_CALL_MIN_MINOR } from '../protocol/version.js';
 import type { WorkerConfig } from '../manager/types.js';
 import type { PreparedFunction } from './remote-function.js';
 
@@ -39,8 +40,8 @@ export class WorkerHandle {
   leaving: WorkerLossInfo | undefined;
   /** The id the last `call` used: read it right after `call` to `cancel` that call later. */
   lastCallId = 0;
-  /** The worker speaks protocol 1.1 or later and understands Cancel (an older one would drop the connection on it). */
-  speaksCancel = false;
+  /** The protocol minor version the session settled on: what the worker understands. */
+  protocolMinor = 0;
   /** Calls answered so far (a pmap batch counts once), for `cluster.snapshot()`. */
   callsDone = 0;
   /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
@@ -70,6 +71,16 @@ export class WorkerHandle {
           conn.destroy(new ProtocolError(`worker ${config.id} sent an unexpected frame type 0x${type.toString(16)}`));
       }
     });
+  }
+
+  /** The worker understands Cancel (protocol 1.1+; an older one would drop the connection on it). */
+  get speaksCancel(): boolean {
+    return this.protocolMinor >= CANCEL_MIN_MINOR;
+  }
+
+  /** The worker understands one-item map calls (protocol 1.2+; an older one would fail them). */
+  get speaksItemCalls(): boolean {
+    return this.protocolMinor >= ITEM_CALL_MIN_MINOR;
   }
 
   get id(): number {

@@ -4,6 +4,7 @@ import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker, joinMaster } from './handshake.js';
+import { PROTOCOL_VERSION } from './version.js';
 
 const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
 const admitAll = (): Admission => ({ admit: true, workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
@@ -19,7 +20,7 @@ describe('handshake', () => {
     const [accepted, welcome] = await Promise.all([acceptWorker(master, secret, admitAll, { timeoutMs: 2000 }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
     expect(accepted.identity).toEqual(identity);
     expect(welcome.workerId).toBe(2);
-    expect(welcome.version).toEqual({ major: 1, minor: 1 });
+    expect(welcome.version).toEqual(PROTOCOL_VERSION);
   });
 
   it('refuses a worker with the wrong secret, and tells it so', async () => {
@@ -45,7 +46,7 @@ describe('handshake', () => {
     const secret = randomBytes(32);
     const { master, worker } = await pair();
     const results = await Promise.allSettled([acceptWorker(master, secret, admitAll, { timeoutMs: 2000, version: { major: 2, minor: 3 } }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
-    const message = /protocol version mismatch: master speaks 2\.3, worker speaks 1\.1/;
+    const message = new RegExp(`protocol version mismatch: master speaks 2\\.3, worker speaks ${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}`);
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(message) } });
     expect(results[0].status).toBe('rejected');
   });

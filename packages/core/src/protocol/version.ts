@@ -2,10 +2,13 @@
  * The wire protocol version. Peers with the same major interoperate (the session uses the
  * lower minor); a different major is refused with a message naming both versions.
  */
-export const PROTOCOL_VERSION = { major: 1, minor: 1 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
 
 /** The first minor version with the Cancel frame: a master sends it only to workers that speak it. */
 export const CANCEL_MIN_MINOR = 1;
+
+/** The first minor version with one-item map calls (Call mode 2) and their compact Results (statuses 2 and 3). */
+export const ITEM_CALL_MIN_MINOR = 2;
 
 export type ProtocolVersion = { readonly major: number; readonly minor: number };
 
