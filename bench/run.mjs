@@ -6,6 +6,7 @@ import { imap } from './cases/imap.mjs';
 import { uneven } from './cases/uneven.mjs';
 import { latency } from './cases/latency.mjs';
 import { scale } from './cases/scale.mjs';
+import { slurm } from './cases/slurm.mjs';
 import { smallTasks } from './cases/small-tasks.mjs';
 import { startup } from './cases/startup.mjs';
 
@@ -24,6 +25,7 @@ const cases = {
   bulk,
   'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
   startup,
+  slurm,
   scale,
 };
 const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, platform: `${os.type()} ${os.release()}` };
