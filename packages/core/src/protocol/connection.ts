@@ -247,6 +247,11 @@ export class FramedConnection {
     this.#flush();
   };
 
+  /** Write the small frames sent so far now, not at the end of the tick (before long synchronous work). */
+  flush(): void {
+    this.#flush();
+  }
+
   /** Write the tick's small frames as one buffer. */
   #flush(): void {
     const frames = this.#outgoing;
