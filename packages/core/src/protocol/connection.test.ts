@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameReader, FrameType, encodeFrame } from './frame.js';
@@ -32,24 +32,20 @@ describe('FramedConnection', () => {
 
   it("sends a tick's small frames in one write, in order, and a big frame after them without copying it", async () => {
     const { raw, conn } = await connectedPair();
-    const writes: number[] = [];
-    const write = conn.socket.write.bind(conn.socket) as (chunk: Uint8Array) => boolean;
-    conn.socket.write = ((chunk: Uint8Array) => {
-      writes.push(chunk.byteLength);
-      return write(chunk);
-    }) as typeof conn.socket.write;
+    const write = vi.spyOn(conn.socket, 'write');
+    const writes = () => write.mock.calls.map(([chunk]) => (chunk as Uint8Array).byteLength);
     conn.maxFrameBytes = 1 << 20;
     const big = new Uint8Array(100 * 1024).fill(7);
     const received: Array<[number, number]> = [];
     const reader = new FrameReader((type, payload) => received.push([type, payload.length]), 1 << 20);
     raw.on('data', (chunk: Buffer) => reader.push(chunk));
     for (let i = 0; i < 50; i++) conn.send(FrameType.Output, Buffer.from([i]));
-    expect(writes).toEqual([]); // held until the tick's microtasks run
+    expect(writes()).toEqual([]); // held until the tick's microtasks run
     await Promise.resolve();
-    expect(writes).toEqual([50 * 6]);
+    expect(writes()).toEqual([50 * 6]);
     conn.send(FrameType.Heartbeat);
     conn.send(FrameType.Output, { parts: [big], byteLength: big.byteLength });
-    expect(writes.slice(1)).toEqual([5, 5, big.byteLength]); // the heartbeat first, then the big frame's header and its bytes as they are
+    expect(writes().slice(1)).toEqual([5, 5, big.byteLength]); // the heartbeat first, then the big frame's header and its bytes as they are
     conn.end();
     await new Promise((resolve) => raw.once('end', resolve));
     expect(received).toHaveLength(52);
