@@ -229,39 +229,39 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   function dispatch(worker: WorkerHandle, batch: Batch): void {
     inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
     totalInFlight++;
-    let call: Promise<unknown>;
     const key = nextCall++;
+    // Called as the Result is read (no promise per call: with batchSize 1 that is one per item).
+    const done = (outcome: unknown) => {
+      calls.delete(key);
+      settled(worker);
+      accept(worker, batch, outcome as MapOutcome);
+      progressed = true;
+      schedulePump();
+    };
+    const failed = (error: unknown) => {
+      calls.delete(key);
+      settled(worker);
+      if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
+      else if (tooLarge(error as Error) && batch.indices.length > 1) split(batch);
+      else finish(error instanceof Error ? error : new Error(String(error)));
+      schedulePump();
+    };
     try {
-      call = worker.call(
+      worker.callWith(
         fn,
         // One item goes in the compact form (no list, no outcome object) to workers that know it.
         batch.indices.length === 1 && worker.speaksItemCalls ? 'item' : 'map',
         batch.indices.map((i) => source.item(i)),
+        done,
+        failed,
         (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
       );
       calls.set(key, { worker, callId: worker.lastCallId });
     } catch (error) {
       // Too big for one frame: split it (a single item that does not fit fails below).
-      // Anything else cannot be serialized, and no retry will help.
-      call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // Anything else cannot be serialized, and no retry will help. Not from inside the pump.
+      queueMicrotask(() => failed(error));
     }
-    call.then(
-      (outcome) => {
-        calls.delete(key);
-        settled(worker);
-        accept(worker, batch, outcome as MapOutcome);
-        progressed = true;
-        schedulePump();
-      },
-      (error: Error) => {
-        calls.delete(key);
-        settled(worker);
-        if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
-        else if (tooLarge(error) && batch.indices.length > 1) split(batch);
-        else finish(error);
-        schedulePump();
-      },
-    );
   }
 
   function settled(worker: WorkerHandle): void {
@@ -277,10 +277,11 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   function accept(worker: WorkerHandle, batch: Batch, outcome: MapOutcome): void {
     const sample = Math.max(outcome.elapsedMs / batch.indices.length, 1e-4);
     perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
-    const failedAt = new Set<number>();
+    // Most batches have no failures: no set to build then (this runs once per item with batchSize 1).
+    let failedAt: Set<number> | undefined;
     for (const [position, error] of outcome.failures) {
       const index = batch.indices[position]!;
-      failedAt.add(position);
+      (failedAt ??= new Set()).add(position);
       const attempts = (errorAttempts.get(index) ?? 0) + 1;
       errorAttempts.set(index, attempts);
       if (attempts > options.retry.errors) {
@@ -290,7 +291,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     }
     const values = outcome.values;
     for (let position = 0; position < batch.indices.length; position++) {
-      if (failedAt.has(position)) continue;
+      if (failedAt?.has(position)) continue;
       const index = batch.indices[position]!;
       outstanding--;
       done++;

@@ -95,6 +95,23 @@ export class WorkerHandle {
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
   call(fn: PreparedFunction, mode: CallMode, args: unknown[], onResultBytes?: (bytes: number) => void): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
+    let settle: Pick<PendingCall, 'resolve' | 'reject'> | undefined;
+    const promise = new Promise((resolve, reject) => (settle = { resolve, reject }));
+    this.callWith(fn, mode, args, settle!.resolve, settle!.reject, onResultBytes);
+    return promise;
+  }
+
+  /**
+   * `call` without a promise, for pmap's one call per item: `resolve` or `reject` is called
+   * as the Result is read (they must not throw), or on a later microtask when the worker is
+   * already leaving. Throws like `call` for arguments that cannot be sent.
+   */
+  callWith(fn: PreparedFunction, mode: CallMode, args: unknown[], resolve: (value: unknown) => void, reject: (error: unknown) => void, onResultBytes?: (bytes: number) => void): void {
+    if (this.leaving) {
+      const error = this.#lostError(this.leaving);
+      queueMicrotask(() => reject(error));
+      return;
+    }
     const id = this.#nextCallId;
     const payload = encodeCall({ id, fnId: fn.id, mode, args });
     this.conn.assertFits(payload, 'the call');
@@ -104,11 +121,9 @@ export class WorkerHandle {
       this.conn.send(FrameType.Define, encodeMessage({ id: fn.id, ...fn.definition }));
       this.#defined.add(fn.id);
     }
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onResultBytes });
-      if (this.#pending.size === 1) this.#updateRef();
-      this.conn.send(FrameType.Call, payload);
-    });
+    this.#pending.set(id, { resolve, reject, onResultBytes });
+    if (this.#pending.size === 1) this.#updateRef();
+    this.conn.send(FrameType.Call, payload);
   }
 
   /**
