@@ -7,6 +7,7 @@ import { imap } from './cases/imap.mjs';
 import { uneven } from './cases/uneven.mjs';
 import { latency } from './cases/latency.mjs';
 import { scale } from './cases/scale.mjs';
+import { slurm } from './cases/slurm.mjs';
 import { smallTasks } from './cases/small-tasks.mjs';
 import { startup } from './cases/startup.mjs';
 import { workerCalls } from './cases/worker-calls.mjs';
@@ -26,6 +27,7 @@ const cases = {
   bulk,
   'bulk-encrypted': () => bulk({ ...encrypted, label: 'bulk data, encrypted' }),
   startup,
+  slurm,
   scale,
   'worker-calls': workerCalls,
   adaptive,

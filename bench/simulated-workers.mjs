@@ -23,7 +23,10 @@ async function join(index) {
   const identity = { launchId, taskIndex: index, jobId: null, host: os.hostname(), pid: process.pid, cpus: 1, nodeVersion: process.version, endsAt: null };
   const welcome = await joinMaster(conn, secret, identity, { timeoutMs: 60_000 });
   heartbeatMs = welcome.heartbeatMs;
-  conn.onFrame(() => {});
+  // Like a real worker, leave when the master says Shutdown (else close() waits for each).
+  conn.onFrame(({ type }) => {
+    if (type === FrameType.Shutdown) conn.end();
+  });
   connections.push(conn);
 }
 

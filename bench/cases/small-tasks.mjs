@@ -14,7 +14,9 @@ export async function smallTasks() {
     await cluster.addprocs(new LocalManager(2));
     const items = Array.from({ length: ITEMS }, (_, i) => i);
     const noop = (x) => x;
-    await cluster.pmap(noop, items.slice(0, 10_000)); // warm up both workers
+    // Warm up both workers on both paths (batches, and one-item calls), as a long-running master would be.
+    await cluster.pmap(noop, items.slice(0, 10_000));
+    await cluster.pmap(noop, items.slice(0, 10_000), { batchSize: 1 });
     const rows = [];
     for (const batchSize of ['auto', 1]) {
       const started = process.hrtime.bigint();

@@ -2,8 +2,7 @@
 // launches with their timings; without either, nothing; a logger gets what its level allows.
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../src/protocol/version.js';
-import { LocalManager } from '../src/index.js';
+import { LocalManager, PROTOCOL_VERSION } from '../src/index.js';
 import { debugSelects, formatElapsed } from '../src/util/debug.js';
 import { fixture, testCluster } from './helpers.js';
 
@@ -18,12 +17,8 @@ describe('debug output', () => {
     const stderr = await debugRun({ NODE_DEBUG: 'cm' });
     expect(stderr).toMatch(/^CM \d+: launch L[0-9a-f]+: local starting 1 worker\(s\); workers dial 127\.0\.0\.1:\d+$/m);
     expect(stderr).toMatch(/^CM \d+: connection from 127\.0\.0\.1:\d+$/m);
-    expect(stderr).toMatch(
-      new RegExp(
-        `^CM \\d+: handshake with 127\\.0\\.0\\.1:\\d+ done in \\d+ (ms|µs): worker 2 \\(.+, pid \\d+, launch L[0-9a-f]+, task 0, protocol ${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}\\)$`,
-        'm',
-      ),
-    );
+    const protocol = `${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}`;
+    expect(stderr).toMatch(new RegExp(`^CM \\d+: handshake with 127\\.0\\.0\\.1:\\d+ done in \\d+ (ms|µs): worker 2 \\(.+, pid \\d+, launch L[0-9a-f]+, task 0, protocol ${protocol}\\)$`, 'm'));
     expect(stderr).toMatch(/^CM \d+: worker 2 joined \(.+, pid \d+, task 0\): 1 of 1 of launch L[0-9a-f]+ after \d+ ms$/m);
     expect(stderr).toMatch(/^CM \d+: local: 1 worker\(s\) joined in \d+ ms/m);
     expect(stderr).toMatch(/^CM \d+: worker 2 removed \(the cluster was closed\)$/m);

@@ -3,8 +3,7 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PROTOCOL_VERSION } from '../src/protocol/version.js';
-import { LocalManager, WORKER_ENV, workerEntryPath } from '../src/index.js';
+import { LocalManager, PROTOCOL_VERSION, WORKER_ENV, workerEntryPath } from '../src/index.js';
 import { encodeFrame, FrameType } from '../src/protocol/frame.js';
 import { quietLogger, testCluster, waitFor } from './helpers.js';
 
@@ -72,7 +71,7 @@ describe('the master port under hostile input', () => {
     const helloLength = received.readUInt32BE(0);
     const refuse = received.subarray(4 + helloLength);
     expect(refuse[4]).toBe(FrameType.Refuse);
-    expect(JSON.parse(refuse.subarray(5).toString()).reason).toMatch(new RegExp(`master speaks ${PROTOCOL_VERSION.major}\\.${PROTOCOL_VERSION.minor}, worker speaks 9\\.0`));
+    expect(JSON.parse(refuse.subarray(5).toString()).reason).toContain(`master speaks ${PROTOCOL_VERSION.major}.${PROTOCOL_VERSION.minor}, worker speaks 9.0`);
   });
 
   it('a peer that connects and says nothing is dropped after the handshake timeout, not kept forever', async () => {

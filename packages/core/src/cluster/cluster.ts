@@ -15,7 +15,6 @@ import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
 import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
-import { CANCEL_MIN_MINOR } from '../protocol/version.js';
 import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
@@ -558,7 +557,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     };
   }
 
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, minor: number): void {
+  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number): void {
     const launch = this.#launches.get(identity.launchId);
     if (!launch || this.#closing) {
       conn.destroy();
@@ -577,9 +576,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       joinedAt: Date.now(),
     });
     const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
-    handle.speaksCancel = minor >= CANCEL_MIN_MINOR;
+    handle.protocolMinor = protocolMinor;
     this.#workers.set(id, handle);
-    this.#router.joined(handle, minor);
+    this.#router.joined(handle, protocolMinor);
     conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
     this.#startHeartbeat();
     launch.workerJoined(id);

@@ -226,21 +226,15 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     }
     for (const worker of workers) {
       if (isolated.has(worker)) continue;
-      // The calls of one pump go out in one write (a system call per tiny call was the bound).
-      const socket = worker.conn.socket;
-      socket.cork();
-      try {
-        for (;;) {
-          const size = batchSize(workers.length, worker.conn.maxFrameBytes);
-          // Calls waiting on calls of their own (a nested pmap) do not fill the worker's window.
-          if ((inFlight.get(worker) ?? 0) - worker.waiting >= windowFor(size)) break;
-          const batch = takeBatch(size, worker);
-          if (!batch) break;
-          dispatch(worker, batch);
-          if (isolated.has(worker)) break;
-        }
-      } finally {
-        socket.uncork();
+      // The calls of one pump go out in one write: the connection coalesces a tick's small frames.
+      for (;;) {
+        const size = batchSize(workers.length, worker.conn.maxFrameBytes);
+        // Calls waiting on calls of their own (a nested pmap) do not fill the worker's window.
+        if ((inFlight.get(worker) ?? 0) - worker.waiting >= windowFor(size)) break;
+        const batch = takeBatch(size, worker);
+        if (!batch) break;
+        dispatch(worker, batch);
+        if (isolated.has(worker)) break;
       }
     }
   }
@@ -248,38 +242,39 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   function dispatch(worker: WorkerHandle, batch: Batch): void {
     inFlight.set(worker, (inFlight.get(worker) ?? 0) + 1);
     totalInFlight++;
-    let call: Promise<unknown>;
     const key = nextCall++;
+    // Called as the Result is read (no promise per call: with batchSize 1 that is one per item).
+    const done = (outcome: unknown) => {
+      calls.delete(key);
+      settled(worker);
+      accept(worker, batch, outcome as MapOutcome);
+      progressed = true;
+      schedulePump();
+    };
+    const failed = (error: unknown) => {
+      calls.delete(key);
+      settled(worker);
+      if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
+      else if (tooLarge(error as Error) && batch.indices.length > 1) split(batch);
+      else finish(error instanceof Error ? error : new Error(String(error)));
+      schedulePump();
+    };
     try {
-      call = worker.call(
+      worker.callWith(
         fn,
-        'map',
+        // One item goes in the compact form (no list, no outcome object) to workers that know it.
+        batch.indices.length === 1 && worker.speaksItemCalls ? 'item' : 'map',
         batch.indices.map((i) => source.item(i)),
+        done,
+        failed,
         (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
       );
       calls.set(key, { worker, callId: worker.lastCallId });
     } catch (error) {
       // Too big for one frame: split it (a single item that does not fit fails below).
-      // Anything else cannot be serialized, and no retry will help.
-      call = Promise.reject(error instanceof Error ? error : new Error(String(error)));
+      // Anything else cannot be serialized, and no retry will help. Not from inside the pump.
+      queueMicrotask(() => failed(error));
     }
-    call.then(
-      (outcome) => {
-        calls.delete(key);
-        settled(worker);
-        accept(worker, batch, outcome as MapOutcome);
-        progressed = true;
-        schedulePump();
-      },
-      (error: Error) => {
-        calls.delete(key);
-        settled(worker);
-        if (error instanceof WorkerLostError) requeueLost(worker, batch, error);
-        else if (tooLarge(error) && batch.indices.length > 1) split(batch);
-        else finish(error);
-        schedulePump();
-      },
-    );
   }
 
   function settled(worker: WorkerHandle): void {
@@ -295,10 +290,11 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   function accept(worker: WorkerHandle, batch: Batch, outcome: MapOutcome): void {
     const sample = Math.max(outcome.elapsedMs / batch.indices.length, 1e-4);
     perItemMs = perItemMs === undefined ? sample : 0.7 * perItemMs + 0.3 * sample;
-    const failedAt = new Set<number>();
+    // Most batches have no failures: no set to build then (this runs once per item with batchSize 1).
+    let failedAt: Set<number> | undefined;
     for (const [position, error] of outcome.failures) {
       const index = batch.indices[position]!;
-      failedAt.add(position);
+      (failedAt ??= new Set()).add(position);
       const attempts = (errorAttempts.get(index) ?? 0) + 1;
       errorAttempts.set(index, attempts);
       if (attempts > options.retry.errors) {
@@ -308,7 +304,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     }
     const values = outcome.values;
     for (let position = 0; position < batch.indices.length; position++) {
-      if (failedAt.has(position)) continue;
+      if (failedAt?.has(position)) continue;
       const index = batch.indices[position]!;
       outstanding--;
       done++;

@@ -20,6 +20,7 @@ import {
   encodeMessage,
   messageId,
 } from '../protocol/messages.js';
+import { CANCEL_MIN_MINOR, ITEM_CALL_MIN_MINOR } from '../protocol/version.js';
 import type { WorkerConfig } from '../manager/types.js';
 import type { PreparedFunction } from './remote-function.js';
 
@@ -44,8 +45,8 @@ export class WorkerHandle {
   leaving: WorkerLossInfo | undefined;
   /** The id the last `call` used: read it right after `call` to `cancel` that call later. */
   lastCallId = 0;
-  /** The worker speaks protocol 1.1 or later and understands Cancel (an older one would drop the connection on it). */
-  speaksCancel = false;
+  /** The protocol minor version the session settled on: what the worker understands. */
+  protocolMinor = 0;
   /** Calls answered so far (a pmap batch counts once), for `cluster.snapshot()`. */
   callsDone = 0;
   /** The CPU and memory figures of the worker's last Heartbeat that carried them, and when it came (`Date.now()`). */
@@ -86,6 +87,16 @@ export class WorkerHandle {
     });
   }
 
+  /** The worker understands Cancel (protocol 1.1+; an older one would drop the connection on it). */
+  get speaksCancel(): boolean {
+    return this.protocolMinor >= CANCEL_MIN_MINOR;
+  }
+
+  /** The worker understands one-item map calls (protocol 1.2+; an older one would fail them). */
+  get speaksItemCalls(): boolean {
+    return this.protocolMinor >= ITEM_CALL_MIN_MINOR;
+  }
+
   get id(): number {
     return this.config.id;
   }
@@ -105,17 +116,32 @@ export class WorkerHandle {
   /** Send a call. Rejects with RemoteError (user exception), WorkerLostError, or a DataCloneError for unsendable arguments. */
   call(fn: PreparedFunction, mode: CallMode, args: unknown[], onResultBytes?: (bytes: number) => void): Promise<unknown> {
     if (this.leaving) return Promise.reject(this.#lostError(this.leaving));
+    let settle: Pick<PendingCall, 'resolve' | 'reject'> | undefined;
+    const promise = new Promise((resolve, reject) => (settle = { resolve, reject }));
+    this.callWith(fn, mode, args, settle!.resolve, settle!.reject, onResultBytes);
+    return promise;
+  }
+
+  /**
+   * `call` without a promise, for pmap's one call per item: `resolve` or `reject` is called
+   * as the Result is read (they must not throw), or on a later microtask when the worker is
+   * already leaving. Throws like `call` for arguments that cannot be sent.
+   */
+  callWith(fn: PreparedFunction, mode: CallMode, args: unknown[], resolve: (value: unknown) => void, reject: (error: unknown) => void, onResultBytes?: (bytes: number) => void): void {
+    if (this.leaving) {
+      const error = this.#lostError(this.leaving);
+      queueMicrotask(() => reject(error));
+      return;
+    }
     const id = this.#nextCallId;
     const payload = encodeCall({ id, fnId: fn.id, mode, args });
     this.conn.assertFits(payload, 'the call');
     this.#nextCallId = id === MAX_CALL_ID ? 1 : id + 1;
     this.lastCallId = id;
     if (!this.#defined.has(fn.id)) this.#define(fn);
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, onResultBytes, map: mode === 'map' });
-      if (this.#pending.size === 1) this.#updateRef();
-      this.conn.send(FrameType.Call, payload);
-    });
+    this.#pending.set(id, { resolve, reject, onResultBytes, map: mode === 'map' });
+    if (this.#pending.size === 1) this.#updateRef();
+    this.conn.send(FrameType.Call, payload);
   }
 
   #define(fn: PreparedFunction): void {

@@ -1,8 +1,8 @@
 import type { Socket } from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
-import { FrameType, encodeFrame } from './frame.js';
+import { FrameReader, FrameType, encodeFrame } from './frame.js';
 
 async function connectedPair(): Promise<{ raw: Socket; conn: FramedConnection }> {
   const { client, server } = await socketPair();
@@ -28,5 +28,28 @@ describe('FramedConnection', () => {
     raw.write(Buffer.from([0, 0, 0x10, 0, FrameType.Output]));
     expect((await closed)?.message).toMatch(/over the limit of 1024 bytes/);
     expect(conn.closed).toBe(true);
+  });
+
+  it("sends a tick's small frames in one write, in order, and a big frame after them without copying it", async () => {
+    const { raw, conn } = await connectedPair();
+    const write = vi.spyOn(conn.socket, 'write');
+    const writes = () => write.mock.calls.map(([chunk]) => (chunk as Uint8Array).byteLength);
+    conn.maxFrameBytes = 1 << 20;
+    const big = new Uint8Array(100 * 1024).fill(7);
+    const received: Array<[number, number]> = [];
+    const reader = new FrameReader((type, payload) => received.push([type, payload.length]), 1 << 20);
+    raw.on('data', (chunk: Buffer) => reader.push(chunk));
+    for (let i = 0; i < 50; i++) conn.send(FrameType.Output, Buffer.from([i]));
+    expect(writes()).toEqual([]); // held until the tick's microtasks run
+    await Promise.resolve();
+    expect(writes()).toEqual([50 * 6]);
+    conn.send(FrameType.Heartbeat);
+    conn.send(FrameType.Output, { parts: [big], byteLength: big.byteLength });
+    expect(writes().slice(1)).toEqual([5, 5, big.byteLength]); // the heartbeat first, then the big frame's header and its bytes as they are
+    conn.end();
+    await new Promise((resolve) => raw.once('end', resolve));
+    expect(received).toHaveLength(52);
+    expect(received.at(-2)).toEqual([FrameType.Heartbeat, 0]);
+    expect(received.at(-1)).toEqual([FrameType.Output, big.byteLength]);
   });
 });

@@ -19,7 +19,10 @@ export interface Frame {
   payload: Buffer;
 }
 
-/** Frames below this size are copied into one buffer; above it, header and payload are written separately to avoid the copy. */
+/**
+ * Frames up to this size are copied into the tick's outgoing buffer; bigger ones are written
+ * as their parts (no copy). The outgoing buffer is written once it holds this much, too.
+ */
 const COALESCE_LIMIT = 64 * 1024;
 
 /**
@@ -46,6 +49,14 @@ export class FramedConnection {
   /** Frames waiting for the socket to drain, in order. */
   #backlog: Array<{ type: FrameType; payload: EncodedPayload }> = [];
   #endAfterBacklog = false;
+  /**
+   * Small frames sent in this tick, waiting to go out together: one buffer and one system call
+   * per tick instead of one per frame (a worker answering 64 tiny calls from one read, a pmap
+   * refilling a window). Written when the tick's microtasks run, or when it reaches COALESCE_LIMIT.
+   */
+  #outgoing: Array<{ type: FrameType; payload: EncodedPayload }> = [];
+  #outgoingBytes = 0;
+  #flushQueued = false;
   #closeListeners: Array<(error: Error | undefined) => void> = [];
 
   constructor(
@@ -179,7 +190,7 @@ export class FramedConnection {
 
   /** Bytes accepted for sending and not yet handed to the kernel (socket buffer and backlog). */
   get pendingWriteBytes(): number {
-    return this.socket.writableLength + this.#backlog.reduce((sum, frame) => sum + frame.payload.byteLength + FRAME_HEADER_BYTES, 0);
+    return this.socket.writableLength + this.#outgoingBytes + this.#backlog.reduce((sum, frame) => sum + frame.payload.byteLength + FRAME_HEADER_BYTES, 0);
   }
 
   #write(type: FrameType, payload: EncodedPayload): void {
@@ -202,24 +213,25 @@ export class FramedConnection {
     this.#backlog.splice(0, sent);
     if (this.#closed) return;
     if (this.#backlog.length > 0) this.socket.once('drain', () => this.#drain());
-    else if (this.#endAfterBacklog) this.socket.end();
+    else if (this.#endAfterBacklog) {
+      this.#flush();
+      this.socket.end();
+    }
   }
 
   #writeNow(type: FrameType, payload: EncodedPayload): void {
     const bodyBytes = payload.byteLength;
     if (bodyBytes <= COALESCE_LIMIT) {
-      // Small frames: one buffer, one write, one packet.
-      const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
-      frame.writeUInt32BE(bodyBytes + 1, 0);
-      frame[4] = type;
-      let offset = FRAME_HEADER_BYTES;
-      for (const part of payload.parts) {
-        frame.set(part, offset);
-        offset += part.byteLength;
+      this.#outgoing.push({ type, payload });
+      this.#outgoingBytes += FRAME_HEADER_BYTES + bodyBytes;
+      if (this.#outgoingBytes >= COALESCE_LIMIT) this.#flush();
+      else if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        queueMicrotask(this.#flushQueuedFrames);
       }
-      this.socket.write(frame);
       return;
     }
+    this.#flush(); // frames keep their order
     // Big frames: the parts (attachments are the caller's own typed arrays) go out as they are.
     const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
     header.writeUInt32BE(bodyBytes + 1, 0);
@@ -230,11 +242,44 @@ export class FramedConnection {
     this.socket.uncork();
   }
 
+  readonly #flushQueuedFrames = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
+  /** Write the small frames sent so far now, not at the end of the tick (before long synchronous work). */
+  flush(): void {
+    this.#flush();
+  }
+
+  /** Write the tick's small frames as one buffer. */
+  #flush(): void {
+    const frames = this.#outgoing;
+    if (frames.length === 0) return;
+    const buffer = Buffer.allocUnsafe(this.#outgoingBytes);
+    this.#outgoing = [];
+    this.#outgoingBytes = 0;
+    let offset = 0;
+    for (const { type, payload } of frames) {
+      buffer.writeUInt32BE(payload.byteLength + 1, offset);
+      buffer[offset + 4] = type;
+      offset += FRAME_HEADER_BYTES;
+      for (const part of payload.parts) {
+        buffer.set(part, offset);
+        offset += part.byteLength;
+      }
+    }
+    if (!this.#closed) this.socket.write(buffer);
+  }
+
   /** Close after everything written so far has been flushed. */
   end(): void {
     if (this.#closed) return;
     if (this.#backlog.length > 0) this.#endAfterBacklog = true;
-    else this.socket.end();
+    else {
+      this.#flush();
+      this.socket.end();
+    }
   }
 
   /** Close now. Listeners see `error` when one is given. */
@@ -242,6 +287,8 @@ export class FramedConnection {
     if (this.#closed) return;
     this.#closed = true;
     this.#backlog = [];
+    this.#outgoing = [];
+    this.#outgoingBytes = 0;
     this.socket.destroy();
     const listeners = this.#closeListeners;
     this.#closeListeners = [];

@@ -5,6 +5,7 @@
  */
 import { ProtocolError, type SerializedError } from '../errors.js';
 import { type EncodedPayload, decodeValue, encodeValue } from './codec.js';
+import { ITEM_MODE_BYTE, decodeItemResult, isItemStatus } from './item-call.js';
 
 /**
  * How a Define names its function: source to compile, or a module export to import.
@@ -19,9 +20,10 @@ export type DefineMessage = { id: number } & FunctionDefinition;
 /**
  * `call`: run `fn(...args)` and send back its value.
  * `map`: run `fn(item)` for each element of `args` in order and send back all values (pmap batches).
+ * `item` (1.2+): a map batch of one item, `args` being `[item]`, in the compact form of item-call.ts.
  */
-export type CallMode = 'call' | 'map';
-const MODE_BYTES: Record<CallMode, number> = { call: 0, map: 1 };
+export type CallMode = 'call' | 'map' | 'item';
+const MODE_BYTES: Record<CallMode, number> = { call: 0, map: 1, item: ITEM_MODE_BYTE };
 
 export interface CallMessage {
   id: number;
@@ -68,7 +70,7 @@ function prepend(head: Buffer, value: EncodedPayload): EncodedPayload {
 
 /** Encode a Call. Throws DataCloneError when an argument cannot be cloned. */
 export function encodeCall(call: CallMessage): EncodedPayload {
-  const args = encodeValue(call.args, CALL_HEAD_BYTES);
+  const args = encodeValue(call.mode === 'item' ? call.args[0] : call.args, CALL_HEAD_BYTES);
   const head = Buffer.allocUnsafe(CALL_HEAD_BYTES);
   head.writeUInt32BE(call.id, 0);
   head.writeUInt32BE(call.fnId, 4);
@@ -85,6 +87,7 @@ export function messageId(body: Buffer): number {
 export function decodeCall(body: Buffer): CallMessage {
   if (body.length < CALL_HEAD_BYTES + 1) throw new ProtocolError(`Call frame too short (${body.length} bytes)`);
   const id = body.readUInt32BE(0);
+  if (body[8] === ITEM_MODE_BYTE) return { id, fnId: body.readUInt32BE(4), mode: 'item', args: [decodeValue(body.subarray(CALL_HEAD_BYTES), `the item of call ${id}`, CALL_HEAD_BYTES)] };
   const mode = body[8] === 1 ? 'map' : 'call';
   const args = decodeValue(body.subarray(CALL_HEAD_BYTES), `the arguments of call ${id}`, CALL_HEAD_BYTES);
   if (!Array.isArray(args)) throw new ProtocolError(`the arguments of call ${id} are not a list`);
@@ -103,6 +106,7 @@ export function encodeResult(result: ResultMessage): EncodedPayload {
 export function decodeResult(body: Buffer, what: string): ResultMessage {
   if (body.length < RESULT_HEAD_BYTES + 1) throw new ProtocolError(`Result frame too short (${body.length} bytes)`);
   const id = body.readUInt32BE(0);
+  if (isItemStatus(body[4])) return { id, ok: true, value: decodeItemResult(body, what) };
   const value = decodeValue(body.subarray(RESULT_HEAD_BYTES), what, RESULT_HEAD_BYTES);
   return body[4] === 0 ? { id, ok: true, value } : { id, ok: false, error: value as SerializedError };
 }

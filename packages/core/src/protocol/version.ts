@@ -10,6 +10,9 @@ export const CANCEL_MIN_MINOR = 1;
 /** The first minor version with calls from workers (Request, Reply, Peers, Offer, and Cancel from a worker). */
 export const PEER_CALLS_MIN_MINOR = 2;
 
+/** The first minor version with one-item map calls (Call mode 2) and their compact Results (statuses 2 and 3). */
+export const ITEM_CALL_MIN_MINOR = 2;
+
 export type ProtocolVersion = { readonly major: number; readonly minor: number };
 
 export function formatVersion(v: ProtocolVersion): string {

@@ -25,6 +25,7 @@ import {
   encodeResult,
   messageId,
 } from '../protocol/messages.js';
+import { encodeItemResult } from '../protocol/item-call.js';
 import { type TransportSecurity, connect } from '../protocol/transport.js';
 import { backoffDelays, sleep } from '../util/backoff.js';
 import { debug, formatMs } from '../util/debug.js';
@@ -54,6 +55,8 @@ export const WorkerExit = {
 } as const;
 
 const HANDSHAKE_TIMEOUT_MS = 15_000;
+/** A call that ran this long has its result written at once (a write costs a few µs: under a tenth of it). */
+const PROMPT_RESULT_MS = 0.1;
 const RETRYABLE_CONNECT_ERRORS = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND']);
 const DEFAULT_CONNECT_TIMEOUT_MS = 60_000;
 
@@ -196,21 +199,52 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     setTimeout(() => process.exit(WorkerExit.Crashed), 200).unref();
   });
 
+  /** The Result sent instead of one that cannot be encoded or is too large for a frame. */
+  const unsendable = (id: number, error: unknown): EncodedPayload => {
+    const problem = new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`);
+    // pmap splits a batch whose results were too large for one frame: tell it this is why.
+    const code = error instanceof FrameTooLargeError ? FRAME_TOO_LARGE : undefined;
+    return encodeResult({ id, ok: false, error: { ...serializeError(problem), code } });
+  };
+
   const sendResult = (result: ResultMessage) => {
     let payload: EncodedPayload;
     try {
       payload = encodeResult(result);
       conn.assertFits(payload, 'the result');
     } catch (error) {
-      const unsendable = new TypeError(`the function's result cannot be sent to the master: ${(error as Error).message}`);
-      // pmap splits a batch whose results were too large for one frame: tell it this is why.
-      const code = error instanceof FrameTooLargeError ? FRAME_TOO_LARGE : undefined;
-      payload = encodeResult({ id: result.id, ok: false, error: { ...serializeError(unsendable), code } });
+      payload = unsendable(result.id, error);
     }
     conn.send(FrameType.Result, payload);
   };
 
   const fail = (id: number, error: unknown) => sendResult({ id, ok: false, error: serializeError(explainInlineError(error)) });
+
+  /**
+   * Results of calls read together go out in one write at the end of the tick, but not behind
+   * long work: the result of a call that ran this long goes now, before the calls read with it run.
+   */
+  const promptly = (startedAt: number) => {
+    if (performance.now() - startedAt >= PROMPT_RESULT_MS) conn.flush();
+  };
+
+  /** Answer a call: a one-item map call (1.2+) in its compact form with its time, others as a plain Result. */
+  const answer = (call: CallMessage, startedAt: number, threw: boolean, value: unknown) => {
+    if (call.mode !== 'item') {
+      if (threw) fail(call.id, value);
+      else sendResult({ id: call.id, ok: true, value });
+      return promptly(startedAt);
+    }
+    let payload: EncodedPayload;
+    try {
+      payload = encodeItemResult(call.id, threw, threw ? serializeError(explainInlineError(value)) : value, performance.now() - startedAt);
+      conn.assertFits(payload, 'the result');
+    } catch (error) {
+      payload = unsendable(call.id, error);
+    }
+    conn.send(FrameType.Result, payload);
+    promptly(startedAt);
+  };
 
   /** The common case — a defined, synchronous function — answers without a detour through promises. */
   const runCallNow = (call: CallMessage): boolean => {
@@ -221,7 +255,8 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       fail(call.id, error);
       return true;
     }
-    if (call.mode !== 'call' || fn instanceof Promise) return false;
+    if (call.mode === 'map' || fn instanceof Promise) return false;
+    const startedAt = performance.now();
     let value;
     callSlots.current = call.id;
     try {
@@ -229,19 +264,19 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     } catch (error) {
       callSlots.current = undefined;
       endCall(call.id);
-      fail(call.id, error);
+      answer(call, startedAt, true, error);
       return true;
     }
     callSlots.current = undefined;
     if (value instanceof Promise) {
       running.add(call.id);
       value.then(
-        (resolved) => settle(call.id) && sendResult({ id: call.id, ok: true, value: resolved }),
-        (error: unknown) => settle(call.id) && fail(call.id, error),
+        (resolved) => settle(call.id) && answer(call, startedAt, false, resolved),
+        (error: unknown) => settle(call.id) && answer(call, startedAt, true, error),
       );
     } else {
       endCall(call.id);
-      sendResult({ id: call.id, ok: true, value });
+      answer(call, startedAt, false, value);
     }
     return true;
   };
@@ -269,11 +304,17 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
     try {
       let fn = functions.resolve(call.fnId);
       if (fn instanceof Promise) fn = await fn;
-      if (call.mode === 'call') {
-        let value = start(id, fn, call.args);
-        if (value instanceof Promise) value = await value;
-        sendResult({ id, ok: true, value });
-        return;
+      if (call.mode !== 'map') {
+        const startedAt = performance.now();
+        let value: unknown;
+        try {
+          value = start(id, fn, call.args);
+          if (value instanceof Promise) value = await value;
+        } catch (error) {
+          if (call.mode === 'call') throw error;
+          return answer(call, startedAt, true, error);
+        }
+        return answer(call, startedAt, false, value);
       }
       const started = performance.now();
       const values: unknown[] = new Array(call.args.length);
@@ -290,6 +331,7 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
         }
       }
       sendResult({ id, ok: true, value: { values, failures, elapsedMs: performance.now() - started } satisfies MapOutcome });
+      promptly(started);
     } catch (error) {
       fail(id, error);
     } finally {
