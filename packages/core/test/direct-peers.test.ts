@@ -31,11 +31,11 @@ function callsSentTo(cluster: Cluster, id: number): number {
 async function addressOf(cluster: Cluster, from: number, to: number): Promise<string> {
   const started = Date.now();
   for (let attempt = 0; attempt < 400 && Date.now() - started < 20_000; attempt++) {
-    const address = (await cluster.remotecallFetch(
+    const address = await cluster.remotecallFetch(
       from,
       (id: number) => (globalThis as unknown as Record<symbol, { direct?: { addressOf(id: number): string | undefined } }>)[Symbol.for('@cm/core.peerClient')]!.direct?.addressOf(id),
       to,
-    )) as string | undefined;
+    );
     if (address) return address;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -200,13 +200,11 @@ describe("topology: 'all_to_all'", () => {
     expect(callsSentTo(cluster, b!) - before).toBe(0);
   });
 
-  it("a worker whose listener cannot be reached is called through the master", async () => {
+  it('a worker whose listener cannot be reached is called through the master', async () => {
     const cluster = testCluster({ topology: 'all_to_all' });
     const [a, b] = await cluster.addprocs(new LocalManager(2));
     await addressOf(cluster, a!, b!);
-    await cluster.remotecallFetch(b!, () =>
-      (globalThis as unknown as Record<symbol, { direct: { closeListener(): void } }>)[Symbol.for('@cm/core.peerClient')]!.direct.closeListener(),
-    );
+    await cluster.remotecallFetch(b!, () => (globalThis as unknown as Record<symbol, { direct: { closeListener(): void } }>)[Symbol.for('@cm/core.peerClient')]!.direct.closeListener());
     const before = callsSentTo(cluster, b!);
     expect(await callsBetween(cluster, a!, b!)).toEqual({ values: [0, 1, 2, 3, 4].map((i) => i * 10 + b!), failed: { name: 'RemoteError', remoteName: 'RangeError', workerId: b } });
     expect(callsSentTo(cluster, b!) - before).toBe(6);

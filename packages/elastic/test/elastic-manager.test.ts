@@ -45,7 +45,9 @@ describe('ElasticManager options', () => {
     })();
     expect(error).toBeInstanceOf(UsageError);
     expect(error.field).toBe('topology');
-    expect(error.message).toMatch(/'all_to_all' is not a manager option in @cm: the topology is the whole cluster's\. Pass `topology: 'all_to_all'` to `new Cluster\(…\)`.*leave ElasticManager's `topology` at 'master_worker'/);
+    expect(error.message).toMatch(
+      /'all_to_all' is not a manager option in @cm: the topology is the whole cluster's\. Pass `topology: 'all_to_all'` to `new Cluster\(…\)`.*leave ElasticManager's `topology` at 'master_worker'/,
+    );
     expect(() => new ElasticManager({ addr: '127.0.0.1', topology: 'custom' })).toThrow(/unknown topology 'custom'/);
   });
 

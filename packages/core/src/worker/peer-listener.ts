@@ -35,21 +35,20 @@ export class PeerListener {
   readonly #handshakes = new Set<FramedConnection>();
   readonly #options: PeerListenerOptions;
 
-  private constructor(server: net.Server, options: PeerListenerOptions) {
-    this.#server = server;
+  private constructor(options: PeerListenerOptions) {
     this.#options = options;
+    this.#server = createServer(
+      options.security,
+      (socket) => this.#accept(socket),
+      (remote, reason) => debug(() => `worker ${options.self}: refused a direct connection from ${remote}: ${reason}`),
+      { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS },
+    );
   }
 
   /** Listen on `options.host`, an ephemeral port; resolves once listening. */
   static async open(options: PeerListenerOptions): Promise<{ listener: PeerListener; port: number }> {
-    let listener: PeerListener | undefined;
-    const server = createServer(
-      options.security,
-      (socket) => (listener ? listener.#accept(socket) : socket.destroy()),
-      (remote, reason) => debug(() => `worker ${options.self}: refused a direct connection from ${remote}: ${reason}`),
-      { handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS },
-    );
-    listener = new PeerListener(server, options);
+    const listener = new PeerListener(options);
+    const server = listener.#server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: options.host, port: 0 }, () => {
@@ -78,8 +77,7 @@ export class PeerListener {
     acceptPeer(
       conn,
       secret,
-      ({ target }) =>
-        target === self ? { admit: true, workerId: self, ...settings } : { admit: false, reason: `this is worker ${self}, not worker ${target} (a stale address?)` },
+      ({ target }) => (target === self ? { admit: true, workerId: self, ...settings } : { admit: false, reason: `this is worker ${self}, not worker ${target} (a stale address?)` }),
       { timeoutMs: HANDSHAKE_TIMEOUT_MS },
     ).then(
       ({ identity }) => {

@@ -159,7 +159,13 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog, security);
 }
 
-function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number; version: { minor: number } }, tee: boolean, watchdog: Watchdog, security: TransportSecurity): Promise<number> {
+function serve(
+  conn: FramedConnection,
+  settings: { heartbeatMs: number; timeoutMs: number; version: { minor: number } },
+  tee: boolean,
+  watchdog: Watchdog,
+  security: TransportSecurity,
+): Promise<number> {
   const functions = new FunctionTable();
   // Calls this worker makes itself (peer-api.ts) go through the master on this connection.
   const peers = peerClient();
