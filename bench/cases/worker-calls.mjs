@@ -1,6 +1,8 @@
 // Calls made by workers (issue 17), each beside what the master does itself in the same run:
 // - a no-op remotecallFetch from worker 2 to worker 3, routed through the master, vs the
 //   master's own round trip to worker 3 (target: routed <= 2.2x the master's);
+// - the same call sent directly (a second cluster with topology 'all_to_all') vs routed
+//   (target: direct below routed);
 // - the sum of 1,000,000 numbers reduced on the workers in a tree (pmaps made from inside
 //   pmap items) vs a flat pmap of slices whose partial sums the master adds up: once with the
 //   numbers sent from the master (each level of the tree sends its halves on), once with them
@@ -26,8 +28,23 @@ const routedRoundTrips = async (target, count, warmup) => {
   return times;
 };
 
+/** Runs on a worker: where `id` listens, once this worker has been told (undefined before). */
+const addressOf = (id) => globalThis[Symbol.for('@cm/core.peerClient')].direct?.addressOf(id);
+
+/** A cluster whose workers call each other directly, once the caller knows where the target listens. */
+async function directPair() {
+  const cluster = new Cluster({ topology: 'all_to_all' });
+  const [caller, target] = await cluster.addprocs(new LocalManager(2));
+  for (let attempt = 0; !(await cluster.remotecallFetch(caller, addressOf, target)); attempt++) {
+    if (attempt === 400) throw new Error(`worker ${caller} was not told where worker ${target} listens`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return { cluster, caller, target };
+}
+
 export async function workerCalls() {
   const cluster = new Cluster();
+  const direct = await directPair();
   try {
     const [caller, target] = await cluster.addprocs(new LocalManager(2));
     const rows = [];
@@ -35,8 +52,10 @@ export async function workerCalls() {
     // Interleaved, so both see the same load on a shared machine.
     const master = [];
     const routed = [];
+    const directly = [];
     const noop = () => undefined;
     for (let round = 0; round < 2; round++) {
+      directly.push(...(await direct.cluster.remotecallFetch(direct.caller, routedRoundTrips, direct.target, COUNT / 2, WARMUP)));
       for (let i = 0; i < WARMUP + COUNT / 2; i++) {
         const started = process.hrtime.bigint();
         await cluster.remotecallFetch(target, noop);
@@ -55,6 +74,19 @@ export async function workerCalls() {
         ratio: cm / floor,
         target: p === 50 ? '<= 2.2x master' : '',
         pass: p === 50 ? cm / floor <= 2.2 : undefined,
+      });
+    }
+    for (const p of [50, 99]) {
+      const cm = percentile(directly, p) * 1000;
+      const floor = percentile(routed, p) * 1000;
+      rows.push({
+        what: 'worker calls',
+        measure: `worker→worker round trip p${p}, direct ('all_to_all', µs) vs routed`,
+        cm,
+        floor,
+        ratio: cm / floor,
+        target: p === 50 ? '< routed' : '',
+        pass: p === 50 ? cm < floor : undefined,
       });
     }
 
@@ -117,6 +149,7 @@ export async function workerCalls() {
     }
     return rows;
   } finally {
+    await direct.cluster.close();
     await cluster.close();
   }
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Core from '../src/index.js';
 import type { ClusterManager, LaunchContext } from '../src/driver.js';
 import { PROTOCOL_VERSION } from '../src/index.js';
+import { PEER_CALLS_MIN_MINOR } from '../src/protocol/version.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(path.join(os.tmpdir(), 'cm-compat-'));
@@ -80,11 +81,14 @@ function recordingLogger() {
 let current: Build;
 let nextMinor: Build;
 let previousMinor: Build | undefined;
+/** A build of the last minor without calls from workers. */
+let beforePeerCalls: Build | undefined;
 let nextMajor: Build;
 beforeAll(async () => {
   current = { version: `${major}.${minor}`, core: await import('../src/index.js'), workerMain: path.join(packageDir, 'dist', 'worker', 'main.js') };
   nextMinor = await buildWith({ major, minor: minor + 1 });
   previousMinor = minor > 0 ? await buildWith({ major, minor: minor - 1 }) : undefined;
+  beforePeerCalls = minor < PEER_CALLS_MIN_MINOR ? undefined : minor - 1 === PEER_CALLS_MIN_MINOR - 1 ? previousMinor : await buildWith({ major, minor: PEER_CALLS_MIN_MINOR - 1 });
   nextMajor = await buildWith({ major: major + 1, minor: 0 });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -123,20 +127,40 @@ describe(`protocol compatibility within major ${major}`, () => {
     expect(lines.filter((l) => l.includes(`protocol ${major}.${minor - 1})`))).toHaveLength(2);
   });
 
-  it.skipIf(minor < 2)(`a worker of ${major}.${minor} under a master of ${major}.${minor - 1} (no calls from workers): its calls fail naming the versions, and the session carries on`, async () => {
-    const cluster = new previousMinor!.core.Cluster({ logger: recordingLogger(), onOutput: () => {} });
+  it.skipIf(minor < PEER_CALLS_MIN_MINOR)(
+    `a worker of ${major}.${minor} under a master of ${major}.${PEER_CALLS_MIN_MINOR - 1} (no calls from workers): its calls fail naming the versions, and the session carries on`,
+    async () => {
+      const cluster = new beforePeerCalls!.core.Cluster({ logger: recordingLogger(), onOutput: () => {} });
+      try {
+        const [id] = await cluster.addprocs(new OtherBuildManager(current.workerMain, 1), { timeoutMs: 20_000 });
+        const outcome = await cluster.remotecallFetch(id!, async () => {
+          try {
+            await (globalThis as unknown as { remotecallFetch(target: number, fn: () => number): Promise<number> }).remotecallFetch(1, () => 1);
+            return 'answered';
+          } catch (error) {
+            return `${(error as Error).name}: ${(error as Error).message}`;
+          }
+        });
+        expect(outcome).toMatch(new RegExp(`^UsageError: remotecallFetch: the master speaks protocol ${major}\\.${PEER_CALLS_MIN_MINOR - 1}, which has no calls from workers`));
+        expect(await cluster.remotecallFetch(id!, () => 'still talking')).toBe('still talking');
+      } finally {
+        await cluster.close();
+      }
+    },
+  );
+
+  it.skipIf(minor === 0)(`with topology 'all_to_all', a worker of ${major}.${minor - 1} joins and is called through the master`, async () => {
+    const cluster = new current.core.Cluster({ topology: 'all_to_all', logger: recordingLogger(), onOutput: () => {} });
     try {
-      const [id] = await cluster.addprocs(new OtherBuildManager(current.workerMain, 1), { timeoutMs: 20_000 });
-      const outcome = await cluster.remotecallFetch(id!, async () => {
-        try {
-          await (globalThis as unknown as { remotecallFetch(target: number, fn: () => number): Promise<number> }).remotecallFetch(1, () => 1);
-          return 'answered';
-        } catch (error) {
-          return `${(error as Error).name}: ${(error as Error).message}`;
-        }
-      });
-      expect(outcome).toMatch(new RegExp(`^UsageError: remotecallFetch: the master speaks protocol ${major}\\.${minor - 1}, which has no calls from workers`));
-      expect(await cluster.remotecallFetch(id!, () => 'still talking')).toBe('still talking');
+      const [older] = await cluster.addprocs(new OtherBuildManager(previousMinor!.workerMain, 1), { timeoutMs: 20_000 });
+      const [newer] = await cluster.addprocs(new OtherBuildManager(current.workerMain, 1), { timeoutMs: 20_000 });
+      const outcome = await cluster.remotecallFetch(
+        newer!,
+        (target: number) => (globalThis as unknown as { remotecallFetch(target: number, fn: () => string): Promise<string> }).remotecallFetch(target, () => 'from the older worker'),
+        older!,
+      );
+      expect(outcome).toBe('from the older worker');
+      expect(cluster.workers()).toEqual([older, newer]);
     } finally {
       await cluster.close();
     }

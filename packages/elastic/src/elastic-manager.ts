@@ -31,7 +31,10 @@ export const elasticManagerOptionsSchema = z
     addr: z.string().min(1).default('auto'),
     /** Port to listen on; 0 (default) lets the OS pick. Fix it (e.g. 9009) when a firewall or a site's scripts need a known port. */
     port: z.number().int().min(0).max(65535).default(0),
-    /** Only `'master_worker'`: @cm workers talk to the master, never to each other. */
+    /**
+     * Only `'master_worker'`, for ClusterManagers.jl's option name: in @cm the topology is the
+     * Cluster's (`new Cluster({ topology: 'all_to_all' })`), for elastic workers as for any others.
+     */
     topology: z.string().default('master_worker'),
     /** Workers `addprocs` waits for before it resolves (default 0: resolve at once; workers join at any time). */
     np: z.number().int().min(0).default(0),
@@ -109,7 +112,7 @@ export class ElasticManager extends EventEmitter<ElasticManagerEvents> implement
     const { topology, addr, port } = this.#options;
     if (topology === 'all_to_all') {
       throw new UsageError(
-        "ElasticManager: topology 'all_to_all' is not supported: @cm workers never connect to each other; their calls to other workers (remotecall, pmap… inside a remote function) are routed through the master (docs/worker-calls.md). Use 'master_worker' (the default)",
+        "ElasticManager: topology 'all_to_all' is not a manager option in @cm: the topology is the whole cluster's. Pass `topology: 'all_to_all'` to `new Cluster(…)` (elastic workers then listen for and make direct calls like any other; docs/worker-calls.md) and leave ElasticManager's `topology` at 'master_worker' (the default)",
         'topology',
       );
     }

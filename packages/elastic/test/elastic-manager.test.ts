@@ -33,7 +33,7 @@ describe('ElasticManager options', () => {
     expect(() => new ElasticManager({ networkInterfaces: loopbackOnly })).toThrow(/needs an address other machines can reach.*pass `addr` explicitly/);
   });
 
-  it("accepts topology 'master_worker' and explains why 'all_to_all' is refused", () => {
+  it("accepts topology 'master_worker' and points 'all_to_all' to the Cluster's option", () => {
     expect(new ElasticManager({ addr: '127.0.0.1', topology: 'master_worker' }).name).toBe('elastic');
     const error = (() => {
       try {
@@ -45,7 +45,9 @@ describe('ElasticManager options', () => {
     })();
     expect(error).toBeInstanceOf(UsageError);
     expect(error.field).toBe('topology');
-    expect(error.message).toMatch(/'all_to_all' is not supported: @cm workers never connect to each other; their calls to other workers .* are routed through the master.*Use 'master_worker'/);
+    expect(error.message).toMatch(
+      /'all_to_all' is not a manager option in @cm: the topology is the whole cluster's\. Pass `topology: 'all_to_all'` to `new Cluster\(…\)`.*leave ElasticManager's `topology` at 'master_worker'/,
+    );
     expect(() => new ElasticManager({ addr: '127.0.0.1', topology: 'custom' })).toThrow(/unknown topology 'custom'/);
   });
 

@@ -22,8 +22,8 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function newCluster(secret?: string): Cluster {
-  cluster = new Cluster({ onOutput: () => {}, logger: { debug() {}, info() {}, warn() {}, error() {} }, ...(secret ? { secret } : {}) });
+function newCluster(secret?: string, topology?: 'all_to_all'): Cluster {
+  cluster = new Cluster({ onOutput: () => {}, logger: { debug() {}, info() {}, warn() {}, error() {} }, ...(secret ? { secret } : {}), ...(topology ? { topology } : {}) });
   return cluster;
 }
 
@@ -57,6 +57,31 @@ describe('ElasticManager with workers started from the printed command', () => {
     expect(readFileSync(path.join(dir, 'secret'), 'utf8').trim()).toBe(secret);
 
     expect(manager.connectCommand({ absoluteExe: false, sameCwd: false })).toMatch(new RegExp(`^env CM_MASTER_HOST=127\\.0\\.0\\.1 .* node ${workerEntryPath()}$`));
+  });
+
+  it("with the Cluster's topology 'all_to_all', elastic workers listen and call each other directly", async () => {
+    const c = newCluster(undefined, 'all_to_all');
+    const manager = new ElasticManager({ addr: '127.0.0.1', secretFile: path.join(dir, 'secret') });
+    await c.addprocs(manager);
+    const line = printedCommand(manager);
+    const first = await startWorker(manager, line);
+    const second = await startWorker(manager, line);
+    const addressOf = (id: number) => (globalThis as unknown as Record<symbol, { direct?: { addressOf(id: number): string | undefined } }>)[Symbol.for('@cm/core.peerClient')]!.direct?.addressOf(id);
+    let address: string | undefined;
+    for (let attempt = 0; attempt < 200 && address === undefined; attempt++) {
+      address = await c.remotecallFetch(first, addressOf, second);
+      if (address === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(address).toMatch(/^127\.0\.0\.1:\d+$/);
+    const callsOnSecond = () => c.snapshot().workers.find((w) => w.id === second)!.callsDone;
+    const before = callsOnSecond();
+    const answer = await c.remotecallFetch(
+      first,
+      (target: number) => (globalThis as unknown as { remotecallFetch(target: number, fn: () => number): Promise<number> }).remotecallFetch(target, () => process.pid),
+      second,
+    );
+    expect(answer).toBe(c.worker(second).pid);
+    expect(callsOnSecond() - before).toBe(0); // not forwarded by the master
   });
 
   it('workers join at any time, leave when killed, and a restarted worker joins with a new id', async () => {

@@ -126,6 +126,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       handle: (id, caller) => this.#handle(id, caller),
       workers: () => this.#workers.values(),
       functions: this.#functions,
+      topology: this.#options.topology,
       pmap: { activeWorkers: () => [...this.#workers.values()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
     });
     // Top-level remotecall, pmap… (peer-api.ts) on the master are this cluster's, while it is the only one open.

@@ -6,14 +6,12 @@
  */
 import type net from 'node:net';
 import { LaunchError, UsageError } from '../errors.js';
+import { HANDSHAKE_TIMEOUT_MS } from '../protocol/handshake.js';
 import { type TransportSecurity, createServer } from '../protocol/transport.js';
 import { describeInterfaces, interfaceAddress, routableAddress } from '../util/address.js';
 
-/**
- * A peer has this long to complete the handshake — the TLS one when encrypting, and then the
- * @cm one (docs/protocol.md, section 2) — before it is dropped.
- */
-export const HANDSHAKE_TIMEOUT_MS = 10_000;
+/** The handshake deadline (protocol/handshake.ts), where the master's listener is. */
+export { HANDSHAKE_TIMEOUT_MS };
 
 function interfaceHost(name: string, host: string | undefined): string {
   if (host !== undefined) throw new UsageError('invalid Cluster options: give `host` or `interface`, not both', 'interface');

@@ -28,6 +28,7 @@ export const clusterOptionsSchema = z
       .refine((s) => Buffer.from(s, 'base64url').length >= 32, 'must be base64url of at least 32 random bytes (e.g. crypto.randomBytes(32).toString("base64url"))')
       .optional(),
     encrypt: z.boolean().default(false),
+    topology: z.enum(['master', 'all_to_all']).default('master'),
     heartbeat: z
       .object({
         intervalMs: timerMs(10).default(5_000),
@@ -105,6 +106,20 @@ export interface ClusterOptions {
    * @defaultValue false
    */
   encrypt?: boolean | undefined;
+  /**
+   * How calls a worker makes to another worker travel (docs/worker-calls.md):
+   * - `'master'`: through the master, on the connection each worker already has. Compute
+   *   nodes only need to reach the master.
+   * - `'all_to_all'` (Julia's default topology): each worker also listens on a port of its
+   *   own (an ephemeral port on the address it dialled the master from) and a worker calling
+   *   another connects to it directly on the first call — authenticated with the cluster
+   *   secret, encrypted when `encrypt` is on — and sends its calls there, sparing the master
+   *   the bytes and a hop. A direct connection that cannot be made falls back to the master.
+   *   Workers must be able to reach each other's ports. `pmap` from a worker still runs on
+   *   the master's dispatcher.
+   * @defaultValue 'master'
+   */
+  topology?: 'master' | 'all_to_all' | undefined;
   /**
    * Heartbeats: `{ intervalMs, timeoutMs }`.
    * @defaultValue `{ intervalMs: 5000, timeoutMs: 30000 }`

@@ -8,12 +8,19 @@
  *
  * Only admitted workers reach this (frames from a connection that passed the handshake);
  * a target must be the master or a current worker.
+ *
+ * With `topology: 'all_to_all'` it also asks each worker (1.3+) to listen for direct calls
+ * (a Direct frame) and passes the addresses they announce on to the others in Peers frames;
+ * calls sent directly never reach it.
  * @module
  */
 import { hostname } from 'node:os';
+import { z } from 'zod';
 import { RemoteError, UsageError, WorkerLostError, serializeError, type SerializedError, type WorkerLossInfo } from '../errors.js';
 import { FrameType } from '../protocol/frame.js';
 import {
+  type DirectAddress,
+  type DirectMessage,
   type EncodedPayload,
   type OfferMessage,
   type ReplyFailure,
@@ -28,7 +35,7 @@ import {
   encodeReply,
   replyFromResult,
 } from '../protocol/messages.js';
-import { PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
+import { DIRECT_PEERS_MIN_MINOR, PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
 import { parseOptions } from '../util/validate.js';
 import { cancelCall, callSlots, currentSignal, endCall } from '../worker/call-context.js';
 import { everywhere, fetchFuture, nworkers, pmap, remotecall, remotecallFetch, remotecallWait, spawnAt, workers } from '../worker/peer-api.js';
@@ -47,7 +54,12 @@ export interface RouterHost {
   workers(): Iterable<WorkerHandle>;
   readonly functions: FunctionRegistry;
   readonly pmap: PmapHost;
+  /** The Cluster option `topology`: `'all_to_all'` has workers listen for direct calls. */
+  readonly topology: 'master' | 'all_to_all';
 }
+
+/** The address a worker announces (Direct frame): where it listens for direct calls. */
+const announcedAddressSchema = z.object({ host: z.string().min(1).max(255), port: z.number().int().min(1).max(65535) }).strict();
 
 /** A worker that makes calls: the functions it offered, and its requests not yet answered (each with how to cancel it). */
 interface Caller {
@@ -65,6 +77,9 @@ export class CallRouter {
   readonly #listeners = new Set<WorkerHandle>();
   #joined: number[] = [];
   #left: number[] = [];
+  /** Listening addresses workers announced (`topology: 'all_to_all'`), and those not yet passed on. */
+  readonly #addresses = new Map<number, DirectAddress>();
+  #announced: DirectAddress[] = [];
   #flushQueued = false;
   /** Functions the master runs itself, compiled or imported once. */
   readonly #local = new FunctionTable({ myid, currentSignal, MASTER_ID, workers, nworkers, remotecall, remotecallFetch, remotecallWait, spawnAt, pmap, everywhere, fetchFuture });
@@ -82,11 +97,17 @@ export class CallRouter {
     // A worker learns who the workers are before its first function (so `workers()` is right
     // inside it); a worker that is never given a function is never told anything.
     handle.beforeFirstDefine = () => this.#listen(handle);
+    if (this.#host.topology === 'all_to_all' && minor >= DIRECT_PEERS_MIN_MINOR) {
+      // A worker that listens is told who the others are (and where they listen) from the start.
+      handle.conn.send(FrameType.Direct, encodePeerMessage({ listen: true }));
+      this.#listen(handle);
+    }
   }
 
   /** A worker left (lost or removed): tell the others, fail nothing here (its handle fails calls to it), and cancel what it started. */
   left(handle: WorkerHandle, loss: WorkerLossInfo): void {
     this.#listeners.delete(handle);
+    this.#addresses.delete(handle.id);
     if (this.#listeners.size > 0) this.#queue(() => this.#left.push(handle.id));
     const caller = this.#callers.get(handle);
     if (!caller) return;
@@ -99,7 +120,8 @@ export class CallRouter {
   #listen(handle: WorkerHandle): void {
     if (this.#listeners.has(handle)) return;
     this.#listeners.add(handle);
-    handle.conn.send(FrameType.Peers, encodePeerMessage({ all: [...this.#host.workers()].map((w) => w.id) }));
+    const all = [...this.#host.workers()].map((w) => w.id);
+    handle.conn.send(FrameType.Peers, encodePeerMessage(this.#addresses.size > 0 ? { all, direct: [...this.#addresses.values()] } : { all }));
   }
 
   /** Membership changes that happen together (a launch's workers joining) go out as one Peers frame per listener. */
@@ -109,9 +131,10 @@ export class CallRouter {
     this.#flushQueued = true;
     setImmediate(() => {
       this.#flushQueued = false;
-      const message = encodePeerMessage({ joined: this.#joined, left: this.#left });
+      const message = encodePeerMessage(this.#announced.length > 0 ? { joined: this.#joined, left: this.#left, direct: this.#announced } : { joined: this.#joined, left: this.#left });
       this.#joined = [];
       this.#left = [];
+      this.#announced = [];
       for (const listener of this.#listeners) if (!listener.conn.closed) listener.conn.send(FrameType.Peers, message);
     });
   }
@@ -132,9 +155,21 @@ export class CallRouter {
         caller.open.get(id)?.(new DOMException(reason.message, reason.name));
         return;
       }
+      case FrameType.Direct:
+        this.#announce(handle, decodePeerMessage<DirectMessage>(payload, 'a listening address'));
+        return;
       default:
         handle.conn.destroy(new Error(`worker ${handle.id} sent an unexpected frame type 0x${type.toString(16)}`));
     }
+  }
+
+  /** A worker listens for direct calls: pass its address on to the workers (a worker that was not asked to listen is ignored). */
+  #announce(handle: WorkerHandle, message: DirectMessage): void {
+    const parsed = announcedAddressSchema.safeParse(message);
+    if (this.#host.topology !== 'all_to_all' || !parsed.success) return;
+    const address: DirectAddress = [handle.id, parsed.data.host, parsed.data.port];
+    this.#addresses.set(handle.id, address);
+    if (this.#listeners.size > 0) this.#queue(() => this.#announced.push(address));
   }
 
   #caller(handle: WorkerHandle): Caller {

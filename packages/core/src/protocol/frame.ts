@@ -48,6 +48,11 @@ export const FrameType = {
   Peers: 0x19,
   /** worker → master (1.2+): define a function of the worker's, referenced by its Requests (a value). */
   Offer: 0x1a,
+  /**
+   * 1.3+, `topology: 'all_to_all'`: master → worker, listen for direct calls from other workers
+   * (`{ listen: true }`); worker → master, the address it listens on (`{ host, port }`).
+   */
+  Direct: 0x1b,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 

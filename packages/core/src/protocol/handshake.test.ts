@@ -4,7 +4,7 @@ import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import { PROTOCOL_VERSION } from './version.js';
-import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker, joinMaster } from './handshake.js';
+import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptPeer, acceptWorker, joinMaster, joinPeer } from './handshake.js';
 
 const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
 const admitAll = (): Admission => ({ admit: true, workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
@@ -21,6 +21,35 @@ describe('handshake', () => {
     expect(accepted.identity).toEqual(identity);
     expect(welcome.workerId).toBe(2);
     expect(welcome.version).toEqual(PROTOCOL_VERSION);
+  });
+
+  it('between workers: admits a caller holding the secret, and the caller checks it reached the worker it meant', async () => {
+    const secret = randomBytes(32);
+    const callee = (workerId: number) => ({ admit: true as const, workerId, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
+    const first = await pair();
+    const [accepted, welcome] = await Promise.all([
+      acceptPeer(first.master, secret, () => callee(3), { timeoutMs: 2000 }),
+      joinPeer(first.worker, secret, { workerId: 2, target: 3 }, { timeoutMs: 2000 }),
+    ]);
+    expect(accepted.identity).toEqual({ workerId: 2, target: 3 });
+    expect(welcome.workerId).toBe(3);
+    // A listener that turns out to be another worker (a stale address) is not trusted with the call.
+    const second = await pair();
+    const results = await Promise.allSettled([
+      acceptPeer(second.master, secret, () => callee(4), { timeoutMs: 2000 }),
+      joinPeer(second.worker, secret, { workerId: 2, target: 3 }, { timeoutMs: 2000 }),
+    ]);
+    expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: 'the listener dialled for worker 3 is worker 4' } });
+  });
+
+  it("a proof made for the master's handshake is worthless on a worker's listener, and the other way round", async () => {
+    const secret = randomBytes(32);
+    const toPeer = await pair();
+    const asWorker = await Promise.allSettled([acceptPeer(toPeer.master, secret, () => admitAll(), { timeoutMs: 2000 }), joinMaster(toPeer.worker, secret, identity, { timeoutMs: 2000 })]);
+    expect(asWorker[0]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/authentication failed/) } });
+    const toMaster = await pair();
+    const asPeer = await Promise.allSettled([acceptWorker(toMaster.master, secret, admitAll, { timeoutMs: 2000 }), joinPeer(toMaster.worker, secret, { workerId: 2, target: 2 }, { timeoutMs: 2000 })]);
+    expect(asPeer[0]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/authentication failed/) } });
   });
 
   it('refuses a worker with the wrong secret, and tells it so', async () => {

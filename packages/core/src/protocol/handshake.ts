@@ -11,6 +11,12 @@
  * each side proves it holds it over the other side's fresh nonce, so neither a replayed
  * Auth nor an impostor master gets anywhere. The worker runs nothing until the master's
  * proof checks out.
+ *
+ * A direct connection between workers (`topology: 'all_to_all'`, protocol 1.3+) runs the same
+ * exchange with the callee in the master's place and its own role names ("cm-peer-caller",
+ * "cm-peer-callee"), so a proof made for one kind of connection is worthless on the other:
+ * the Auth carries `{ workerId, target }` (the caller's id and the worker it meant to reach)
+ * and the Welcome the callee's id, which the caller checks is the worker it dialled.
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -23,6 +29,13 @@ import { PROTOCOL_VERSION, type ProtocolVersion, versionMismatchMessage } from '
 
 /** Frames before authentication are small; anything bigger is an attack or garbage. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
+
+/**
+ * A peer has this long to complete the handshake — the TLS one when encrypting, and then the
+ * @cm one (docs/protocol.md, section 2) — before it is dropped. The master's listener and a
+ * worker's (direct connections) both use it.
+ */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 const NONCE_BYTES = 32;
 
@@ -41,6 +54,17 @@ export const workerIdentitySchema = z.object({
   endsAt: z.number().nullable().default(null),
 });
 export type WorkerIdentity = z.infer<typeof workerIdentitySchema>;
+
+/** Who a worker dialling another worker directly says it is, and whom it meant to reach. */
+export const peerIdentitySchema = z.object({ workerId: z.number().int().positive(), target: z.number().int().positive() }).strict();
+export type PeerIdentity = z.infer<typeof peerIdentitySchema>;
+
+/** The proof labels of each kind of connection: who dials proves with `dialler`, who listens with `listener`. */
+const ROLES = {
+  master: { dialler: 'cm-worker', listener: 'cm-master' },
+  peer: { dialler: 'cm-peer-caller', listener: 'cm-peer-callee' },
+} as const;
+type Roles = (typeof ROLES)[keyof typeof ROLES];
 
 const helloSchema = z.object({ protocol: z.literal('cm'), version: versionSchema, nonce: z.string() });
 const authSchema = z.object({ version: versionSchema, nonce: z.string(), proof: z.string(), identity: z.unknown() });
@@ -62,7 +86,7 @@ export type Admission = { admit: true; workerId: number; heartbeatMs: number; ti
 
 export class RefusedError extends ProtocolError {}
 
-function proof(secret: Buffer, role: 'cm-worker' | 'cm-master', first: Buffer, second: Buffer): Buffer {
+function proof(secret: Buffer, role: string, first: Buffer, second: Buffer): Buffer {
   return createHmac('sha256', secret).update(role).update(first).update(second).digest();
 }
 
@@ -105,12 +129,38 @@ function negotiate(mine: ProtocolVersion, theirs: ProtocolVersion): ProtocolVers
  * Welcome has been sent. Rejects (having sent a Refuse where useful) on any failure; the
  * caller logs it and destroys the connection.
  */
-export async function acceptWorker(
+export function acceptWorker(
   conn: FramedConnection,
   secret: Buffer,
   decide: (identity: WorkerIdentity) => Admission,
   options: { timeoutMs: number; version?: ProtocolVersion },
 ): Promise<{ identity: WorkerIdentity; workerId: number; version: ProtocolVersion }> {
+  return accept(conn, secret, ROLES.master, workerIdentitySchema, 'worker identity', decide, options);
+}
+
+/**
+ * A worker's listener (direct connections): the same exchange as {@link acceptWorker}, with the
+ * peer roles. `decide` sees the caller's verified `{ workerId, target }`; the Welcome carries
+ * this worker's id and settings.
+ */
+export function acceptPeer(
+  conn: FramedConnection,
+  secret: Buffer,
+  decide: (identity: PeerIdentity) => Admission,
+  options: { timeoutMs: number; version?: ProtocolVersion },
+): Promise<{ identity: PeerIdentity; workerId: number; version: ProtocolVersion }> {
+  return accept(conn, secret, ROLES.peer, peerIdentitySchema, 'peer identity', decide, options);
+}
+
+async function accept<I>(
+  conn: FramedConnection,
+  secret: Buffer,
+  roles: Roles,
+  identitySchema: z.ZodType<I>,
+  what: string,
+  decide: (identity: I) => Admission,
+  options: { timeoutMs: number; version?: ProtocolVersion },
+): Promise<{ identity: I; workerId: number; version: ProtocolVersion }> {
   const version = options.version ?? PROTOCOL_VERSION;
   const masterNonce = randomBytes(NONCE_BYTES);
   sendJson(conn, FrameType.Hello, { protocol: 'cm', version, nonce: masterNonce.toString('base64') });
@@ -121,13 +171,13 @@ export async function acceptWorker(
     throw new ProtocolError(reason);
   }
   const workerNonce = Buffer.from(auth.nonce, 'base64');
-  if (workerNonce.length !== NONCE_BYTES || !proofMatches(proof(secret, 'cm-worker', masterNonce, workerNonce), auth.proof)) {
+  if (workerNonce.length !== NONCE_BYTES || !proofMatches(proof(secret, roles.dialler, masterNonce, workerNonce), auth.proof)) {
     sendJson(conn, FrameType.Refuse, { reason: "authentication failed: the worker does not hold this cluster's secret" });
     throw new ProtocolError('authentication failed: wrong secret');
   }
-  const identity = workerIdentitySchema.safeParse(auth.identity);
+  const identity = identitySchema.safeParse(auth.identity);
   if (!identity.success) {
-    const reason = `worker identity is malformed: ${identity.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+    const reason = `${what} is malformed: ${identity.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
     sendJson(conn, FrameType.Refuse, { reason });
     throw new ProtocolError(reason);
   }
@@ -139,7 +189,7 @@ export async function acceptWorker(
   const negotiated = negotiate(version, auth.version);
   sendJson(conn, FrameType.Welcome, {
     version: negotiated,
-    proof: proof(secret, 'cm-master', workerNonce, masterNonce).toString('base64'),
+    proof: proof(secret, roles.listener, workerNonce, masterNonce).toString('base64'),
     workerId: admission.workerId,
     heartbeatMs: admission.heartbeatMs,
     timeoutMs: admission.timeoutMs,
@@ -149,7 +199,22 @@ export async function acceptWorker(
 }
 
 /** Worker side. Resolves with the Welcome once the master has proven it holds the secret. */
-export async function joinMaster(conn: FramedConnection, secret: Buffer, identity: WorkerIdentity, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
+export function joinMaster(conn: FramedConnection, secret: Buffer, identity: WorkerIdentity, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
+  return join(conn, secret, ROLES.master, identity, 'the master failed authentication (it does not hold the secret this worker was given); not running anything', options);
+}
+
+/**
+ * Caller side of a direct connection: resolves with the callee's Welcome once it has proven it
+ * holds the secret and is worker `identity.target` (a stale address now used by another
+ * worker is refused).
+ */
+export async function joinPeer(conn: FramedConnection, secret: Buffer, identity: PeerIdentity, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
+  const welcome = await join(conn, secret, ROLES.peer, identity, `worker ${identity.target} failed authentication (it does not hold the cluster secret)`, options);
+  if (welcome.workerId !== identity.target) throw new ProtocolError(`the listener dialled for worker ${identity.target} is worker ${welcome.workerId}`);
+  return welcome;
+}
+
+async function join(conn: FramedConnection, secret: Buffer, roles: Roles, identity: unknown, impostor: string, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
   const version = options.version ?? PROTOCOL_VERSION;
   const hello = parseJson(helloSchema, await expectFrame(conn, FrameType.Hello, 'Hello frame', options.timeoutMs), 'Hello frame');
   if (hello.version.major !== version.major) {
@@ -162,12 +227,10 @@ export async function joinMaster(conn: FramedConnection, secret: Buffer, identit
   sendJson(conn, FrameType.Auth, {
     version,
     nonce: workerNonce.toString('base64'),
-    proof: proof(secret, 'cm-worker', masterNonce, workerNonce).toString('base64'),
+    proof: proof(secret, roles.dialler, masterNonce, workerNonce).toString('base64'),
     identity,
   });
   const welcome = parseJson(welcomeSchema, await expectFrame(conn, FrameType.Welcome, 'Welcome frame', options.timeoutMs), 'Welcome frame');
-  if (!proofMatches(proof(secret, 'cm-master', workerNonce, masterNonce), welcome.proof)) {
-    throw new ProtocolError('the master failed authentication (it does not hold the secret this worker was given); not running anything');
-  }
+  if (!proofMatches(proof(secret, roles.listener, workerNonce, masterNonce), welcome.proof)) throw new ProtocolError(impostor);
   return welcome;
 }

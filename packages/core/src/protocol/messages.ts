@@ -260,17 +260,27 @@ export function decodeReply(body: Buffer): ReplyMessage {
   throw new ProtocolError(`the reply to request ${id} has an unknown status ${String(body[4])}`);
 }
 
-/** Peers: the workers now (`all`, sent first), or what changed since the last Peers (`joined`, `left`). Ids only. */
-export type PeersMessage = { all: number[] } | { joined: number[]; left: number[] };
+/** A worker's listening address for direct calls (`topology: 'all_to_all'`): id, host, port. */
+export type DirectAddress = [workerId: number, host: string, port: number];
+
+/**
+ * Peers: the workers now (`all`, sent first), or what changed since the last Peers (`joined`,
+ * `left`). Ids, and (1.3+, `topology: 'all_to_all'`) in `direct` the listening addresses of
+ * workers that announced one since (older workers ignore the field).
+ */
+export type PeersMessage = ({ all: number[] } | { joined: number[]; left: number[] }) & { direct?: DirectAddress[] | undefined };
+
+/** Direct (1.3+): master → worker `{ listen: true }`; worker → master the address it listens on. */
+export type DirectMessage = { listen: true } | { host: string; port: number };
 
 /** Offer: a function of the worker's, `{ id, source }` or `{ id, module, name, importer? }` (ids are the worker's own). */
 export type OfferMessage = DefineMessage;
 
 /** Peers and Offer carry one value each. */
-export function encodePeerMessage(message: PeersMessage | OfferMessage): EncodedPayload {
+export function encodePeerMessage(message: PeersMessage | OfferMessage | DirectMessage): EncodedPayload {
   return encodeValue(message, 0);
 }
 
-export function decodePeerMessage<T extends PeersMessage | OfferMessage>(body: Buffer, what: string): T {
+export function decodePeerMessage<T extends PeersMessage | OfferMessage | DirectMessage>(body: Buffer, what: string): T {
   return decodeValue(body, what, 0) as T;
 }

@@ -2,7 +2,7 @@
  * The wire protocol version. Peers with the same major interoperate (the session uses the
  * lower minor); a different major is refused with a message naming both versions.
  */
-export const PROTOCOL_VERSION = { major: 1, minor: 2 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;
 
 /** The first minor version with the Cancel frame: a master sends it only to workers that speak it. */
 export const CANCEL_MIN_MINOR = 1;
@@ -12,6 +12,9 @@ export const PEER_CALLS_MIN_MINOR = 2;
 
 /** The first minor version with one-item map calls (Call mode 2) and their compact Results (statuses 2 and 3). */
 export const ITEM_CALL_MIN_MINOR = 2;
+
+/** The first minor version with direct connections between workers (the Direct frame; `topology: 'all_to_all'`). */
+export const DIRECT_PEERS_MIN_MINOR = 3;
 
 export type ProtocolVersion = { readonly major: number; readonly minor: number };
 

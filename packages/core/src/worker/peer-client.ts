@@ -7,6 +7,9 @@
  * @cm/core (which feeds it frames) and the copy user code imports (peer-api.ts) share it.
  * Nothing here runs for a worker that makes no calls, except keeping the list of workers,
  * which the master sends only once this worker has a function to run.
+ *
+ * With `topology: 'all_to_all'` (direct-peers.ts) a call to another worker goes on a direct
+ * connection to it when there is one; its Reply comes back there and lands here the same way.
  * @module
  */
 import { RemoteError, UsageError, WorkerLostError, type SerializedError, type WorkerLossInfo } from '../errors.js';
@@ -14,6 +17,10 @@ import type { FramedConnection } from '../protocol/connection.js';
 import { FrameType } from '../protocol/frame.js';
 import { type PeersMessage, type ReplyFailure, type RequestKind, decodePeerMessage, decodeReply, encodeCancel, encodePeerMessage, encodeRequest, messageId } from '../protocol/messages.js';
 import { PEER_CALLS_MIN_MINOR } from '../protocol/version.js';
+import type { FunctionDefinition } from '../protocol/messages.js';
+import type { DirectPeers } from './direct-peers.js';
+import type { DirectLink, LinkOwner, OutgoingRequest } from './direct-link.js';
+import { MASTER_ID } from './identity.js';
 import { definitionOf } from './shippable.js';
 
 const CLIENT = Symbol.for('@cm/core.peerClient');
@@ -22,6 +29,14 @@ const MAX_REQUEST_ID = 0xffff_ffff;
 interface PendingRequest {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** The direct connection carrying it; undefined when it went through the master. */
+  link: DirectLink | undefined;
+}
+
+/** A function as this worker ships it: its id in this worker's Offers, and its definition. */
+interface Shipped {
+  readonly id: number;
+  readonly definition: FunctionDefinition;
 }
 
 /** A request sent: its id (to cancel it) and its outcome. */
@@ -30,14 +45,18 @@ export interface SentRequest {
   promise: Promise<unknown>;
 }
 
-export class PeerClient {
+export class PeerClient implements LinkOwner {
   #conn: FramedConnection | undefined;
+  /** Direct connections to other workers (`topology: 'all_to_all'`), once the master asked for them. */
+  #direct: DirectPeers | undefined;
   #minor = 0;
   #nextId = 1;
   readonly #pending = new Map<number, PendingRequest>();
   /** Offered functions: by the function object (fast path) and by source or module key (one id each). */
-  readonly #offeredFunctions = new WeakMap<object, number>();
-  readonly #offeredKeys = new Map<string, number>();
+  readonly #offeredFunctions = new WeakMap<object, Shipped>();
+  readonly #offeredKeys = new Map<string, Shipped>();
+  /** Function ids the master has been sent an Offer for. */
+  readonly #offeredToMaster = new Set<number>();
   /** The workers, as the master last said (ids in the order it named them). */
   readonly #peers = new Set<number>();
   /** Futures made here, for fetches from other processes: held weakly, so a Future nobody keeps is freed. */
@@ -50,6 +69,16 @@ export class PeerClient {
     this.#conn = conn;
     this.#minor = minor;
     conn.onClose(() => this.#masterGone());
+  }
+
+  /** The runtime: the master asked for direct connections (`topology: 'all_to_all'`). */
+  attachDirect(direct: DirectPeers): void {
+    this.#direct = direct;
+  }
+
+  /** This worker's direct connections (`topology: 'all_to_all'`), once the master asked for them; for diagnostics and tests. */
+  get direct(): DirectPeers | undefined {
+    return this.#direct;
   }
 
   /** The runtime: a Reply or Peers frame arrived. */
@@ -79,19 +108,49 @@ export class PeerClient {
    */
   request(caller: string, target: number, fn: unknown, kind: RequestKind, args: unknown[]): SentRequest {
     const conn = this.#session(caller);
-    const fnId = this.#offer(conn, fn, caller);
+    const shipped = this.#shippable(fn, caller);
     const id = this.#nextId;
     let payload;
     try {
-      payload = encodeRequest({ id, target, fnId, kind, args });
+      payload = encodeRequest({ id, target, fnId: shipped.id, kind, args });
       conn.assertFits(payload, 'the call');
     } catch (error) {
       throw new UsageError(`${caller}: the arguments cannot be sent to ${target === 1 ? 'the master' : `worker ${target}`}: ${(error as Error).message}`, 'args', { cause: error });
     }
     this.#nextId = id === MAX_REQUEST_ID ? 1 : id + 1;
-    const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject }));
-    conn.send(FrameType.Request, payload);
+    const link = kind === 'call' && target !== MASTER_ID ? this.#direct?.link(target) : undefined;
+    const promise = new Promise<unknown>((resolve, reject) => this.#pending.set(id, { resolve, reject, link }));
+    const request: OutgoingRequest = { id, target, fnId: shipped.id, definition: shipped.definition, payload };
+    if (!link?.send(request)) this.route(request);
     return { id, promise };
+  }
+
+  /** Send `request` through the master (a direct connection, when there was one to try, could not be made). */
+  route(request: OutgoingRequest): void {
+    const pending = this.#pending.get(request.id);
+    const conn = this.#conn;
+    if (!pending || !conn || conn.closed) return; // given up on, or the master is gone (which failed it)
+    pending.link = undefined;
+    if (!this.#offeredToMaster.has(request.fnId)) {
+      conn.send(FrameType.Offer, encodePeerMessage({ id: request.fnId, ...request.definition }));
+      this.#offeredToMaster.add(request.fnId);
+    }
+    conn.send(FrameType.Request, request.payload);
+  }
+
+  /** A Reply on a direct connection. */
+  reply(payload: Buffer): void {
+    this.receive(FrameType.Reply, payload);
+  }
+
+  /** A direct connection closed with these requests unanswered. */
+  lose(ids: readonly number[], error: WorkerLostError): void {
+    for (const id of ids) {
+      const pending = this.#pending.get(id);
+      if (!pending) continue;
+      this.#pending.delete(id);
+      pending.reject(error);
+    }
   }
 
   /** Give up on request `id`: it rejects with `reason` now, and the master is told (it cancels the call where it runs). */
@@ -101,7 +160,8 @@ export class PeerClient {
     this.#pending.delete(id);
     pending.reject(reason);
     const { name, message } = reason instanceof Error || reason instanceof DOMException ? reason : { name: 'AbortError', message: String(reason) };
-    if (this.#conn && !this.#conn.closed) this.#conn.send(FrameType.Cancel, encodeCancel({ id, reason: { name, message } }));
+    if (pending.link) pending.link.cancel(id, { name, message });
+    else if (this.#conn && !this.#conn.closed) this.#conn.send(FrameType.Cancel, encodeCancel({ id, reason: { name, message } }));
   }
 
   /** A reference number for the next Future made here. */
@@ -140,29 +200,31 @@ export class PeerClient {
     return conn;
   }
 
-  /** The worker's id for `fn`, sending an Offer the first time. */
-  #offer(conn: FramedConnection, fn: unknown, caller: string): number {
+  /** The worker's id for `fn` and its definition (one id per source or module export). */
+  #shippable(fn: unknown, caller: string): Shipped {
     const known = typeof fn === 'function' ? this.#offeredFunctions.get(fn) : undefined;
     if (known !== undefined) return known;
     const { key, definition } = definitionOf(fn, caller);
-    let id = this.#offeredKeys.get(key);
-    if (id === undefined) {
-      id = this.#offeredKeys.size + 1;
-      this.#offeredKeys.set(key, id);
-      conn.send(FrameType.Offer, encodePeerMessage({ id, ...definition }));
+    let shipped = this.#offeredKeys.get(key);
+    if (shipped === undefined) {
+      shipped = { id: this.#offeredKeys.size + 1, definition };
+      this.#offeredKeys.set(key, shipped);
     }
-    if (typeof fn === 'function') this.#offeredFunctions.set(fn, id);
-    return id;
+    if (typeof fn === 'function') this.#offeredFunctions.set(fn, shipped);
+    return shipped;
   }
 
   #updatePeers(message: PeersMessage): void {
+    if (message.direct) this.#direct?.learn(message.direct);
     if ('all' in message) {
       this.#peers.clear();
       for (const id of message.all) this.#peers.add(id);
+      this.#direct?.retain(message.all);
       return;
     }
     for (const id of message.joined) this.#peers.add(id);
     for (const id of message.left) this.#peers.delete(id);
+    if (message.left.length > 0) this.#direct?.forget(message.left);
   }
 
   #masterGone(): void {

@@ -31,8 +31,9 @@ import { backoffDelays, sleep } from '../util/backoff.js';
 import { debug, formatMs } from '../util/debug.js';
 import { callSlots, cancelCall, endCall, installWorkerGlobals, isCancelled } from './call-context.js';
 import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
+import { type DirectPeers, startDirectPeers } from './direct-peers.js';
 import { FunctionTable, explainInlineError } from './functions.js';
-import { setMyid } from './identity.js';
+import { myid, setMyid } from './identity.js';
 import { installPeerGlobals } from './peer-api.js';
 import { peerClient } from './peer-client.js';
 import { captureOutput } from './output.js';
@@ -158,15 +159,23 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   setMyid(welcome.workerId);
   // Calls that arrived meanwhile wait unread until serve() takes them.
   await watchdog.ready;
-  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog);
+  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog, security);
 }
 
-function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutMs: number; version: { minor: number } }, tee: boolean, watchdog: Watchdog): Promise<number> {
+function serve(
+  conn: FramedConnection,
+  settings: { heartbeatMs: number; timeoutMs: number; version: { minor: number } },
+  tee: boolean,
+  watchdog: Watchdog,
+  security: TransportSecurity,
+): Promise<number> {
   const functions = new FunctionTable();
   // Calls this worker makes itself (peer-api.ts) go through the master on this connection.
   const peers = peerClient();
   peers.attach(conn, settings.version.minor);
   installPeerGlobals();
+  /** Direct connections to and from other workers, once the master asks for them (`topology: 'all_to_all'`). */
+  let direct: DirectPeers | undefined;
   /** Calls that went asynchronous and have not answered yet: the ones a Cancel can reach. */
   const running = new Set<number>();
   installWorkerGlobals();
@@ -375,6 +384,9 @@ function serve(conn: FramedConnection, settings: { heartbeatMs: number; timeoutM
       case FrameType.Reply:
       case FrameType.Peers:
         peers.receive(type, payload);
+        return;
+      case FrameType.Direct:
+        direct ??= startDirectPeers({ master: conn, self: myid(), secret: security.secret, security, functions, settings, owner: peers });
         return;
       case FrameType.Shutdown:
         shuttingDown = true;
