@@ -19,7 +19,7 @@ import { submitJob } from './command.js';
 import { registerDriverName } from './config.js';
 import { type Flag, type FlagValue, type JobLayout, type ProcessDriver, type ProcessLaunchDeclaration, type SchedulerDriver, describeEnd, isEnded, isQueueDriver } from './driver.js';
 import { optionFlags } from './flags.js';
-import { onInterrupt } from './interrupt.js';
+import { LiveJobs } from './live-jobs.js';
 import { type ResolvedJobQueueOptions, resolveOptions } from './options.js';
 import { ProcessLaunch } from './process-launch.js';
 import { ProgressLine } from './progress.js';
@@ -71,15 +71,9 @@ export abstract class JobQueueManager implements ClusterManager {
   protected readonly optionSources: Readonly<Record<string, string>>;
   readonly #flagOrder: readonly string[];
   readonly #watcher: JobWatcher | undefined;
-  readonly #submissions = new Set<Submission>();
-  readonly #launches = new Set<ProcessLaunch>();
-  /** Cancels of queued jobs (a driver with a queue); `shutdown` waits for those under way. */
-  readonly #canceller: JobCanceller | undefined;
-  /** Secret files of live launches, by launch id. */
-  readonly #secretFiles = new Map<string, string>();
+  /** The jobs, commands and secret files of this manager's launches that may still be live. */
+  readonly #live: LiveJobs;
   readonly #walltimeSeconds: number | undefined;
-  #untrap: (() => void) | undefined;
-  #shutDown = false;
   /** The `np` and options this manager was made with, for `withWorkers`. */
   readonly #given: { readonly np: number | undefined; readonly options: object | undefined };
   /** With `replaceBeforeWalltime`: how long before a worker's walltime its replacement is started. */
@@ -147,7 +141,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const { host, port, advertiseHost } = this.options;
     this.listen = host !== undefined || port !== undefined || advertiseHost !== undefined ? { host, port, advertiseHost } : undefined;
     this.#watcher = isQueueDriver(driver) ? JobWatcher.for(driver, this.runner) : undefined;
-    this.#canceller = isQueueDriver(driver) ? new JobCanceller(driver, this.runner) : undefined;
+    this.#live = new LiveJobs(this.name, this.runner, isQueueDriver(driver) ? new JobCanceller(driver, this.runner) : undefined);
   }
 
   #mode(driver: SchedulerDriver | ProcessDriver, inAllocation: boolean): Mode {
@@ -198,7 +192,7 @@ export abstract class JobQueueManager implements ClusterManager {
 
   /** Ids of the jobs this manager submitted that may still be queued or running. */
   jobIds(): string[] {
-    return [...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId);
+    return this.#live.jobIds();
   }
 
   #queueDriver(): SchedulerDriver {
@@ -236,14 +230,13 @@ export abstract class JobQueueManager implements ClusterManager {
     const secretFile = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir }).secret;
     const { [WORKER_ENV.secret]: secret, ...rest } = context.workerEnv;
     if (!secret) throw new TypeError('the launch context carries no secret');
-    this.#secretFiles.set(context.launchId, secretFile);
-    this.#updateTrap();
+    this.#live.addSecretFile(context.launchId, secretFile);
     await this.runner.writeFile(secretFile, `${secret}\n`, 0o600);
     return { ...rest, [WORKER_ENV.secretFile]: secretFile };
   }
 
   async launch(context: LaunchContext): Promise<void> {
-    if (this.#shutDown) throw new UsageError(`${this.name} manager was shut down; create a new one for another addprocs`);
+    if (this.#live.closed) throw new UsageError(`${this.name} manager was shut down; create a new one for another addprocs`);
     const connection = await this.#connection(context);
     if (this.layout === 'allocation' || this.layout === 'processes') return this.#launchProcesses(context, connection);
     const files = launchFiles({ launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir, driver: this.#queueDriver() });
@@ -286,12 +279,11 @@ export abstract class JobQueueManager implements ClusterManager {
       progress,
       poll: this.options,
       stderrPath: (taskIndex) => logPaths({ driver, layout, launchId: context.launchId, jobName: this.options.jobName, logDir: this.logDir }, { jobId, taskIndex }).stderr,
-      onGone: () => this.#updateTrap(),
+      onGone: () => this.#live.updateTrap(),
     });
-    this.#submissions.add(submission);
-    this.#updateTrap();
-    if (!replaces) context.signal.addEventListener('abort', () => void this.#cancel([submission]).catch(() => undefined), { once: true });
-    if (this.#shutDown || (!replaces && context.signal.aborted)) await this.#cancel([submission]);
+    this.#live.addSubmission(submission);
+    if (!replaces) context.signal.addEventListener('abort', () => void this.#live.cancel([submission]).catch(() => undefined), { once: true });
+    if (this.#live.closed || (!replaces && context.signal.aborted)) await this.#live.cancel([submission]);
   }
 
   #logPatterns(launchId: string): { stdoutPath: string; stderrPath: string } {
@@ -315,30 +307,19 @@ export abstract class JobQueueManager implements ClusterManager {
       worker: [context.workerCommand.file, ...this.options.nodeArgs, ...context.workerCommand.args],
       env: { ...this.options.env, ...connection },
     });
-    this.#launches.add(launch);
-    void launch.exited.then(() => this.#updateTrap());
-    this.#updateTrap();
+    this.#live.addProcessLaunch(launch);
     const where = this.layout === 'allocation' ? ' in the current allocation' : '';
     context.progress({ message: `${this.name}: started ${declaration.per === 'launch' ? 'the command for' : 'a command for each of'} ${this.expectedWorkers} workers${where}` });
   }
 
-  #submissionOf(worker: WorkerConfig): Submission | undefined {
-    const ofLaunch = [...this.#submissions].filter((s) => s.context.launchId === worker.launchId);
-    return ofLaunch.find((s) => s.owns(worker)) ?? (ofLaunch.length === 1 ? ofLaunch[0] : undefined);
-  }
-
-  #launchOf(worker: WorkerConfig): ProcessLaunch | undefined {
-    return [...this.#launches].find((launch) => launch.launchId === worker.launchId);
-  }
-
   manage(worker: WorkerConfig, event: WorkerEvent): void {
-    const launch = this.#launchOf(worker);
+    const launch = this.#live.processLaunchOf(worker);
     if (launch) {
       if (event === 'joined') launch.workerJoined(worker);
       else void launch.stopWorker(worker);
       return;
     }
-    const submission = this.#submissionOf(worker);
+    const submission = this.#live.submissionOf(worker);
     if (!submission) return;
     if (event === 'joined') {
       submission.workerJoined(worker);
@@ -346,14 +327,7 @@ export abstract class JobQueueManager implements ClusterManager {
       return;
     }
     const unit = submission.workerLeft(worker);
-    if (unit !== undefined && !submission.gone) {
-      // Its last worker is gone: make sure the job (or array task) does not linger in the queue.
-      const whole = unit === submission.jobId;
-      this.#canceller!.cancel([unit]).then(
-        () => whole && submission.markGone(),
-        (error: Error) => submission.context.progress({ message: error.message }),
-      );
-    }
+    if (unit !== undefined && !submission.gone) this.#live.cancelLeftover(submission, unit);
   }
 
   /**
@@ -384,21 +358,7 @@ export abstract class JobQueueManager implements ClusterManager {
    * @returns how many workers were cancelled
    */
   async cancelPending(launchId: string, count: number): Promise<number> {
-    const submissions = [...this.#submissions].filter((s) => !s.gone && s.context.launchId === launchId && s.replaces === undefined).reverse();
-    let cancelled = 0;
-    for (const submission of submissions) {
-      if (cancelled >= count) break;
-      const taken = submission.withdrawQueued(count - cancelled);
-      if (taken.workers === 0) continue;
-      if (taken.whole) await this.#cancel([submission]);
-      else await this.#canceller!.cancel(taken.ids);
-      cancelled += taken.workers;
-      submission.context.progress({
-        message: `${this.name}: cancelled ${taken.workers} queued worker(s) of job ${submission.jobId} (${taken.ids.join(', ')}): no longer needed`,
-        jobIds: [submission.jobId],
-      });
-    }
-    return cancelled;
+    return this.#live.cancelPending(launchId, count);
   }
 
   /**
@@ -406,16 +366,13 @@ export abstract class JobQueueManager implements ClusterManager {
    * scheduler's last state and reason (`slurm job 4711: PENDING (Resources)`), or its commands.
    */
   describePending(launchId: string): string | undefined {
-    const jobs = [...this.#submissions].filter((s) => s.context.launchId === launchId).map((s) => s.describe());
-    if (jobs.length > 0) return jobs.join('; ');
-    const launch = [...this.#launches].find((l) => l.launchId === launchId);
-    return launch ? `${this.name} commands still running, no worker joined through them yet` : undefined;
+    return this.#live.describePending(launchId);
   }
 
   async explainLoss(worker: WorkerConfig): Promise<string | undefined> {
-    const launch = this.#launchOf(worker);
+    const launch = this.#live.processLaunchOf(worker);
     if (launch) return launch.explain(worker, EXPLAIN_WAIT_MS);
-    const submission = this.#submissionOf(worker);
+    const submission = this.#live.submissionOf(worker);
     if (!submission) return undefined;
     const deadline = Date.now() + EXPLAIN_WAIT_MS;
     for (;;) {
@@ -437,56 +394,7 @@ export abstract class JobQueueManager implements ClusterManager {
    * file is removed.
    */
   async shutdown(_reason: string, launchId?: string): Promise<void> {
-    if (launchId === undefined) this.#shutDown = true;
-    const ofLaunch = (id: string) => launchId === undefined || id === launchId;
-    const live = [...this.#submissions].filter((s) => !s.gone && ofLaunch(s.context.launchId));
-    const launches = [...this.#launches].filter((launch) => ofLaunch(launch.launchId));
-    try {
-      const results = await Promise.allSettled([this.#cancel(live), ...launches.map((launch) => launch.stop())]);
-      // Cancels an abort or a timeout already started: a failure must be reported, not lost.
-      const earlier = [...this.#submissions].filter((s) => s.cancelled && ofLaunch(s.context.launchId));
-      results.push(...(await Promise.allSettled(earlier.map((s) => s.cancelled!))));
-      for (const submission of earlier) submission.cancelled = undefined;
-      await this.#canceller?.settled();
-      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
-      if (failed) throw failed.reason;
-    } finally {
-      const secrets = [...this.#secretFiles.entries()].filter(([id]) => ofLaunch(id));
-      for (const [id] of secrets) this.#secretFiles.delete(id);
-      await this.runner.remove(secrets.map(([, file]) => file)).catch(() => undefined);
-      this.#updateTrap();
-    }
-  }
-
-  async #cancel(submissions: readonly Submission[]): Promise<void> {
-    const live = submissions.filter((s) => !s.gone);
-    if (live.length === 0) return;
-    for (const submission of live) submission.markGone();
-    const cancel = this.#canceller!.cancel(live.map((s) => s.jobId));
-    for (const submission of live) submission.cancelled = cancel;
-    await cancel;
-  }
-
-  /** Keep interrupt handlers installed exactly while this manager has jobs, commands or secret files that may be live. */
-  #updateTrap(): void {
-    const live = [...this.#submissions].some((s) => !s.gone) || [...this.#launches].some((launch) => !launch.ended) || this.#secretFiles.size > 0;
-    if (live && !this.#untrap) {
-      this.#untrap = onInterrupt(() => this.#cancelAllSync());
-    } else if (!live && this.#untrap) {
-      this.#untrap();
-      this.#untrap = undefined;
-    }
-  }
-
-  #cancelAllSync(): void {
-    for (const launch of this.#launches) launch.stopSync();
-    this.#canceller?.cancelSync([...this.#submissions].filter((s) => !s.gone).map((s) => s.jobId));
-    try {
-      this.runner.removeSync([...this.#secretFiles.values()]);
-    } catch {
-      // best effort
-    }
-    this.#untrap = undefined;
+    await this.#live.shutdown(launchId);
   }
 
   #replaceLeadMs(): number | undefined {
@@ -500,7 +408,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (lead === undefined || worker.endsAt === null || submission.replacementTimer) return;
     const delay = Math.max(0, worker.endsAt - lead - Date.now());
     submission.replacementTimer = setTimeout(() => {
-      if (this.#shutDown || submission.gone) return;
+      if (this.#live.closed || submission.gone) return;
       this.#submit(submission.context, submission.scriptPath, submission.script, submission.jobId).catch((error: Error) => {
         submission.context.progress({ message: `${this.name}: could not submit a replacement for job ${submission.jobId}: ${error.message}` });
       });
