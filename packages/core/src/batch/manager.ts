@@ -3,6 +3,9 @@
  * specific to its scheduler ({@link SchedulerDriver}); this class renders the job script,
  * submits it once per `addprocs` with retry, watches the jobs, reports progress, fails fast,
  * explains lost workers and cancels every job it submitted when they are no longer needed.
+ * Its parts live beside it: the ledger of live jobs, cancels and the interrupt trap
+ * (live-jobs.ts), replacement before walltime (walltime-replacement.ts) and the explanation of
+ * a lost worker (loss.ts).
  * @module
  */
 import os from 'node:os';
@@ -10,15 +13,16 @@ import path from 'node:path';
 import type { ListenRequest } from '../cluster/listener.js';
 import { UsageError } from '../errors.js';
 import type { ClusterManager, LaunchContext, WorkerConfig, WorkerEvent } from '../manager/types.js';
-import { backoffDelays, sleep, take } from '../util/backoff.js';
+import { backoffDelays, take } from '../util/backoff.js';
 import { WORKER_ENV } from '../worker/env.js';
 import { workerEntryPath } from '../worker/entry.js';
 import { JobCanceller } from './cancel.js';
 import type { JobQueueManagerSpec } from './spec.js';
 import { submitJob } from './command.js';
 import { registerDriverName } from './config.js';
-import { type Flag, type FlagValue, type JobLayout, type ProcessDriver, type ProcessLaunchDeclaration, type SchedulerDriver, describeEnd, isEnded, isQueueDriver } from './driver.js';
+import { type Flag, type FlagValue, type JobLayout, type ProcessDriver, type ProcessLaunchDeclaration, type SchedulerDriver, isQueueDriver } from './driver.js';
 import { optionFlags } from './flags.js';
+import { EXPLAIN_WAIT_MS, explainJobEnd } from './loss.js';
 import { LiveJobs } from './live-jobs.js';
 import { type ResolvedJobQueueOptions, resolveOptions } from './options.js';
 import { ProcessLaunch } from './process-launch.js';
@@ -26,11 +30,9 @@ import { ProgressLine } from './progress.js';
 import { type CommandRunner, localRunner, sshRunner } from './runner.js';
 import { launchFiles, logPaths, renderJob } from './script.js';
 import { Submission } from './submission.js';
+import { WalltimeReplacement, replacementLeadMs } from './walltime-replacement.js';
 import { JobWatcher } from './watcher.js';
 
-/** Longest `explainLoss` waits for the scheduler to record why a job ended (the Cluster allows 1 s). */
-const EXPLAIN_WAIT_MS = 800;
-const DEFAULT_REPLACE_LEAD_MS = 600_000;
 /** The launch id shown in `jobScript()` previews; a real launch has its own. */
 const PREVIEW_LAUNCH_ID = 'L000000000000';
 
@@ -74,6 +76,8 @@ export abstract class JobQueueManager implements ClusterManager {
   /** The jobs, commands and secret files of this manager's launches that may still be live. */
   readonly #live: LiveJobs;
   readonly #walltimeSeconds: number | undefined;
+  /** With `replaceBeforeWalltime`: the timers that submit each job again before its walltime. */
+  readonly #replacement: WalltimeReplacement | undefined;
   /** The `np` and options this manager was made with, for `withWorkers`. */
   readonly #given: { readonly np: number | undefined; readonly options: object | undefined };
   /** With `replaceBeforeWalltime`: how long before a worker's walltime its replacement is started. */
@@ -125,16 +129,7 @@ export abstract class JobQueueManager implements ClusterManager {
     const problem = isQueueDriver(driver) ? driver.check?.(this.flags, count, this.layout === 'allocation' ? 'tasks' : (this.layout as JobLayout)) : driver.check?.(this.flags, count);
     if (problem) throw new UsageError(`invalid ${name} options: ${problem}`);
     this.#walltimeSeconds = driver.walltimeSeconds?.(this.flags);
-    const lead = this.#replaceLeadMs();
-    if (lead !== undefined && !isQueueDriver(driver)) {
-      throw new UsageError(`${name}: \`replaceBeforeWalltime\` replaces queued jobs, and ${name} queues none; leave it out`, 'replaceBeforeWalltime');
-    }
-    if (lead !== undefined && (this.#walltimeSeconds === undefined || lead >= this.#walltimeSeconds * 1000)) {
-      throw new UsageError(
-        `${name}: \`replaceBeforeWalltime\` (${lead} ms ahead) needs a walltime option longer than that${this.#walltimeSeconds ? ` (it is ${this.#walltimeSeconds} s)` : ''}`,
-        'replaceBeforeWalltime',
-      );
-    }
+    const lead = replacementLeadMs(name, this.options.replaceBeforeWalltime, isQueueDriver(driver), this.#walltimeSeconds);
     this.walltimeLeadMs = lead;
     this.acceptsLateWorkers = lead !== undefined || this.expectedWorkers < count;
     this.defaultLaunchTimeoutMs = this.options.launchTimeoutMs;
@@ -142,6 +137,15 @@ export abstract class JobQueueManager implements ClusterManager {
     this.listen = host !== undefined || port !== undefined || advertiseHost !== undefined ? { host, port, advertiseHost } : undefined;
     this.#watcher = isQueueDriver(driver) ? JobWatcher.for(driver, this.runner) : undefined;
     this.#live = new LiveJobs(this.name, this.runner, isQueueDriver(driver) ? new JobCanceller(driver, this.runner) : undefined);
+    this.#replacement =
+      lead === undefined
+        ? undefined
+        : new WalltimeReplacement({
+            scheduler: this.name,
+            leadMs: lead,
+            closed: () => this.#live.closed,
+            resubmit: (submission) => this.#submit(submission.context, submission.scriptPath, submission.script, submission.jobId),
+          });
   }
 
   #mode(driver: SchedulerDriver | ProcessDriver, inAllocation: boolean): Mode {
@@ -323,7 +327,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (!submission) return;
     if (event === 'joined') {
       submission.workerJoined(worker);
-      this.#scheduleReplacement(submission, worker);
+      this.#replacement?.schedule(submission, worker);
       return;
     }
     const unit = submission.workerLeft(worker);
@@ -374,17 +378,7 @@ export abstract class JobQueueManager implements ClusterManager {
     if (launch) return launch.explain(worker, EXPLAIN_WAIT_MS);
     const submission = this.#live.submissionOf(worker);
     if (!submission) return undefined;
-    const deadline = Date.now() + EXPLAIN_WAIT_MS;
-    for (;;) {
-      // What the last poll said may already explain it (a scheduler that marks a job removed before killing it).
-      const status = submission.statusOf(worker);
-      if (status && isEnded(status.kind)) return describeEnd(this.name, submission.unitOf(worker), status);
-      if (submission.gone || Date.now() >= deadline) return undefined;
-      await Promise.race([this.#watcher?.refresh(), sleep(Math.max(0, deadline - Date.now()))]);
-      const refreshed = submission.statusOf(worker);
-      if (refreshed && isEnded(refreshed.kind)) return describeEnd(this.name, submission.unitOf(worker), refreshed);
-      await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
-    }
+    return explainJobEnd(this.name, submission, worker, this.#watcher);
   }
 
   /**
@@ -395,23 +389,5 @@ export abstract class JobQueueManager implements ClusterManager {
    */
   async shutdown(_reason: string, launchId?: string): Promise<void> {
     await this.#live.shutdown(launchId);
-  }
-
-  #replaceLeadMs(): number | undefined {
-    const option = this.options.replaceBeforeWalltime;
-    return option === false ? undefined : option === true ? DEFAULT_REPLACE_LEAD_MS : option;
-  }
-
-  /** With `replaceBeforeWalltime`, submit the same job again shortly before this one's walltime ends. */
-  #scheduleReplacement(submission: Submission, worker: WorkerConfig): void {
-    const lead = this.#replaceLeadMs();
-    if (lead === undefined || worker.endsAt === null || submission.replacementTimer) return;
-    const delay = Math.max(0, worker.endsAt - lead - Date.now());
-    submission.replacementTimer = setTimeout(() => {
-      if (this.#live.closed || submission.gone) return;
-      this.#submit(submission.context, submission.scriptPath, submission.script, submission.jobId).catch((error: Error) => {
-        submission.context.progress({ message: `${this.name}: could not submit a replacement for job ${submission.jobId}: ${error.message}` });
-      });
-    }, delay).unref();
   }
 }
