@@ -5,11 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
 import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
-import { FramedConnection } from '../protocol/connection.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
 import { debug, formatMs } from '../util/debug.js';
 import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
@@ -18,8 +15,7 @@ import { parseOptions } from '../util/validate.js';
 import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
 import { Future } from './future.js';
 import { Launch } from './launch.js';
-import { combineDetail, explainWithin, lossOnClose } from './loss.js';
-import { HANDSHAKE_TIMEOUT_MS, type ListenAddress, MasterListener } from './listener.js';
+import { type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
   type CallOptions,
@@ -43,13 +39,13 @@ import { registerOpenCluster } from '../worker/peer-api.js';
 import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
 import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
-import { WorkerHandle } from './worker-handle.js';
+import { WorkerAdmission } from './admission.js';
+import { WorkerDepartures } from './departures.js';
+import { LivenessWatch } from './liveness.js';
+import type { WorkerHandle } from './worker-handle.js';
+import { WorkerRoster } from './worker-roster.js';
 
 const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
-/** How long a refused peer's socket stays open (not read) so the Refuse frame reaches it. */
-const REFUSE_LINGER_MS = 1_000;
-/** How long a lost worker's manager may take to say what happened before calls are failed anyway. */
-const EXPLAIN_LOSS_TIMEOUT_MS = 1_000;
 
 /** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
 function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
@@ -90,22 +86,21 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #logger: LevelLogger;
   readonly #rejections: RejectionLog;
   readonly #listener: MasterListener;
-  readonly #workers = new Map<number, WorkerHandle>();
-  readonly #removed = new Map<number, string>();
+  readonly #roster = new WorkerRoster();
   readonly #launches = new Map<string, Launch>();
   readonly #managers = new Set<ClusterManager>();
-  readonly #handshakes = new Set<FramedConnection>();
   readonly #functions = new FunctionRegistry();
-  #nextWorkerId = 2;
   /** Counts pmaps, so their progress events can be told apart. */
   #pmapCount = 0;
   readonly #recorder: SnapshotRecorder;
   /** The work maps and calls hold, which adaptive pools follow. */
   readonly #demand = new DemandBoard();
-  #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Calls made by workers (router.ts). */
   readonly #router: CallRouter;
+  readonly #departures: WorkerDepartures;
+  readonly #liveness: LivenessWatch;
+  readonly #admission: WorkerAdmission;
   readonly #unregister: () => void;
 
   /** @throws UsageError naming the invalid option */
@@ -119,19 +114,43 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     this.#listener = new MasterListener(
       this.#options,
       { encrypt: this.#options.encrypt, secret: this.#secret },
-      (socket) => this.#accept(socket),
+      (socket) => this.#admission.accept(socket),
       (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
     );
     this.#router = new CallRouter({
-      handle: (id, caller) => this.#handle(id, caller),
-      workers: () => this.#workers.values(),
+      handle: (id, caller) => this.#roster.expect(id, caller),
+      workers: () => this.#roster.handles(),
       functions: this.#functions,
       topology: this.#options.topology,
-      pmap: { activeWorkers: () => [...this.#workers.values()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+      pmap: { activeWorkers: () => [...this.#roster.handles()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+    });
+    const lost = (handle: WorkerHandle, loss: WorkerLossInfo) => void this.#departures.lost(handle, loss);
+    this.#departures = new WorkerDepartures({
+      roster: this.#roster,
+      router: this.#router,
+      logger: this.#logger,
+      launches: this.#launches,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      events: this,
+    });
+    this.#liveness = new LivenessWatch(this.#roster, this.#options.heartbeat, this.#logger, lost);
+    this.#admission = new WorkerAdmission({
+      options: this.#options,
+      secret: this.#secret,
+      logger: this.#logger,
+      launches: this.#launches,
+      roster: this.#roster,
+      router: this.#router,
+      liveness: this.#liveness,
+      events: this,
+      closed: () => this.#closing !== undefined,
+      rejected: (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
+      lost,
+      output: (workerId, stream, lines) => this.#output(workerId, stream, lines),
     });
     // Top-level remotecall, pmap… (peer-api.ts) on the master are this cluster's, while it is the only one open.
     this.#unregister = registerOpenCluster(this);
-    this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#workers.get(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
+    this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#roster.find(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
   }
 
   /**
@@ -204,7 +223,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   async #rollBack(launch: Launch, reason: string): Promise<void> {
     this.#launches.delete(launch.id);
-    const ids = launch.joined.filter((id) => this.#workers.has(id));
+    const ids = launch.joined.filter((id) => this.#roster.find(id) !== undefined);
     await this.rmprocs(ids).catch((error: Error) => this.#logger.warn(`while undoing a failed launch: ${error.message}`));
     await launch.manager.shutdown?.(reason, launch.id).catch((error: Error) => this.#logger.warn(`${launch.manager.name} shutdown failed: ${error.message}`));
   }
@@ -216,47 +235,23 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   async rmprocs(ids: number | readonly number[]): Promise<void> {
     const list = typeof ids === 'number' ? [ids] : [...ids];
-    const handles = list.map((id) => this.#handle(id, 'rmprocs'));
-    await Promise.all(handles.map((handle) => this.#remove(handle, { reason: 'removed', detail: 'removed by rmprocs' })));
-  }
-
-  async #remove(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    if (!this.#workers.delete(handle.id)) return;
-    const release = holdOpen();
-    try {
-      await this.#stop(handle, loss);
-    } finally {
-      release();
-    }
-  }
-
-  async #stop(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    this.#removed.set(handle.id, loss.detail ?? loss.reason);
-    handle.failAll(loss);
-    this.#router.left(handle, loss);
-    if (!(await handle.askToExit(loss.detail ?? loss.reason, this.#options.shutdownGraceMs))) {
-      this.#logger.warn(`worker ${handle.id} did not exit within ${this.#options.shutdownGraceMs} ms of being asked; killing it`);
-      await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));
-      handle.conn.destroy();
-    }
-    this.#logger.info(`worker ${handle.id} removed (${loss.detail ?? loss.reason})`);
-    this.emit('worker-removed', handle.config);
-    handle.config.manager.manage?.(handle.config, 'removed');
+    const handles = list.map((id) => this.#roster.expect(id, 'rmprocs'));
+    await Promise.all(handles.map((handle) => this.#departures.remove(handle, { reason: 'removed', detail: 'removed by rmprocs' })));
   }
 
   /** Ids of the current workers, in the order they joined. Empty when there are none (the master is id 1). */
   workers(): number[] {
-    return [...this.#workers.keys()];
+    return this.#roster.ids();
   }
 
   /** Number of current workers. */
   nworkers(): number {
-    return this.#workers.size;
+    return this.#roster.size;
   }
 
   /** What the master knows about a worker (host, pid, job id, task index…). */
   worker(id: number): WorkerConfig {
-    return this.#handle(id, 'worker').config;
+    return this.#roster.expect(id, 'worker').config;
   }
 
   /**
@@ -286,7 +281,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   /** Send one call; throws (before sending anything) for an unknown worker, an unshippable function or uncloneable arguments. */
   #call(id: number, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    return this.#send(this.#handle(id, caller), fn, args, caller);
+    return this.#send(this.#roster.expect(id, caller), fn, args, caller);
   }
 
   #send(handle: WorkerHandle, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
@@ -300,7 +295,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   /** A call as a Future that can be given up on; with options, their signal and timeout are wired to it. */
   #future(id: number, options: CallOptions | undefined, fn: unknown, args: unknown[], caller: string): Future<unknown> {
-    const handle = this.#handle(id, caller);
+    const handle = this.#roster.expect(id, caller);
     if (options?.signal?.aborted) {
       this.#functions.prepare(fn, caller); // still refuse what could never be sent
       // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
@@ -332,7 +327,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const { worker, options } = resolveSpawnTarget(target, 'spawnAt');
     if (worker !== 'any') return this.#future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
     // A call waiting on calls of its own (a nested pmap) does not make its worker busy.
-    const idle = [...this.#workers.values()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
+    const idle = [...this.#roster.handles()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
     if (!idle) throw new UsageError('spawnAt: the cluster has no workers; call addprocs first', 'id');
     return this.#future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
   }
@@ -398,7 +393,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   /** What pmap and imap need of the cluster: its workers, word of new ones, and the demand they add to. */
   #mapHost(): PmapHost {
     return {
-      activeWorkers: () => [...this.#workers.values()],
+      activeWorkers: () => [...this.#roster.handles()],
       onWorkerJoined: (listener) => {
         this.on('worker-joined', listener);
         const unwake = this.#demand.onWake(listener);
@@ -430,14 +425,14 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       demand: this.#demand,
       cluster: this,
       logger: this.#logger,
-      workers: () => [...this.#workers.values()],
+      workers: () => [...this.#roster.handles()],
       addprocs: (manager, options) => this.addprocs(manager, options),
       launchOf: (manager) => [...this.#launches.values()].find((launch) => launch.manager === manager),
       retire: (id, detail) => {
-        const handle = this.#workers.get(id);
+        const handle = this.#roster.find(id);
         // Checked and removed in one turn: no call can be sent to it in between.
         if (!handle || handle.inFlight > 0) return false;
-        void this.#remove(handle, { reason: 'removed', detail });
+        void this.#departures.remove(handle, { reason: 'removed', detail });
         return true;
       },
       closed: () => this.#closing !== undefined,
@@ -470,8 +465,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     for (const launch of this.#launches.values()) {
       launch.fail(new LaunchError(`${launch.manager.name} launch stopped: the cluster was closed`, { manager: launch.manager.name, joined: launch.joined.length, expected: launch.expected }));
     }
-    for (const conn of this.#handshakes) conn.destroy();
-    await Promise.all([...this.#workers.values()].map((handle) => this.#remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
+    this.#admission.abandonHandshakes();
+    await Promise.all([...this.#roster.handles()].map((handle) => this.#departures.remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
     await Promise.all(
       [...this.#managers].map(async (manager) => {
         try {
@@ -481,7 +476,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
         }
       }),
     );
-    clearInterval(this.#heartbeat);
+    this.#liveness.stop();
     await this.#listener.close();
     this.#rejections.flush();
   }
@@ -495,99 +490,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     return () => this.off('worker-joined', listener);
   }
 
-  #handle(id: number, caller: string): WorkerHandle {
-    const handle = this.#workers.get(id);
-    if (handle) return handle;
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw new UsageError(`${caller}: worker id must be an integer, got ${String(id)}`, 'id');
-    const removed = this.#removed.get(id);
-    const known = this.workers().join(', ') || 'none';
-    throw new UsageError(removed ? `${caller}: worker ${id} is gone (${removed}); current workers: ${known}` : `${caller}: there is no worker ${id}; current workers: ${known}`, 'id');
-  }
-
-  #accept(socket: Socket): void {
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
-    const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
-    const remote = conn.remoteAddress;
-    const connectedAt = performance.now();
-    this.#logger.debug(() => `connection from ${remote}`);
-    this.#handshakes.add(conn);
-    acceptWorker(conn, this.#secret, (identity) => this.#admit(identity), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
-      ({ identity, workerId, version }) => {
-        this.#handshakes.delete(conn);
-        conn.maxFrameBytes = this.#options.maxFrameBytes;
-        this.#logger.debug(
-          () =>
-            `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
-        );
-        this.#join(conn, identity, workerId, version.minor);
-      },
-      (error: Error) => {
-        this.#handshakes.delete(conn);
-        // Not one more byte from a refused peer is read or queued (a flood after a failed
-        // handshake once took the master to gigabytes); the Refuse still gets a moment to go out.
-        conn.dismiss(REFUSE_LINGER_MS);
-        this.#logger.debug(() => `handshake with ${remote} failed after ${formatMs(performance.now() - connectedAt)}: ${error.message}`);
-        this.#rejected(remote, error.message);
-      },
-    );
-  }
-
   #rejected(remoteAddress: string, reason: string): void {
     this.#rejections.record(remoteAddress, reason);
     this.emit('peer-rejected', { remoteAddress, reason });
-  }
-
-  #admit(identity: WorkerIdentity): ReturnType<Parameters<typeof acceptWorker>[2]> {
-    const launch = this.#launches.get(identity.launchId);
-    if (this.#closing) return { admit: false, reason: 'the cluster is closing' };
-    if (!launch) return { admit: false, reason: `launch ${identity.launchId} is not (or no longer) accepting workers` };
-    if (!launch.acceptsWorkers()) return { admit: false, reason: `launch ${identity.launchId} already has all ${launch.expected} of its workers` };
-    // Bind the join to a slot the launch expects: a peer holding the secret cannot take the
-    // place of a task that has joined (or will), nor claim a task the launch never started.
-    const slot = launch.claimTask(identity.taskIndex, identity.jobId);
-    if (slot) return { admit: false, reason: slot };
-    return {
-      admit: true,
-      workerId: this.#nextWorkerId++,
-      heartbeatMs: this.#options.heartbeat.intervalMs,
-      timeoutMs: this.#options.heartbeat.timeoutMs,
-      maxFrameBytes: this.#options.maxFrameBytes,
-    };
-  }
-
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number): void {
-    const launch = this.#launches.get(identity.launchId);
-    if (!launch || this.#closing) {
-      conn.destroy();
-      return;
-    }
-    const config: WorkerConfig = Object.freeze({
-      id,
-      launchId: identity.launchId,
-      manager: launch.manager,
-      taskIndex: identity.taskIndex,
-      jobId: identity.jobId,
-      host: identity.host,
-      pid: identity.pid,
-      cpus: identity.cpus,
-      endsAt: identity.endsAt,
-      joinedAt: Date.now(),
-    });
-    const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
-    handle.protocolMinor = protocolMinor;
-    this.#workers.set(id, handle);
-    this.#router.joined(handle, protocolMinor);
-    conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
-    this.#startHeartbeat();
-    launch.workerJoined(id);
-    launch.manager.manage?.(config, 'joined');
-    this.#logger.info(
-      `worker ${id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`}): ${launch.joined.length} of ${launch.expected} of launch ${launch.id} after ${formatMs(launch.elapsedMs())}`,
-    );
-    this.emit('worker-joined', config);
   }
 
   #output(workerId: number, stream: 'stdout' | 'stderr', lines: string[]): void {
@@ -596,55 +501,5 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       route(workerId, stream, line);
       if (this.listenerCount('output') > 0) this.emit('output', { workerId, stream, line });
     }
-  }
-
-  /** A worker went away without being removed: fail its calls with what its manager can tell us. */
-  async #lost(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    if (!this.#workers.delete(handle.id)) return;
-    handle.leaving = loss;
-    const { manager } = handle.config;
-    const explanation = manager.explainLoss ? await explainWithin(manager.explainLoss(handle.config), EXPLAIN_LOSS_TIMEOUT_MS) : undefined;
-    const detail = combineDetail(loss, explanation);
-    const full: WorkerLossInfo = { ...loss, detail };
-    this.#removed.set(handle.id, `lost: ${detail ?? loss.reason}`);
-    handle.failAll(full);
-    this.#router.left(handle, full);
-    this.#logger.warn(`worker ${handle.id} (${handle.config.host}, pid ${handle.config.pid}) was lost (${loss.reason})${detail ? `: ${detail}` : ''}`);
-    const launch = this.#launches.get(handle.config.launchId);
-    // A launch that takes workers at any time (elastic) does not fail because one left early.
-    if (launch && !launch.settled && !manager.acceptsLateWorkers) {
-      launch.fail(
-        new LaunchError(`worker ${handle.id} of a ${manager.name} launch was lost before all workers had joined: ${detail ?? loss.reason}`, {
-          manager: manager.name,
-          joined: launch.joined.length,
-          expected: launch.expected,
-        }),
-      );
-    }
-    this.emit('worker-lost', handle.config, full);
-    manager.manage?.(handle.config, 'lost');
-  }
-
-  #startHeartbeat(): void {
-    if (this.#heartbeat) return;
-    const { intervalMs, timeoutMs } = this.#options.heartbeat;
-    // One timer for all workers: cheap at thousands of workers.
-    this.#heartbeat = setInterval(() => {
-      const now = Date.now();
-      for (const handle of this.#workers.values()) {
-        const silentMs = now - handle.conn.lastReceivedAt;
-        if (silentMs > timeoutMs) {
-          void this.#lost(handle, { reason: 'heartbeat-timeout', detail: `no heartbeat for ${timeoutMs} ms` });
-          handle.conn.destroy();
-          // A frozen process (SIGSTOP, a hung node) would otherwise hold its CPUs or its job
-          // until close(); its manager stops it now.
-          handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing unresponsive worker ${handle.id} failed: ${error.message}`));
-        } else {
-          // Two intervals of silence: a heartbeat was missed. Say so (debug) before it becomes a loss.
-          if (silentMs > 2 * intervalMs) this.#logger.debug(() => `worker ${handle.id}: no frame for ${formatMs(silentMs)} (heartbeats missed; lost after ${formatMs(timeoutMs)})`);
-          handle.conn.heartbeat(now, intervalMs);
-        }
-      }
-    }, intervalMs).unref();
   }
 }
