@@ -13,7 +13,7 @@ import { FramedConnection } from '../protocol/connection.js';
 import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
 import { formatMs } from '../util/debug.js';
 import type { LevelLogger } from '../util/logger.js';
-import type { Launch } from './launch.js';
+import type { LaunchBook } from './launch-book.js';
 import { HANDSHAKE_TIMEOUT_MS } from './listener.js';
 import type { LivenessWatch } from './liveness.js';
 import { lossOnClose } from './loss.js';
@@ -31,7 +31,7 @@ export interface AdmissionHost {
   readonly options: ResolvedClusterOptions;
   readonly secret: Buffer;
   readonly logger: LevelLogger;
-  readonly launches: ReadonlyMap<string, Launch>;
+  readonly launches: Pick<LaunchBook, 'get'>;
   readonly roster: WorkerRoster;
   readonly router: CallRouter;
   readonly liveness: LivenessWatch;

@@ -5,16 +5,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
+import { UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
-import { debug, formatMs } from '../util/debug.js';
+import { debug } from '../util/debug.js';
 import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
 import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
 import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
 import { Future } from './future.js';
-import { Launch } from './launch.js';
+import { LaunchBook } from './launch-book.js';
 import { type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
@@ -44,8 +44,6 @@ import { WorkerDepartures } from './departures.js';
 import { LivenessWatch } from './liveness.js';
 import type { WorkerHandle } from './worker-handle.js';
 import { WorkerRoster } from './worker-roster.js';
-
-const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
 
 /** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
 function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
@@ -87,8 +85,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #rejections: RejectionLog;
   readonly #listener: MasterListener;
   readonly #roster = new WorkerRoster();
-  readonly #launches = new Map<string, Launch>();
-  readonly #managers = new Set<ClusterManager>();
+  readonly #launches: LaunchBook;
   readonly #functions = new FunctionRegistry();
   /** Counts pmaps, so their progress events can be told apart. */
   #pmapCount = 0;
@@ -111,6 +108,13 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const { logger, logLevel } = this.#options;
     this.#logger = new LevelLogger(logger ?? stderrLogger, logLevel ?? (logger ? 'info' : 'warn'));
     this.#rejections = new RejectionLog(this.#logger);
+    this.#launches = new LaunchBook({
+      logger: this.#logger,
+      encrypt: this.#options.encrypt,
+      secret: this.#secret,
+      events: this,
+      removeWorkers: (ids) => this.rmprocs(ids.filter((id) => this.#roster.find(id) !== undefined)),
+    });
     this.#listener = new MasterListener(
       this.#options,
       { encrypt: this.#options.encrypt, secret: this.#secret },
@@ -190,42 +194,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     opts.signal?.throwIfAborted();
     const master = await this.#listener.address(manager.needsRoutableAddress ?? false, manager.listen);
     opts.signal?.throwIfAborted(); // listening may have taken a moment
-    const launch = new Launch(manager);
-    this.#launches.set(launch.id, launch);
-    this.#managers.add(manager);
-    this.#logger.debug(() => `launch ${launch.id}: ${manager.name} starting ${manager.expectedWorkers} worker(s); workers dial ${master.host}:${master.port}`);
-
-    const stopWatching = launch.failOnTimeoutOrAbort(opts.timeoutMs ?? manager.defaultLaunchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, opts.signal);
-
-    const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => {
-      this.#logger.debug(() => `launch ${launch.id}: ${update.message}`);
-      this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name, joined: launch.joined.length, expected: launch.expected, elapsedMs: launch.elapsedMs() });
-    });
-    manager.launch(context).then(
-      () => {
-        if (launch.expected === 0) launch.succeed();
-      },
-      (error: Error) => launch.fail(error),
-    );
-    try {
-      await launch.done;
-      this.#logger.info(`${manager.name}: ${launch.joined.length} worker(s) joined in ${formatMs(launch.elapsedMs())} (launch ${launch.id}: workers ${launch.joined.join(', ') || 'none'})`);
-      return [...launch.joined];
-    } catch (error) {
-      this.#logger.debug(() => `launch ${launch.id} failed after ${formatMs(launch.elapsedMs())}: ${(error as Error).message}`);
-      await this.#rollBack(launch, (error as Error).message);
-      throw error;
-    } finally {
-      stopWatching();
-      if (!manager.acceptsLateWorkers) this.#launches.delete(launch.id);
-    }
-  }
-
-  async #rollBack(launch: Launch, reason: string): Promise<void> {
-    this.#launches.delete(launch.id);
-    const ids = launch.joined.filter((id) => this.#roster.find(id) !== undefined);
-    await this.rmprocs(ids).catch((error: Error) => this.#logger.warn(`while undoing a failed launch: ${error.message}`));
-    await launch.manager.shutdown?.(reason, launch.id).catch((error: Error) => this.#logger.warn(`${launch.manager.name} shutdown failed: ${error.message}`));
+    return this.#launches.run(manager, master, opts);
   }
 
   /**
@@ -427,7 +396,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       logger: this.#logger,
       workers: () => [...this.#roster.handles()],
       addprocs: (manager, options) => this.addprocs(manager, options),
-      launchOf: (manager) => [...this.#launches.values()].find((launch) => launch.manager === manager),
+      launchOf: (manager) => this.#launches.of(manager),
       retire: (id, detail) => {
         const handle = this.#roster.find(id);
         // Checked and removed in one turn: no call can be sent to it in between.
@@ -462,20 +431,10 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   async #closeAll(): Promise<void> {
-    for (const launch of this.#launches.values()) {
-      launch.fail(new LaunchError(`${launch.manager.name} launch stopped: the cluster was closed`, { manager: launch.manager.name, joined: launch.joined.length, expected: launch.expected }));
-    }
+    this.#launches.failAll();
     this.#admission.abandonHandshakes();
     await Promise.all([...this.#roster.handles()].map((handle) => this.#departures.remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
-    await Promise.all(
-      [...this.#managers].map(async (manager) => {
-        try {
-          await manager.shutdown?.('the cluster was closed');
-        } catch (error) {
-          this.#logger.warn(`${manager.name} shutdown failed: ${(error as Error).message}`);
-        }
-      }),
-    );
+    await this.#launches.shutdownManagers();
     this.#liveness.stop();
     await this.#listener.close();
     this.#rejections.flush();

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { LaunchError, type WorkerLossInfo } from '../errors.js';
 import { holdOpen } from '../util/keep-alive.js';
 import type { LevelLogger } from '../util/logger.js';
-import type { Launch } from './launch.js';
+import type { LaunchBook } from './launch-book.js';
 import { combineDetail, explainWithin } from './loss.js';
 import type { CallRouter } from './router.js';
 import type { ClusterEvents } from './types.js';
@@ -23,7 +23,7 @@ export interface DepartureHost {
   readonly roster: WorkerRoster;
   readonly router: CallRouter;
   readonly logger: LevelLogger;
-  readonly launches: ReadonlyMap<string, Launch>;
+  readonly launches: Pick<LaunchBook, 'get'>;
   /** How long a worker asked to exit has before its manager kills it. */
   readonly shutdownGraceMs: number;
   /** The cluster, which announces `worker-removed` and `worker-lost`. */
