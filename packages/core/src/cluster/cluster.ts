@@ -7,13 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
-import { debug } from '../util/debug.js';
 import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
 import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
-import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
-import { Future } from './future.js';
+import { resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
+import type { Future } from './future.js';
 import { LaunchBook } from './launch-book.js';
 import { type ListenAddress, MasterListener } from './listener.js';
 import {
@@ -40,15 +39,12 @@ import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
 import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
 import { WorkerAdmission } from './admission.js';
+import { CallDispatch } from './call-dispatch.js';
 import { WorkerDepartures } from './departures.js';
 import { LivenessWatch } from './liveness.js';
 import type { WorkerHandle } from './worker-handle.js';
+import { WorkerOutput } from './worker-output.js';
 import { WorkerRoster } from './worker-roster.js';
-
-/** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
-function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
-  (stream === 'stdout' ? process.stdout : process.stderr).write(`From worker ${workerId}: ${line}\n`);
-}
 
 /**
  * A cluster: the master process and the worker processes it drives (Julia's Distributed,
@@ -98,6 +94,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #departures: WorkerDepartures;
   readonly #liveness: LivenessWatch;
   readonly #admission: WorkerAdmission;
+  readonly #dispatch: CallDispatch;
+  readonly #output: WorkerOutput;
   readonly #unregister: () => void;
 
   /** @throws UsageError naming the invalid option */
@@ -128,6 +126,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       topology: this.#options.topology,
       pmap: { activeWorkers: () => [...this.#roster.handles()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
     });
+    this.#dispatch = new CallDispatch(this.#roster, this.#functions);
+    this.#output = new WorkerOutput(this.#options.onOutput, this);
     const lost = (handle: WorkerHandle, loss: WorkerLossInfo) => void this.#departures.lost(handle, loss);
     this.#departures = new WorkerDepartures({
       roster: this.#roster,
@@ -150,7 +150,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       closed: () => this.#closing !== undefined,
       rejected: (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
       lost,
-      output: (workerId, stream, lines) => this.#output(workerId, stream, lines),
+      output: (workerId, stream, lines) => this.#output.deliver(workerId, stream, lines),
     });
     // Top-level remotecall, pmap… (peer-api.ts) on the master are this cluster's, while it is the only one open.
     this.#unregister = registerOpenCluster(this);
@@ -233,50 +233,19 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   remotecall<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
     const { worker, options } = resolveTarget(target, 'remotecall');
-    return this.#future(worker, options, fn, args, 'remotecall') as Future<Res<F>>;
+    return this.#dispatch.future(worker, options, fn, args, 'remotecall') as Future<Res<F>>;
   }
 
   /** `remotecall` and wait for the value. `target` as for `remotecall`. */
   remotecallFetch<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Promise<Res<F>> {
     try {
       // The common case goes straight to the wire: no Future, no timers.
-      if (typeof target === 'number') return this.#call(target, fn, args, 'remotecallFetch') as Promise<Res<F>>;
+      if (typeof target === 'number') return this.#dispatch.call(target, fn, args, 'remotecallFetch') as Promise<Res<F>>;
       const { worker, options } = resolveTarget(target, 'remotecallFetch');
-      return this.#future(worker, options, fn, args, 'remotecallFetch').fetch() as Promise<Res<F>>;
+      return this.#dispatch.future(worker, options, fn, args, 'remotecallFetch').fetch() as Promise<Res<F>>;
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-  }
-
-  /** Send one call; throws (before sending anything) for an unknown worker, an unshippable function or uncloneable arguments. */
-  #call(id: number, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    return this.#send(this.#roster.expect(id, caller), fn, args, caller);
-  }
-
-  #send(handle: WorkerHandle, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    const prepared = this.#functions.prepare(fn, caller);
-    try {
-      return handle.call(prepared, 'call', args);
-    } catch (error) {
-      throw new UsageError(`${caller}: the arguments cannot be sent to worker ${handle.id}: ${(error as Error).message}`, 'args', { cause: error });
-    }
-  }
-
-  /** A call as a Future that can be given up on; with options, their signal and timeout are wired to it. */
-  #future(id: number, options: CallOptions | undefined, fn: unknown, args: unknown[], caller: string): Future<unknown> {
-    const handle = this.#roster.expect(id, caller);
-    if (options?.signal?.aborted) {
-      this.#functions.prepare(fn, caller); // still refuse what could never be sent
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
-      return new Future(id, Promise.reject(options.signal.reason));
-    }
-    const promise = this.#send(handle, fn, args, caller);
-    const callId = handle.lastCallId;
-    const cancel = (reason: unknown) => {
-      if (handle.cancel(callId, reason)) debug(() => `call ${callId} on worker ${id} given up: ${reason instanceof Error ? reason.message : String(reason)}`);
-    };
-    if (options) cancelOn(options, promise, cancel, `${caller} on worker ${id}`);
-    return new Future(id, promise, cancel);
   }
 
   /**
@@ -294,11 +263,11 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   spawnAt<F extends RemoteFunction>(target: number | 'any' | SpawnTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
     const { worker, options } = resolveSpawnTarget(target, 'spawnAt');
-    if (worker !== 'any') return this.#future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
+    if (worker !== 'any') return this.#dispatch.future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
     // A call waiting on calls of its own (a nested pmap) does not make its worker busy.
     const idle = [...this.#roster.handles()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
     if (!idle) throw new UsageError('spawnAt: the cluster has no workers; call addprocs first', 'id');
-    return this.#future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
+    return this.#dispatch.future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
   }
 
   /**
@@ -314,7 +283,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const options = hasOptions ? resolveCallOptions(first, 'everywhere') : undefined;
     const [fn, ...args] = hasOptions ? params.slice(1) : params;
     this.#functions.prepare(fn, 'everywhere'); // refused even when there are no workers to send it to
-    const futures = this.workers().map((id) => this.#future(id, options, fn, args, 'everywhere'));
+    const futures = this.workers().map((id) => this.#dispatch.future(id, options, fn, args, 'everywhere'));
     return Promise.all(futures.map((future) => future.fetch()));
   }
 
@@ -452,13 +421,5 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   #rejected(remoteAddress: string, reason: string): void {
     this.#rejections.record(remoteAddress, reason);
     this.emit('peer-rejected', { remoteAddress, reason });
-  }
-
-  #output(workerId: number, stream: 'stdout' | 'stderr', lines: string[]): void {
-    const route = this.#options.onOutput ?? printWorkerOutput;
-    for (const line of lines) {
-      route(workerId, stream, line);
-      if (this.listenerCount('output') > 0) this.emit('output', { workerId, stream, line });
-    }
   }
 }
