@@ -1,6 +1,8 @@
 /**
- * The master: listens for workers, runs the handshake, keeps the worker table, sends calls,
- * watches liveness, and drives launches through managers.
+ * The master's public face: the `Cluster` class users hold. It validates what they ask and
+ * wires together the parts that do the work: the launch book (launch-book.ts), worker
+ * admission (admission.ts), the worker table (worker-roster.ts), departures (departures.ts),
+ * the heartbeat loop (liveness.ts), call sending (call-dispatch.ts), maps, routing, adapting.
  * @module
  */
 import { randomBytes } from 'node:crypto';
