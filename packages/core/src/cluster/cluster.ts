@@ -1,25 +1,22 @@
 /**
- * The master: listens for workers, runs the handshake, keeps the worker table, sends calls,
- * watches liveness, and drives launches through managers.
+ * The master's public face: the `Cluster` class users hold. It validates what they ask and
+ * wires together the parts that do the work: the launch book (launch-book.ts), worker
+ * admission (admission.ts), the worker table (worker-roster.ts), departures (departures.ts),
+ * the heartbeat loop (liveness.ts), call sending (call-dispatch.ts), maps, routing, adapting.
  * @module
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
-import { LaunchError, UsageError, type WorkerLossInfo } from '../errors.js';
+import { UsageError, type WorkerLossInfo } from '../errors.js';
 import type { ClusterManager, WorkerConfig } from '../manager/types.js';
-import { FramedConnection } from '../protocol/connection.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
-import { debug, formatMs } from '../util/debug.js';
 import { describeValue } from '../util/describe.js';
 import { holdOpen } from '../util/keep-alive.js';
 import { LevelLogger, stderrLogger } from '../util/logger.js';
 import { parseOptions } from '../util/validate.js';
-import { cancelOn, resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
-import { Future } from './future.js';
-import { Launch } from './launch.js';
-import { combineDetail, explainWithin, lossOnClose } from './loss.js';
-import { HANDSHAKE_TIMEOUT_MS, type ListenAddress, MasterListener } from './listener.js';
+import { resolveCallOptions, resolveSpawnTarget, resolveTarget } from './calls.js';
+import type { Future } from './future.js';
+import { LaunchBook } from './launch-book.js';
+import { type ListenAddress, MasterListener } from './listener.js';
 import {
   type AddprocsOptions,
   type CallOptions,
@@ -43,18 +40,13 @@ import { registerOpenCluster } from '../worker/peer-api.js';
 import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
 import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
-import { WorkerHandle } from './worker-handle.js';
-
-const DEFAULT_LAUNCH_TIMEOUT_MS = 120_000;
-/** How long a refused peer's socket stays open (not read) so the Refuse frame reaches it. */
-const REFUSE_LINGER_MS = 1_000;
-/** How long a lost worker's manager may take to say what happened before calls are failed anyway. */
-const EXPLAIN_LOSS_TIMEOUT_MS = 1_000;
-
-/** Default output routing, as in Julia: `From worker N: …` on the master's own stream of the same kind. */
-function printWorkerOutput(workerId: number, stream: 'stdout' | 'stderr', line: string): void {
-  (stream === 'stdout' ? process.stdout : process.stderr).write(`From worker ${workerId}: ${line}\n`);
-}
+import { WorkerAdmission } from './admission.js';
+import { CallDispatch } from './call-dispatch.js';
+import { WorkerDepartures } from './departures.js';
+import { LivenessWatch } from './liveness.js';
+import type { WorkerHandle } from './worker-handle.js';
+import { WorkerOutput } from './worker-output.js';
+import { WorkerRoster } from './worker-roster.js';
 
 /**
  * A cluster: the master process and the worker processes it drives (Julia's Distributed,
@@ -90,22 +82,22 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   readonly #logger: LevelLogger;
   readonly #rejections: RejectionLog;
   readonly #listener: MasterListener;
-  readonly #workers = new Map<number, WorkerHandle>();
-  readonly #removed = new Map<number, string>();
-  readonly #launches = new Map<string, Launch>();
-  readonly #managers = new Set<ClusterManager>();
-  readonly #handshakes = new Set<FramedConnection>();
+  readonly #roster = new WorkerRoster();
+  readonly #launches: LaunchBook;
   readonly #functions = new FunctionRegistry();
-  #nextWorkerId = 2;
   /** Counts pmaps, so their progress events can be told apart. */
   #pmapCount = 0;
   readonly #recorder: SnapshotRecorder;
   /** The work maps and calls hold, which adaptive pools follow. */
   readonly #demand = new DemandBoard();
-  #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   /** Calls made by workers (router.ts). */
   readonly #router: CallRouter;
+  readonly #departures: WorkerDepartures;
+  readonly #liveness: LivenessWatch;
+  readonly #admission: WorkerAdmission;
+  readonly #dispatch: CallDispatch;
+  readonly #output: WorkerOutput;
   readonly #unregister: () => void;
 
   /** @throws UsageError naming the invalid option */
@@ -116,22 +108,55 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const { logger, logLevel } = this.#options;
     this.#logger = new LevelLogger(logger ?? stderrLogger, logLevel ?? (logger ? 'info' : 'warn'));
     this.#rejections = new RejectionLog(this.#logger);
+    this.#launches = new LaunchBook({
+      logger: this.#logger,
+      encrypt: this.#options.encrypt,
+      secret: this.#secret,
+      events: this,
+      removeWorkers: (ids) => this.rmprocs(ids.filter((id) => this.#roster.find(id) !== undefined)),
+    });
     this.#listener = new MasterListener(
       this.#options,
       { encrypt: this.#options.encrypt, secret: this.#secret },
-      (socket) => this.#accept(socket),
+      (socket) => this.#admission.accept(socket),
       (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
     );
     this.#router = new CallRouter({
-      handle: (id, caller) => this.#handle(id, caller),
-      workers: () => this.#workers.values(),
+      handle: (id, caller) => this.#roster.expect(id, caller),
+      workers: () => this.#roster.handles(),
       functions: this.#functions,
       topology: this.#options.topology,
-      pmap: { activeWorkers: () => [...this.#workers.values()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+      pmap: { activeWorkers: () => [...this.#roster.handles()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+    });
+    this.#dispatch = new CallDispatch(this.#roster, this.#functions);
+    this.#output = new WorkerOutput(this.#options.onOutput, this);
+    const lost = (handle: WorkerHandle, loss: WorkerLossInfo) => void this.#departures.lost(handle, loss);
+    this.#departures = new WorkerDepartures({
+      roster: this.#roster,
+      router: this.#router,
+      logger: this.#logger,
+      launches: this.#launches,
+      shutdownGraceMs: this.#options.shutdownGraceMs,
+      events: this,
+    });
+    this.#liveness = new LivenessWatch(this.#roster, this.#options.heartbeat, this.#logger, lost);
+    this.#admission = new WorkerAdmission({
+      options: this.#options,
+      secret: this.#secret,
+      logger: this.#logger,
+      launches: this.#launches,
+      roster: this.#roster,
+      router: this.#router,
+      liveness: this.#liveness,
+      events: this,
+      closed: () => this.#closing !== undefined,
+      rejected: (remoteAddress, reason) => this.#rejected(remoteAddress, reason),
+      lost,
+      output: (workerId, stream, lines) => this.#output.deliver(workerId, stream, lines),
     });
     // Top-level remotecall, pmap… (peer-api.ts) on the master are this cluster's, while it is the only one open.
     this.#unregister = registerOpenCluster(this);
-    this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#workers.get(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
+    this.#recorder = new SnapshotRecorder(this, { worker: (id) => this.#roster.find(id), launch: (id) => this.#launches.get(id), closed: () => this.#closing !== undefined });
   }
 
   /**
@@ -171,42 +196,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     opts.signal?.throwIfAborted();
     const master = await this.#listener.address(manager.needsRoutableAddress ?? false, manager.listen);
     opts.signal?.throwIfAborted(); // listening may have taken a moment
-    const launch = new Launch(manager);
-    this.#launches.set(launch.id, launch);
-    this.#managers.add(manager);
-    this.#logger.debug(() => `launch ${launch.id}: ${manager.name} starting ${manager.expectedWorkers} worker(s); workers dial ${master.host}:${master.port}`);
-
-    const stopWatching = launch.failOnTimeoutOrAbort(opts.timeoutMs ?? manager.defaultLaunchTimeoutMs ?? DEFAULT_LAUNCH_TIMEOUT_MS, opts.signal);
-
-    const context = launch.context(master, { encrypt: this.#options.encrypt, secret: this.#secret }, (update) => {
-      this.#logger.debug(() => `launch ${launch.id}: ${update.message}`);
-      this.emit('launch-progress', { ...update, launchId: launch.id, manager: manager.name, joined: launch.joined.length, expected: launch.expected, elapsedMs: launch.elapsedMs() });
-    });
-    manager.launch(context).then(
-      () => {
-        if (launch.expected === 0) launch.succeed();
-      },
-      (error: Error) => launch.fail(error),
-    );
-    try {
-      await launch.done;
-      this.#logger.info(`${manager.name}: ${launch.joined.length} worker(s) joined in ${formatMs(launch.elapsedMs())} (launch ${launch.id}: workers ${launch.joined.join(', ') || 'none'})`);
-      return [...launch.joined];
-    } catch (error) {
-      this.#logger.debug(() => `launch ${launch.id} failed after ${formatMs(launch.elapsedMs())}: ${(error as Error).message}`);
-      await this.#rollBack(launch, (error as Error).message);
-      throw error;
-    } finally {
-      stopWatching();
-      if (!manager.acceptsLateWorkers) this.#launches.delete(launch.id);
-    }
-  }
-
-  async #rollBack(launch: Launch, reason: string): Promise<void> {
-    this.#launches.delete(launch.id);
-    const ids = launch.joined.filter((id) => this.#workers.has(id));
-    await this.rmprocs(ids).catch((error: Error) => this.#logger.warn(`while undoing a failed launch: ${error.message}`));
-    await launch.manager.shutdown?.(reason, launch.id).catch((error: Error) => this.#logger.warn(`${launch.manager.name} shutdown failed: ${error.message}`));
+    return this.#launches.run(manager, master, opts);
   }
 
   /**
@@ -216,47 +206,23 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   async rmprocs(ids: number | readonly number[]): Promise<void> {
     const list = typeof ids === 'number' ? [ids] : [...ids];
-    const handles = list.map((id) => this.#handle(id, 'rmprocs'));
-    await Promise.all(handles.map((handle) => this.#remove(handle, { reason: 'removed', detail: 'removed by rmprocs' })));
-  }
-
-  async #remove(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    if (!this.#workers.delete(handle.id)) return;
-    const release = holdOpen();
-    try {
-      await this.#stop(handle, loss);
-    } finally {
-      release();
-    }
-  }
-
-  async #stop(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    this.#removed.set(handle.id, loss.detail ?? loss.reason);
-    handle.failAll(loss);
-    this.#router.left(handle, loss);
-    if (!(await handle.askToExit(loss.detail ?? loss.reason, this.#options.shutdownGraceMs))) {
-      this.#logger.warn(`worker ${handle.id} did not exit within ${this.#options.shutdownGraceMs} ms of being asked; killing it`);
-      await handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing worker ${handle.id} failed: ${error.message}`));
-      handle.conn.destroy();
-    }
-    this.#logger.info(`worker ${handle.id} removed (${loss.detail ?? loss.reason})`);
-    this.emit('worker-removed', handle.config);
-    handle.config.manager.manage?.(handle.config, 'removed');
+    const handles = list.map((id) => this.#roster.expect(id, 'rmprocs'));
+    await Promise.all(handles.map((handle) => this.#departures.remove(handle, { reason: 'removed', detail: 'removed by rmprocs' })));
   }
 
   /** Ids of the current workers, in the order they joined. Empty when there are none (the master is id 1). */
   workers(): number[] {
-    return [...this.#workers.keys()];
+    return this.#roster.ids();
   }
 
   /** Number of current workers. */
   nworkers(): number {
-    return this.#workers.size;
+    return this.#roster.size;
   }
 
   /** What the master knows about a worker (host, pid, job id, task index…). */
   worker(id: number): WorkerConfig {
-    return this.#handle(id, 'worker').config;
+    return this.#roster.expect(id, 'worker').config;
   }
 
   /**
@@ -269,50 +235,19 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   remotecall<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
     const { worker, options } = resolveTarget(target, 'remotecall');
-    return this.#future(worker, options, fn, args, 'remotecall') as Future<Res<F>>;
+    return this.#dispatch.future(worker, options, fn, args, 'remotecall') as Future<Res<F>>;
   }
 
   /** `remotecall` and wait for the value. `target` as for `remotecall`. */
   remotecallFetch<F extends RemoteFunction>(target: number | CallTarget, fn: F, ...args: Args<F>): Promise<Res<F>> {
     try {
       // The common case goes straight to the wire: no Future, no timers.
-      if (typeof target === 'number') return this.#call(target, fn, args, 'remotecallFetch') as Promise<Res<F>>;
+      if (typeof target === 'number') return this.#dispatch.call(target, fn, args, 'remotecallFetch') as Promise<Res<F>>;
       const { worker, options } = resolveTarget(target, 'remotecallFetch');
-      return this.#future(worker, options, fn, args, 'remotecallFetch').fetch() as Promise<Res<F>>;
+      return this.#dispatch.future(worker, options, fn, args, 'remotecallFetch').fetch() as Promise<Res<F>>;
     } catch (error) {
       return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
-  }
-
-  /** Send one call; throws (before sending anything) for an unknown worker, an unshippable function or uncloneable arguments. */
-  #call(id: number, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    return this.#send(this.#handle(id, caller), fn, args, caller);
-  }
-
-  #send(handle: WorkerHandle, fn: unknown, args: unknown[], caller: string): Promise<unknown> {
-    const prepared = this.#functions.prepare(fn, caller);
-    try {
-      return handle.call(prepared, 'call', args);
-    } catch (error) {
-      throw new UsageError(`${caller}: the arguments cannot be sent to worker ${handle.id}: ${(error as Error).message}`, 'args', { cause: error });
-    }
-  }
-
-  /** A call as a Future that can be given up on; with options, their signal and timeout are wired to it. */
-  #future(id: number, options: CallOptions | undefined, fn: unknown, args: unknown[], caller: string): Future<unknown> {
-    const handle = this.#handle(id, caller);
-    if (options?.signal?.aborted) {
-      this.#functions.prepare(fn, caller); // still refuse what could never be sent
-      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
-      return new Future(id, Promise.reject(options.signal.reason));
-    }
-    const promise = this.#send(handle, fn, args, caller);
-    const callId = handle.lastCallId;
-    const cancel = (reason: unknown) => {
-      if (handle.cancel(callId, reason)) debug(() => `call ${callId} on worker ${id} given up: ${reason instanceof Error ? reason.message : String(reason)}`);
-    };
-    if (options) cancelOn(options, promise, cancel, `${caller} on worker ${id}`);
-    return new Future(id, promise, cancel);
   }
 
   /**
@@ -330,11 +265,11 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   spawnAt<F extends RemoteFunction>(target: number | 'any' | SpawnTarget, fn: F, ...args: Args<F>): Future<Res<F>> {
     const { worker, options } = resolveSpawnTarget(target, 'spawnAt');
-    if (worker !== 'any') return this.#future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
+    if (worker !== 'any') return this.#dispatch.future(worker, options, fn, args, 'spawnAt') as Future<Res<F>>;
     // A call waiting on calls of its own (a nested pmap) does not make its worker busy.
-    const idle = [...this.#workers.values()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
+    const idle = [...this.#roster.handles()].sort((a, b) => a.inFlight - a.waiting - (b.inFlight - b.waiting))[0];
     if (!idle) throw new UsageError('spawnAt: the cluster has no workers; call addprocs first', 'id');
-    return this.#future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
+    return this.#dispatch.future(idle.id, options, fn, args, 'spawnAt') as Future<Res<F>>;
   }
 
   /**
@@ -350,7 +285,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     const options = hasOptions ? resolveCallOptions(first, 'everywhere') : undefined;
     const [fn, ...args] = hasOptions ? params.slice(1) : params;
     this.#functions.prepare(fn, 'everywhere'); // refused even when there are no workers to send it to
-    const futures = this.workers().map((id) => this.#future(id, options, fn, args, 'everywhere'));
+    const futures = this.workers().map((id) => this.#dispatch.future(id, options, fn, args, 'everywhere'));
     return Promise.all(futures.map((future) => future.fetch()));
   }
 
@@ -398,7 +333,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   /** What pmap and imap need of the cluster: its workers, word of new ones, and the demand they add to. */
   #mapHost(): PmapHost {
     return {
-      activeWorkers: () => [...this.#workers.values()],
+      activeWorkers: () => [...this.#roster.handles()],
       onWorkerJoined: (listener) => {
         this.on('worker-joined', listener);
         const unwake = this.#demand.onWake(listener);
@@ -430,14 +365,14 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       demand: this.#demand,
       cluster: this,
       logger: this.#logger,
-      workers: () => [...this.#workers.values()],
+      workers: () => [...this.#roster.handles()],
       addprocs: (manager, options) => this.addprocs(manager, options),
-      launchOf: (manager) => [...this.#launches.values()].find((launch) => launch.manager === manager),
+      launchOf: (manager) => this.#launches.of(manager),
       retire: (id, detail) => {
-        const handle = this.#workers.get(id);
+        const handle = this.#roster.find(id);
         // Checked and removed in one turn: no call can be sent to it in between.
         if (!handle || handle.inFlight > 0) return false;
-        void this.#remove(handle, { reason: 'removed', detail });
+        void this.#departures.remove(handle, { reason: 'removed', detail });
         return true;
       },
       closed: () => this.#closing !== undefined,
@@ -467,21 +402,11 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
   }
 
   async #closeAll(): Promise<void> {
-    for (const launch of this.#launches.values()) {
-      launch.fail(new LaunchError(`${launch.manager.name} launch stopped: the cluster was closed`, { manager: launch.manager.name, joined: launch.joined.length, expected: launch.expected }));
-    }
-    for (const conn of this.#handshakes) conn.destroy();
-    await Promise.all([...this.#workers.values()].map((handle) => this.#remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
-    await Promise.all(
-      [...this.#managers].map(async (manager) => {
-        try {
-          await manager.shutdown?.('the cluster was closed');
-        } catch (error) {
-          this.#logger.warn(`${manager.name} shutdown failed: ${(error as Error).message}`);
-        }
-      }),
-    );
-    clearInterval(this.#heartbeat);
+    this.#launches.failAll();
+    this.#admission.abandonHandshakes();
+    await Promise.all([...this.#roster.handles()].map((handle) => this.#departures.remove(handle, { reason: 'cluster-closed', detail: 'the cluster was closed' })));
+    await this.#launches.shutdownManagers();
+    this.#liveness.stop();
     await this.#listener.close();
     this.#rejections.flush();
   }
@@ -495,156 +420,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     return () => this.off('worker-joined', listener);
   }
 
-  #handle(id: number, caller: string): WorkerHandle {
-    const handle = this.#workers.get(id);
-    if (handle) return handle;
-    if (typeof id !== 'number' || !Number.isInteger(id)) throw new UsageError(`${caller}: worker id must be an integer, got ${String(id)}`, 'id');
-    const removed = this.#removed.get(id);
-    const known = this.workers().join(', ') || 'none';
-    throw new UsageError(removed ? `${caller}: worker ${id} is gone (${removed}); current workers: ${known}` : `${caller}: there is no worker ${id}; current workers: ${known}`, 'id');
-  }
-
-  #accept(socket: Socket): void {
-    if (this.#closing) {
-      socket.destroy();
-      return;
-    }
-    const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
-    const remote = conn.remoteAddress;
-    const connectedAt = performance.now();
-    this.#logger.debug(() => `connection from ${remote}`);
-    this.#handshakes.add(conn);
-    acceptWorker(conn, this.#secret, (identity) => this.#admit(identity), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
-      ({ identity, workerId, version }) => {
-        this.#handshakes.delete(conn);
-        conn.maxFrameBytes = this.#options.maxFrameBytes;
-        this.#logger.debug(
-          () =>
-            `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
-        );
-        this.#join(conn, identity, workerId, version.minor);
-      },
-      (error: Error) => {
-        this.#handshakes.delete(conn);
-        // Not one more byte from a refused peer is read or queued (a flood after a failed
-        // handshake once took the master to gigabytes); the Refuse still gets a moment to go out.
-        conn.dismiss(REFUSE_LINGER_MS);
-        this.#logger.debug(() => `handshake with ${remote} failed after ${formatMs(performance.now() - connectedAt)}: ${error.message}`);
-        this.#rejected(remote, error.message);
-      },
-    );
-  }
-
   #rejected(remoteAddress: string, reason: string): void {
     this.#rejections.record(remoteAddress, reason);
     this.emit('peer-rejected', { remoteAddress, reason });
-  }
-
-  #admit(identity: WorkerIdentity): ReturnType<Parameters<typeof acceptWorker>[2]> {
-    const launch = this.#launches.get(identity.launchId);
-    if (this.#closing) return { admit: false, reason: 'the cluster is closing' };
-    if (!launch) return { admit: false, reason: `launch ${identity.launchId} is not (or no longer) accepting workers` };
-    if (!launch.acceptsWorkers()) return { admit: false, reason: `launch ${identity.launchId} already has all ${launch.expected} of its workers` };
-    // Bind the join to a slot the launch expects: a peer holding the secret cannot take the
-    // place of a task that has joined (or will), nor claim a task the launch never started.
-    const slot = launch.claimTask(identity.taskIndex, identity.jobId);
-    if (slot) return { admit: false, reason: slot };
-    return {
-      admit: true,
-      workerId: this.#nextWorkerId++,
-      heartbeatMs: this.#options.heartbeat.intervalMs,
-      timeoutMs: this.#options.heartbeat.timeoutMs,
-      maxFrameBytes: this.#options.maxFrameBytes,
-    };
-  }
-
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number): void {
-    const launch = this.#launches.get(identity.launchId);
-    if (!launch || this.#closing) {
-      conn.destroy();
-      return;
-    }
-    const config: WorkerConfig = Object.freeze({
-      id,
-      launchId: identity.launchId,
-      manager: launch.manager,
-      taskIndex: identity.taskIndex,
-      jobId: identity.jobId,
-      host: identity.host,
-      pid: identity.pid,
-      cpus: identity.cpus,
-      endsAt: identity.endsAt,
-      joinedAt: Date.now(),
-    });
-    const handle = new WorkerHandle(config, conn, (stream, lines) => this.#output(id, stream, lines));
-    handle.protocolMinor = protocolMinor;
-    this.#workers.set(id, handle);
-    this.#router.joined(handle, protocolMinor);
-    conn.onClose((error) => void this.#lost(handle, lossOnClose(error)));
-    this.#startHeartbeat();
-    launch.workerJoined(id);
-    launch.manager.manage?.(config, 'joined');
-    this.#logger.info(
-      `worker ${id} joined (${config.host}, pid ${config.pid}${config.jobId ? `, job ${config.jobId}` : ''}${config.taskIndex === null ? '' : `, task ${config.taskIndex}`}): ${launch.joined.length} of ${launch.expected} of launch ${launch.id} after ${formatMs(launch.elapsedMs())}`,
-    );
-    this.emit('worker-joined', config);
-  }
-
-  #output(workerId: number, stream: 'stdout' | 'stderr', lines: string[]): void {
-    const route = this.#options.onOutput ?? printWorkerOutput;
-    for (const line of lines) {
-      route(workerId, stream, line);
-      if (this.listenerCount('output') > 0) this.emit('output', { workerId, stream, line });
-    }
-  }
-
-  /** A worker went away without being removed: fail its calls with what its manager can tell us. */
-  async #lost(handle: WorkerHandle, loss: WorkerLossInfo): Promise<void> {
-    if (!this.#workers.delete(handle.id)) return;
-    handle.leaving = loss;
-    const { manager } = handle.config;
-    const explanation = manager.explainLoss ? await explainWithin(manager.explainLoss(handle.config), EXPLAIN_LOSS_TIMEOUT_MS) : undefined;
-    const detail = combineDetail(loss, explanation);
-    const full: WorkerLossInfo = { ...loss, detail };
-    this.#removed.set(handle.id, `lost: ${detail ?? loss.reason}`);
-    handle.failAll(full);
-    this.#router.left(handle, full);
-    this.#logger.warn(`worker ${handle.id} (${handle.config.host}, pid ${handle.config.pid}) was lost (${loss.reason})${detail ? `: ${detail}` : ''}`);
-    const launch = this.#launches.get(handle.config.launchId);
-    // A launch that takes workers at any time (elastic) does not fail because one left early.
-    if (launch && !launch.settled && !manager.acceptsLateWorkers) {
-      launch.fail(
-        new LaunchError(`worker ${handle.id} of a ${manager.name} launch was lost before all workers had joined: ${detail ?? loss.reason}`, {
-          manager: manager.name,
-          joined: launch.joined.length,
-          expected: launch.expected,
-        }),
-      );
-    }
-    this.emit('worker-lost', handle.config, full);
-    manager.manage?.(handle.config, 'lost');
-  }
-
-  #startHeartbeat(): void {
-    if (this.#heartbeat) return;
-    const { intervalMs, timeoutMs } = this.#options.heartbeat;
-    // One timer for all workers: cheap at thousands of workers.
-    this.#heartbeat = setInterval(() => {
-      const now = Date.now();
-      for (const handle of this.#workers.values()) {
-        const silentMs = now - handle.conn.lastReceivedAt;
-        if (silentMs > timeoutMs) {
-          void this.#lost(handle, { reason: 'heartbeat-timeout', detail: `no heartbeat for ${timeoutMs} ms` });
-          handle.conn.destroy();
-          // A frozen process (SIGSTOP, a hung node) would otherwise hold its CPUs or its job
-          // until close(); its manager stops it now.
-          handle.config.manager.kill?.(handle.config).catch((error: Error) => this.#logger.warn(`killing unresponsive worker ${handle.id} failed: ${error.message}`));
-        } else {
-          // Two intervals of silence: a heartbeat was missed. Say so (debug) before it becomes a loss.
-          if (silentMs > 2 * intervalMs) this.#logger.debug(() => `worker ${handle.id}: no frame for ${formatMs(silentMs)} (heartbeats missed; lost after ${formatMs(timeoutMs)})`);
-          handle.conn.heartbeat(now, intervalMs);
-        }
-      }
-    }, intervalMs).unref();
   }
 }
