@@ -39,29 +39,5 @@ export function resolveCallOptions(options: CallOptions | undefined, caller: str
   return options === undefined ? undefined : parseOptions(callOptionsSchema, options, `${caller} options`);
 }
 
-/** The reason a call times out with: a `TimeoutError` DOMException, as `AbortSignal.timeout` gives. */
-export function timeoutReason(what: string, timeoutMs: number): DOMException {
-  return new DOMException(`${what} timed out after ${timeoutMs} ms`, 'TimeoutError');
-}
-
-/**
- * Call `cancel(reason)` when `options.signal` aborts or `options.timeoutMs` passes, until
- * `settled` settles. An already aborted signal cancels at once.
- */
-export function cancelOn(options: CallOptions, settled: Promise<unknown>, cancel: (reason: unknown) => void, what: string): void {
-  const { signal, timeoutMs } = options;
-  if (signal?.aborted) {
-    cancel(signal.reason);
-    return;
-  }
-  if (!signal && timeoutMs === undefined) return;
-  const onAbort = () => cancel(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  // Unref'd: a call in flight holds the process open by itself (its socket is ref'd).
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => cancel(timeoutReason(what, timeoutMs)), timeoutMs).unref();
-  const stop = () => {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  };
-  settled.then(stop, stop);
-}
+// One wiring of signal and timeout for the master's calls and the workers' (util/give-up.ts).
+export { cancelOn, timeoutReason } from '../util/give-up.js';

@@ -4,7 +4,8 @@
  * @module
  */
 import { type CallOptions } from './options.js';
-import { cancelOn, resolveCallOptions } from './calls.js';
+import { fetchUnlessGivenUp } from '../util/give-up.js';
+import { resolveCallOptions } from './calls.js';
 
 export class Future<T = unknown> implements PromiseLike<T> {
   readonly #promise: Promise<T>;
@@ -40,19 +41,7 @@ export class Future<T = unknown> implements PromiseLike<T> {
   fetch(options?: CallOptions): Promise<T> {
     const resolved = resolveCallOptions(options, 'Future.fetch');
     if (!resolved || this.#ready) return this.#promise;
-    return new Promise<T>((resolve, reject) => {
-      this.#promise.then(resolve, reject);
-      cancelOn(
-        resolved,
-        this.#promise,
-        (reason) => {
-          this.#cancel?.(reason);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
-          reject(reason);
-        },
-        `the call on worker ${this.workerId}`,
-      );
-    });
+    return fetchUnlessGivenUp(this.#promise, resolved, this.#cancel, `the call on worker ${this.workerId}`);
   }
 
   /**

@@ -6,14 +6,14 @@
  */
 import { z } from 'zod';
 import { portSchema } from '../util/schemas.js';
-import { MAX_TIMER_MS } from '../util/keep-alive.js';
+import { giveUpOptionsSchema, timerMs } from '../util/give-up.js';
 import { LOG_LEVELS, type LogLevel, type Logger } from '../util/logger.js';
 
 /**
  * A duration a timer will wait. Node clamps anything over 2^31 − 1 ms to 1 ms (with only a
  * warning), which would turn "practically never" into "at once".
  */
-export const timerMs = (min: number) => z.number().int().min(min).max(MAX_TIMER_MS, `must be at most ${MAX_TIMER_MS} ms (about 24.8 days): Node.js timers cannot wait longer`);
+export { timerMs };
 
 const signalSchema = z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal');
 
@@ -259,12 +259,7 @@ export interface PmapOptions {
 
 export type ResolvedPmapOptions = z.output<typeof pmapOptionsSchema>;
 
-export const callOptionsSchema = z
-  .object({
-    signal: signalSchema.optional(),
-    timeoutMs: timerMs(1).optional(),
-  })
-  .strict();
+export const callOptionsSchema = giveUpOptionsSchema;
 
 /**
  * Options of one remote call (`remotecall`, `remotecallFetch`, `remotecallWait`, `spawnAt`,

@@ -13,7 +13,8 @@ import { parseOptions } from '../util/validate.js';
 import { z } from 'zod';
 import { MASTER_ID, myid } from './identity.js';
 import { peerClient } from './peer-client.js';
-import { type FutureRef, type PeerCallOptions, PeerFuture, type RemoteFuture, cancelPeerCallOn, isFutureRef, peerCallOptionsSchema, resolvePeerCallOptions } from './peer-future.js';
+import { cancelOn } from '../util/give-up.js';
+import { type FutureRef, type PeerCallOptions, PeerFuture, type RemoteFuture, isFutureRef, peerCallOptionsSchema, resolvePeerCallOptions } from './peer-future.js';
 import { isModuleReference } from './shippable.js';
 
 /** A function or a `moduleFunction(…)` reference (the same shape as `RemoteFunction`). */
@@ -116,7 +117,7 @@ function send(caller: string, worker: number, options: PeerCallOptions | undefin
   }
   const { id, promise } = client.request(caller, worker, fn, 'call', args);
   const cancel = (reason: unknown) => client.cancel(id, reason);
-  if (options) cancelPeerCallOn(options, promise, cancel, `${caller} on process ${worker}`);
+  if (options) cancelOn(options, promise, cancel, `${caller} on process ${worker}`);
   const future = new PeerFuture(worker, myid(), client.nextFutureRef(), promise, cancel);
   client.keep(future.futureRef, future);
   return future;
@@ -218,7 +219,7 @@ export async function pmap<F extends Shippable>(fn: F, items: Iterable<PeerItem<
   signal?.throwIfAborted();
   const client = peerClient();
   const { id, promise } = client.request('pmap', MASTER_ID, fn, 'map', [Array.isArray(items) ? items : [...items], rest]);
-  if (signal) cancelPeerCallOn({ signal }, promise, (reason) => client.cancel(id, reason), 'pmap');
+  if (signal) cancelOn({ signal }, promise, (reason) => client.cancel(id, reason), 'pmap');
   return promise as Promise<Array<PeerRes<F>>>;
 }
 

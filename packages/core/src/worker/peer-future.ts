@@ -6,7 +6,7 @@
  * on any process asks the owner for the value.
  * @module
  */
-import { z } from 'zod';
+import { fetchUnlessGivenUp, giveUpOptionsSchema } from '../util/give-up.js';
 import { parseOptions } from '../util/validate.js';
 
 /** What a Future sent to another process arrives as: the process that made the call, and its reference there. */
@@ -25,42 +25,14 @@ export function isFutureRef(value: unknown): value is FutureRef {
   return typeof candidate === 'object' && candidate !== null && typeof candidate.futureOwner === 'number' && typeof candidate.futureRef === 'number';
 }
 
-/** `{ signal?, timeoutMs? }`, as on the master (cluster/options.ts `callOptionsSchema`). */
-export const peerCallOptionsSchema = z
-  .object({
-    signal: z.custom<AbortSignal>((v) => v instanceof AbortSignal, 'must be an AbortSignal').optional(),
-    timeoutMs: z
-      .number()
-      .int()
-      .min(1)
-      .max(2 ** 31 - 1, 'must be at most 2147483647 ms (about 24.8 days): Node.js timers cannot wait longer')
-      .optional(),
-  })
-  .strict();
+/** `{ signal?, timeoutMs? }`, the master's `callOptionsSchema` (util/give-up.ts). */
+export const peerCallOptionsSchema = giveUpOptionsSchema;
 
 export interface PeerCallOptions {
   /** Give up when it aborts: the call rejects with its reason and the target is told to abandon it. */
   signal?: AbortSignal | undefined;
   /** Give up after this many milliseconds, with a `TimeoutError` DOMException. */
   timeoutMs?: number | undefined;
-}
-
-/**
- * Call `cancel(reason)` when the signal aborts or the timeout passes, until `settled` settles
- * (the master's `cancelOn` in cluster/calls.ts does the same for its calls).
- */
-export function cancelPeerCallOn(options: PeerCallOptions, settled: Promise<unknown>, cancel: (reason: unknown) => void, what: string): void {
-  const { signal, timeoutMs } = options;
-  if (signal?.aborted) return cancel(signal.reason);
-  if (!signal && timeoutMs === undefined) return;
-  const onAbort = () => cancel(signal?.reason);
-  signal?.addEventListener('abort', onAbort, { once: true });
-  const timer = timeoutMs === undefined ? undefined : setTimeout(() => cancel(new DOMException(`${what} timed out after ${timeoutMs} ms`, 'TimeoutError')), timeoutMs).unref();
-  const stop = () => {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  };
-  settled.then(stop, stop);
 }
 
 export function resolvePeerCallOptions(options: PeerCallOptions | undefined, caller: string): PeerCallOptions | undefined {
@@ -116,19 +88,7 @@ export class PeerFuture<T = unknown> implements RemoteFuture<T>, FutureRef {
   fetch(options?: PeerCallOptions): Promise<T> {
     const resolved = resolvePeerCallOptions(options, 'Future.fetch');
     if (!resolved || this.#ready) return this.#promise;
-    return new Promise<T>((resolve, reject) => {
-      this.#promise.then(resolve, reject);
-      cancelPeerCallOn(
-        resolved,
-        this.#promise,
-        (reason) => {
-          this.#cancel?.(reason);
-          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the signal's reason, whatever it is, as fetch() does
-          reject(reason);
-        },
-        `the call on process ${this.workerId}`,
-      );
-    });
+    return fetchUnlessGivenUp(this.#promise, resolved, this.#cancel, `the call on process ${this.workerId}`);
   }
 
   /** Wait until the call has finished; rejects with its error. */
