@@ -5,7 +5,7 @@
  * environment. Users of a cluster need none of it: they import `@cm/core`.
  * @packageDocumentation
  */
-export type { ClusterManager, LaunchContext, LaunchProgress, WorkerConfig, WorkerEvent } from './manager/types.js';
+export type { ClusterManager, LaunchContext, LaunchProgress, TaskStateCount, WorkerConfig, WorkerEvent } from './manager/types.js';
 export type { ListenAddress, ListenRequest } from './cluster/listener.js';
 export type { CmDriver } from './cli/descriptor.js';
 export { WorkerProcess, type WorkerProcessOptions } from './local/worker-process.js';

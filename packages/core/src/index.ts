@@ -78,7 +78,7 @@ export {
   type WorkerLossInfo,
   type SerializedError,
 } from './errors.js';
-export type { ClusterManager, LaunchContext, LaunchProgress, WorkerConfig, WorkerEvent } from './manager/types.js';
+export type { ClusterManager, LaunchContext, LaunchProgress, TaskStateCount, WorkerConfig, WorkerEvent } from './manager/types.js';
 export { LocalManager, localManagerOptionsSchema, MAX_LOCAL_WORKERS, type LocalManagerOptions, type CommandWrapper } from './local/local-manager.js';
 export { myid, MASTER_ID } from './worker/identity.js';
 export { currentSignal } from './worker/call-context.js';

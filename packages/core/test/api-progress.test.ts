@@ -10,7 +10,7 @@ import { type ClusterManager, LaunchError, LocalManager, type LaunchProgressEven
 import { ProgressLine, describeProgress } from '../src/driver.js';
 import { SimulatedQueueManager } from '../src/testing/index.js';
 import { describePmapProgress } from '../src/cluster/pmap-progress.js';
-import { testCluster } from './helpers.js';
+import { testCluster, waitFor } from './helpers.js';
 
 const logDir = mkdtempSync(path.join(os.tmpdir(), 'cm-api-progress-'));
 afterAll(() => rmSync(logDir, { recursive: true, force: true }));
@@ -62,6 +62,24 @@ describe('launch progress', () => {
     const last = events.at(-1)!;
     expect(last).toMatchObject({ manager: 'simq', joined: 2, expected: 2, state: 'RUNNING', reason: undefined });
     expect(last.message).toMatch(/^simq job \d+ \(array of 2\): running - 2\/2 workers joined$/);
+    expect(last.states).toEqual([{ state: 'RUNNING', count: 2 }]);
+  });
+
+  it('an array’s events count its tasks in each state, with the reason', async () => {
+    const events: LaunchProgressEvent[] = [];
+    const cluster = testCluster({ onOutput: () => {} });
+    cluster.on('launch-progress', (event) => events.push(event));
+    const launch = cluster.addprocs(new SimulatedQueueManager(3, { logDir, progress: 'none', hold: true, pollMs: 50, pollMaxMs: 200 }));
+    const settled = launch.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitFor(() => events.some((event) => event.states !== undefined), 10_000, 'a progress event with task counts');
+    await cluster.close();
+    expect(await settled).toBeInstanceOf(LaunchError);
+    const counted = events.find((event) => event.states !== undefined)!;
+    expect(counted).toMatchObject({ state: 'HELD', reason: 'JobHeldUser', states: [{ state: 'HELD', reason: 'JobHeldUser', count: 3 }] });
+    expect(cluster.snapshot().launches[0]?.jobs[0]?.states).toEqual([{ state: 'HELD', reason: 'JobHeldUser', count: 3 }]);
   });
 });
 

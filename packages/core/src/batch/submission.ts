@@ -5,7 +5,7 @@
  * @module
  */
 import { LaunchError } from '../errors.js';
-import type { LaunchContext, WorkerConfig } from '../manager/types.js';
+import type { LaunchContext, TaskStateCount, WorkerConfig } from '../manager/types.js';
 import { type JobLayout, type JobStatus, type SchedulerDriver, describeEnd, isEnded, isInQueue } from './driver.js';
 import type { ProgressLine } from './progress.js';
 import { describeProgress } from './progress.js';
@@ -272,28 +272,31 @@ export class Submission {
     } else {
       this.#init.progress.update(line);
     }
-    const { state, reason } = this.#currentState();
-    this.context.progress({ message: render(undefined), jobIds: [this.jobId], state, reason });
+    const { state, reason, states } = this.#currentState();
+    this.context.progress({ message: render(undefined), jobIds: [this.jobId], state, reason, ...(this.#perTaskJobs && states ? { states } : {}) });
   }
 
   /**
-   * The state to report: once every worker has joined the job runs, whatever the last poll
-   * (up to `pollMaxMs` old) said, so it is the scheduler's own word for running, not PENDING.
+   * The state to report and the tasks per state: once every worker has joined the job runs,
+   * whatever the last poll (up to `pollMaxMs` old) said, so it is the scheduler's own word for
+   * running, not PENDING. For an array, the state most of its tasks are in.
    */
-  #currentState(): { state: string | undefined; reason: string | undefined } {
+  #currentState(): { state: string | undefined; reason: string | undefined; states: TaskStateCount[] | undefined } {
     const statuses = this.#statuses;
     if (this.#joined >= this.np) {
-      const running = statuses?.find((status) => status.kind === 'running')?.state ?? Object.entries(this.#init.driver.status.states).find(([, kind]) => kind === 'running')?.[0];
-      return { state: running ?? 'running', reason: undefined };
+      const running = statuses?.find((status) => status.kind === 'running')?.state ?? Object.entries(this.#init.driver.status.states).find(([, kind]) => kind === 'running')?.[0] ?? 'running';
+      return { state: running, reason: undefined, states: [{ state: running, count: this.np }] };
     }
-    // For an array, the state most of its tasks are in.
-    const counts = new Map<JobStatus, number>();
-    for (const status of statuses ?? []) {
-      const same = [...counts.keys()].find((s) => s.state === status.state && s.reason === status.reason) ?? status;
-      counts.set(same, (counts.get(same) ?? 0) + 1);
+    if (!statuses || statuses.length === 0) return { state: undefined, reason: undefined, states: undefined };
+    const counts = new Map<string, { state: string; reason?: string; count: number }>();
+    for (const status of statuses) {
+      const key = `${status.state}\0${status.reason ?? ''}`;
+      const entry = counts.get(key) ?? { state: status.state, ...(status.reason ? { reason: status.reason } : {}), count: 0 };
+      entry.count++;
+      counts.set(key, entry);
     }
-    const most = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
-    return { state: most?.state, reason: most?.reason };
+    const states = [...counts.values()].sort((x, y) => y.count - x.count);
+    return { state: states[0]!.state, reason: states[0]!.reason, states };
   }
 
   #emit(message: string): void {

@@ -334,7 +334,8 @@ export class SnapshotRecorder {
     launch.message = progress.message;
     for (const jobId of progress.jobIds ?? []) {
       this.#jobIds.add(jobId);
-      const states = parseJobStates(progress);
+      // Managers that count their tasks say so; for others, read the counts off the line.
+      const states = progress.states ? progress.states.map(({ state, reason, count }) => ({ state, reason: reason ?? null, count })) : parseJobStates(progress);
       launch.jobs.set(jobId, { id: jobId, states, message: progress.message, updatedAt: now });
     }
     if (changed) this.#event('launch-progress', progress.message);

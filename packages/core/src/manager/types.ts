@@ -30,6 +30,16 @@ export interface WorkerConfig {
   readonly joinedAt: number;
 }
 
+/** How many tasks of a submission are in one state (a {@link LaunchProgress} detail). */
+export interface TaskStateCount {
+  /** The state, as the scheduler spells it (`PENDING`, `qw`, `r`…). */
+  readonly state: string;
+  /** Why the tasks are in that state, as the scheduler says, when it says. */
+  readonly reason?: string;
+  /** How many tasks are in it. */
+  readonly count: number;
+}
+
 /** A progress report from a launch, shown to people on a terminal and emitted as an event. */
 export interface LaunchProgress {
   /** One-line human summary, e.g. `slurm job 123: PENDING (Resources)`. */
@@ -40,6 +50,14 @@ export interface LaunchProgress {
   state?: string;
   /** Why the job is in that state, as the scheduler says. */
   reason?: string;
+  /**
+   * For a submission of several tasks (an array job): how many of its tasks are in each state
+   * (with its reason), most first, e.g. `[{ state: 'PENDING', reason: 'Priority', count: 5 },
+   * { state: 'RUNNING', count: 3 }]`, states spelt as the scheduler spells them. The counts are
+   * of the tasks the last status poll listed, except that once all the workers have joined
+   * every task counts as running. Absent for a single job and before the first poll.
+   */
+  states?: readonly TaskStateCount[];
 }
 
 /** Everything a manager needs to start the workers of one `addprocs` call. */
