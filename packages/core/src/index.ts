@@ -16,6 +16,7 @@ export {
   type LaunchSnapshot,
   type LossSnapshot,
   type PmapSnapshot,
+  type PoolSnapshot,
   type WorkerSnapshot,
   type WorkerState,
 } from './cluster/snapshot.js';

@@ -55,6 +55,21 @@ describe('cluster.adapt on local workers', () => {
     expect(seen.events.filter((e) => e.kind === 'retire').every((e) => e.reason === 'idle')).toBe(true);
   });
 
+  it('shows in the snapshot: bounds and figures while it runs, its decisions as events, and stopped after stop()', async () => {
+    const cluster = testCluster();
+    const pool = cluster.adapt(new LocalManager(1), { minimum: 1, maximum: 2, idleTimeoutMs: 200, intervalMs: 50 });
+    await waitFor(() => cluster.nworkers() === 1 && pool.state().pending === 0, 20_000, 'the minimum of 1 worker');
+    const running = cluster.snapshot().pools;
+    expect(running).toHaveLength(1);
+    expect(running[0]).toMatchObject({ id: 1, manager: 'local', minimum: 1, maximum: 2, workers: 1, pending: 0, target: 1, paused: null, stopped: false, launches: 1, retired: 0 });
+    await pool.stop();
+    const after = cluster.snapshot();
+    expect(after.pools[0]).toMatchObject({ id: 1, stopped: true, launches: 1 });
+    const poolEvents = after.events.filter((e) => e.kind.startsWith('pool-')).map((e) => `${e.kind}: ${e.text}`);
+    expect(poolEvents[0]).toMatch(/^pool-scale-up: pool 1 \(local\): launched 1 worker \(minimum; demand 0, 0 workers, 1 pending, target 1\)$/);
+    expect(poolEvents.at(-1)).toBe('pool-stopped: pool 1 (local): stopped');
+  });
+
   it('keeps the minimum with no work, and retires down to it, never below', async () => {
     const cluster = testCluster();
     await using pool = cluster.adapt(new LocalManager(1), { minimum: 1, maximum: 3, idleTimeoutMs: 200, intervalMs: 50 });

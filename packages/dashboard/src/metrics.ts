@@ -60,6 +60,20 @@ export function renderMetrics(snapshot: ClusterSnapshot): string {
   );
   out.metric('cm_pmap_items_done_total', 'counter', 'pmap items finished.', [[{}, totals.pmapItemsDone]]);
   out.metric('cm_pmaps_running', 'gauge', 'pmaps running now.', [[{}, snapshot.pmaps.filter((pmap) => !pmap.ended).length]]);
+  const pools = snapshot.pools.filter((pool) => !pool.stopped);
+  const poolLabels = (pool: ClusterSnapshot['pools'][number]) => ({ pool: pool.id, manager: pool.manager });
+  out.metric(
+    'cm_pool_workers',
+    'gauge',
+    'Workers of a running adaptive pool: capacity (joined), ending (near walltime), pending (launched, not joined), target (what it aims at).',
+    pools.flatMap((pool) => (['workers', 'ending', 'pending', 'target'] as const).map((kind): [Labels, number] => [{ ...poolLabels(pool), kind: kind === 'workers' ? 'capacity' : kind }, pool[kind]])),
+  );
+  out.metric(
+    'cm_pool_paused',
+    'gauge',
+    '1 while a running adaptive pool has paused its growth (a refused submission, repeated launch failures).',
+    pools.map((pool) => [poolLabels(pool), pool.paused === null ? 0 : 1]),
+  );
   out.metric('cm_submissions_total', 'counter', 'Scheduler jobs submitted.', [[{}, totals.submissions]]);
   out.metric('cm_queue_wait_seconds', 'summary', 'Time from a launch start to each worker joining (queue wait plus start-up).', [
     [{}, totals.queueWaitMsSum / 1000, '_sum'],

@@ -191,6 +191,30 @@
     );
   }
 
+  // ---- adaptive pools -------------------------------------------------------------------------
+  function renderPools(s) {
+    if (!s.pools || s.pools.length === 0) return;
+    $('pools').replaceChildren(
+      ...s.pools.map((p) =>
+        el(
+          'div',
+          { class: `pool${p.stopped ? ' stopped' : ''}`, 'data-pool-id': p.id, 'data-workers': p.workers, 'data-pending': p.pending, 'data-target': p.target },
+          el(
+            'div',
+            { class: 'head' },
+            el('b', null, `pool ${p.id} (${p.manager})`),
+            el('span', null, `${p.workers} workers · ${p.pending} pending · target ${p.target} (${p.minimum}–${p.maximum})`),
+            p.ending > 0 ? el('span', { class: 'chip' }, `${p.ending} near walltime`) : null,
+            el('span', null, `demand ${int(p.demand)}`),
+            el('span', { class: 'chip' }, p.stopped ? 'stopped' : p.paused ? 'paused' : 'adapting'),
+          ),
+          el('div', { class: 'message' }, `${p.launches} launches · ${p.cancelled} queued workers cancelled · ${p.retired} retired · since ${new Date(p.startedAt).toLocaleTimeString()}`),
+          p.paused ? el('div', { class: 'message paused', 'data-testid': 'pool-paused' }, `growth paused: ${p.paused}`) : null,
+        ),
+      ),
+    );
+  }
+
   // ---- launches -------------------------------------------------------------------------------
   function renderLaunches(s) {
     if (s.launches.length === 0) return;
@@ -235,6 +259,7 @@
     renderHeader(s);
     renderWorkers(s);
     renderPmaps(s);
+    renderPools(s);
     renderLaunches(s);
     renderEvents(s);
     document.body.dataset.snapshotAt = String(s.takenAt);

@@ -149,12 +149,24 @@ describe.skipIf(!haveChromium)('the dashboard page in Chromium', () => {
     await other.close();
   });
 
+  it('shows an adaptive pool with its bounds, then stopped', async () => {
+    // No work and a minimum of 0: the pool launches nothing, so the workers above stay as they are.
+    const pool = cluster.adapt(new LocalManager(1), { minimum: 0, maximum: 3, intervalMs: 100 });
+    const card = page.locator('#pools .pool[data-pool-id="1"]');
+    await card.waitFor({ timeout: 10_000 });
+    expect(await card.locator('.head').textContent()).toContain('pool 1 (local)0 workers · 0 pending · target 0 (0–3)');
+    expect(await card.locator('.head .chip').last().textContent()).toBe('adapting');
+    await pool.stop();
+    await expect.poll(() => card.locator('.head .chip').last().textContent(), { timeout: 10_000 }).toBe('stopped');
+    await page.screenshot({ path: path.join(OUTPUT, '4-pool-stopped.png'), fullPage: true });
+  });
+
   it('keeps the page when the cluster closes, and says "cluster closed"', async () => {
     await cluster.close();
     await expect.poll(() => page.textContent('[data-testid=status]'), { timeout: 10_000 }).toBe('cluster closed');
     // The last state stays on the page.
     expect(await page.locator('#workers tbody tr.lost').count()).toBe(1);
-    await page.screenshot({ path: path.join(OUTPUT, '4-cluster-closed.png'), fullPage: true });
+    await page.screenshot({ path: path.join(OUTPUT, '5-cluster-closed.png'), fullPage: true });
   });
 
   it('loaded nothing from elsewhere and broke no content security rule', () => {

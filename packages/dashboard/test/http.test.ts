@@ -128,6 +128,39 @@ describe('/metrics', () => {
   });
 });
 
+describe('/metrics of adaptive pools', () => {
+  it('gives each running pool its worker counts and paused flag, and drops stopped pools', () => {
+    const pool = {
+      id: 1,
+      manager: 'slurm',
+      startedAt: 0,
+      minimum: 0,
+      maximum: 8,
+      demand: 40,
+      workers: 3,
+      ending: 1,
+      pending: 2,
+      target: 6,
+      paused: null,
+      stopped: false,
+      launches: 2,
+      cancelled: 0,
+      retired: 0,
+    };
+    const snapshot: ClusterSnapshot = {
+      ...cluster.snapshot(),
+      pools: [pool, { ...pool, id: 2, manager: 'sge', paused: 'qsub refused the job: "no such queue"' }, { ...pool, id: 3, stopped: true }],
+    };
+    const parsed = parsePrometheus(renderMetrics(snapshot));
+    expect(parsed.types.get('cm_pool_workers')).toBe('gauge');
+    const figure = (id: number, manager: string, kind: string) => parsed.samples.get(sampleKey('cm_pool_workers', { pool: id, manager, kind }));
+    expect([figure(1, 'slurm', 'capacity'), figure(1, 'slurm', 'ending'), figure(1, 'slurm', 'pending'), figure(1, 'slurm', 'target')]).toEqual([3, 1, 2, 6]);
+    expect(parsed.samples.get(sampleKey('cm_pool_paused', { pool: 1, manager: 'slurm' }))).toBe(0);
+    expect(parsed.samples.get(sampleKey('cm_pool_paused', { pool: 2, manager: 'sge' }))).toBe(1);
+    expect(figure(3, 'slurm', 'target')).toBeUndefined();
+  });
+});
+
 describe('/events', () => {
   it('streams the history and a snapshot at once, and says "stopped" when the dashboard closes', async () => {
     const extra = await serveDashboard(cluster, { print: false, sampleMs: 100 });

@@ -128,10 +128,11 @@ export class AdaptHandle extends EventEmitter<AdaptEvents> implements AsyncDispo
     return this.#retired;
   }
 
-  /** The figures now, and why growth is paused when it is. */
-  state(): AdaptFigures & { paused: string | undefined; stopped: boolean } {
+  /** The figures now, the pool's bounds, and why growth is paused when it is. */
+  state(): AdaptFigures & { minimum: number; maximum: number; paused: string | undefined; stopped: boolean } {
     const { figures } = this.#look();
-    return { ...figures, paused: this.#paused?.message, stopped: this.#stopping !== undefined };
+    const { minimum, maximum } = this.#options;
+    return { ...figures, minimum, maximum, paused: this.#paused?.message, stopped: this.#stopping !== undefined };
   }
 
   /** Let the pool grow again after a `paused` event (the failure count starts over). */

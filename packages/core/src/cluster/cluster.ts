@@ -357,7 +357,9 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    */
   adapt(manager: ClusterManager, options: AdaptOptions = {}): AdaptHandle {
     this.#assertOpen('adapt');
-    return startAdapting(this.#adaptHost(), manager, options);
+    const pool = startAdapting(this.#adaptHost(), manager, options);
+    this.#recorder.watchPool(pool, manager.name);
+    return pool;
   }
 
   #adaptHost(): AdaptHost {

@@ -9,147 +9,26 @@
 import type { EventEmitter } from 'node:events';
 import type { WorkerLossInfo } from '../errors.js';
 import type { WorkerConfig } from '../manager/types.js';
+import { type ObservedPool, PoolRecorder } from './pool-snapshot.js';
+import {
+  type ClusterSnapshot,
+  type EventSnapshot,
+  type JobSnapshot,
+  type JobStateCount,
+  type LaunchSnapshot,
+  type LossSnapshot,
+  type PmapSnapshot,
+  SNAPSHOT_VERSION,
+  type WorkerSnapshot,
+  type WorkerState,
+} from './snapshot-types.js';
 import type { ClusterEvents, LaunchProgressEvent, PmapProgressEvent } from './types.js';
 
-/** The shape of the snapshot; raised when a field changes meaning or goes away (new fields do not raise it). */
-export const SNAPSHOT_VERSION = 1;
+export type { PoolSnapshot } from './pool-snapshot.js';
+export * from './snapshot-types.js';
 
 /** Lost workers kept in `workers` (newest), losses kept in `losses`, events in `events`, launches in `launches`, finished pmaps in `pmaps`. */
 const KEEP = { lostWorkers: 50, losses: 50, events: 200, launches: 20, endedPmaps: 5 } as const;
-
-/**
- * Where a worker is in its life. `joining`: started by a launch, handshake not done (it has
- * no id yet, so it is counted in its launch, not listed); `idle`/`busy`: no call / calls in
- * flight; `retiring`: asked to exit (`rmprocs`, `close`), not gone yet; `lost`: went away unasked.
- */
-export type WorkerState = 'joining' | 'idle' | 'busy' | 'retiring' | 'lost';
-
-export interface WorkerSnapshot {
-  id: number;
-  host: string;
-  pid: number;
-  cpus: number;
-  launchId: string;
-  /** The launching manager's name (`local`, `slurm`…). */
-  manager: string;
-  /** Scheduler job id and task index, when the worker runs in a job. */
-  jobId: string | null;
-  taskIndex: number | null;
-  state: Exclude<WorkerState, 'joining'>;
-  /** Unix ms of the handshake. */
-  joinedAt: number;
-  /** Milliseconds from the launch's start to this worker's join (time in the queue plus start-up), when known. */
-  queueWaitMs: number | null;
-  /** Milliseconds since it joined (until it was lost, for a lost worker). */
-  uptimeMs: number;
-  callsDone: number;
-  callsInFlight: number;
-  /** CPU use in percent of one core, as the worker measured it between its last two reports (heartbeats). */
-  cpuPercent: number | null;
-  /** Resident set size in bytes, as the worker last reported it. */
-  rssBytes: number | null;
-  /** Unix ms of that report: a worker busy sending results sends no heartbeats, so its figures age. */
-  statsAt: number | null;
-  /** Milliseconds until the worker's job must end (walltime), when the scheduler said. */
-  walltimeLeftMs: number | null;
-  /** For a lost worker: when, why (`WorkerLossInfo.reason`) and what the scheduler or launcher said. */
-  loss: { at: number; reason: WorkerLossInfo['reason']; detail: string | null } | null;
-}
-
-/** One state of one scheduler job, as the progress line spells it: `5 PENDING (Priority)`. */
-export interface JobStateCount {
-  state: string;
-  reason: string | null;
-  /** Tasks (array elements) in that state; null when the scheduler reports the job as one. */
-  count: number | null;
-}
-
-export interface JobSnapshot {
-  id: string;
-  states: JobStateCount[];
-  /** The launch's progress line for this job, e.g. `slurm job 123 (array of 8): 3 RUNNING, 5 PENDING (Priority) - 3/8 workers joined`. */
-  message: string;
-  updatedAt: number;
-}
-
-export interface LaunchSnapshot {
-  id: string;
-  manager: string;
-  startedAt: number | null;
-  /** Still waiting for workers (or, for an elastic launch, accepting them). */
-  active: boolean;
-  expected: number | null;
-  joined: number;
-  /** Workers started and not joined yet (0 once the launch settled). */
-  joining: number;
-  lost: number;
-  /** The last progress message, whatever job it was about. */
-  message: string | null;
-  jobs: JobSnapshot[];
-}
-
-export interface PmapSnapshot {
-  id: number;
-  done: number;
-  total: number;
-  workers: number;
-  startedAt: number;
-  elapsedMs: number;
-  /** Items per second since the map started. */
-  ratePerSecond: number;
-  ended: boolean;
-}
-
-export interface LossSnapshot {
-  at: number;
-  workerId: number;
-  host: string;
-  jobId: string | null;
-  taskIndex: number | null;
-  reason: WorkerLossInfo['reason'];
-  /** The scheduler's or launcher's verdict (`TIMEOUT`, `OUT_OF_MEMORY`, `killed by SIGKILL`…), when known. */
-  detail: string | null;
-}
-
-export interface EventSnapshot {
-  at: number;
-  kind: 'worker-joined' | 'worker-lost' | 'worker-removed' | 'launch-progress' | 'pmap-started' | 'pmap-ended' | 'peer-rejected';
-  text: string;
-}
-
-/** `cluster.snapshot()`: a plain object (JSON-safe: numbers, strings, null), versioned by `version`. */
-export interface ClusterSnapshot {
-  version: typeof SNAPSHOT_VERSION;
-  takenAt: number;
-  startedAt: number;
-  /** `close()` was called. */
-  closed: boolean;
-  /** Workers by state now (`lost` counts the lost workers still listed). */
-  counts: Record<WorkerState, number>;
-  /** Running totals since the cluster started. */
-  totals: {
-    callsDone: number;
-    callsInFlight: number;
-    pmapItemsDone: number;
-    /** Losses by `WorkerLossInfo.reason`. */
-    losses: Record<string, number>;
-    /** Scheduler jobs submitted (distinct job ids seen in launch progress). */
-    submissions: number;
-    /** Workers joined, and their summed wait from launch start to join, for a mean queue wait. */
-    joins: number;
-    queueWaitMsSum: number;
-    peersRejected: number;
-  };
-  /** Current and retiring workers in join order, then the most recently lost ones. */
-  workers: WorkerSnapshot[];
-  launches: LaunchSnapshot[];
-  /** Running maps, then the last few finished ones. */
-  pmaps: PmapSnapshot[];
-  /** Most recent first. */
-  losses: LossSnapshot[];
-  /** Oldest first. */
-  events: EventSnapshot[];
-}
 
 /** What the recorder reads of a worker's master-side handle (a structural view of WorkerHandle). */
 export interface ObservedWorker {
@@ -213,6 +92,7 @@ export class SnapshotRecorder {
   #joins = 0;
   #queueWaitMsSum = 0;
   #peersRejected = 0;
+  readonly #pools = new PoolRecorder((kind, text) => this.#event(kind, text));
 
   constructor(events: EventEmitter<ClusterEvents>, sources: SnapshotSources) {
     this.#sources = sources;
@@ -225,6 +105,11 @@ export class SnapshotRecorder {
       this.#peersRejected++;
       this.#event('peer-rejected', `peer ${remoteAddress} refused: ${reason}`);
     });
+  }
+
+  /** Show an adaptive pool from now on. */
+  watchPool(pool: ObservedPool, manager: string): void {
+    this.#pools.watch(pool, manager);
   }
 
   snapshot(): ClusterSnapshot {
@@ -265,6 +150,7 @@ export class SnapshotRecorder {
       pmaps: [...this.#pmaps.values()]
         .sort((a, b) => Number(a.ended) - Number(b.ended) || a.id - b.id)
         .map((pmap) => ({ ...pmap, ratePerSecond: pmap.elapsedMs > 0 ? (pmap.done / pmap.elapsedMs) * 1000 : 0 })),
+      pools: this.#pools.describe(),
       losses: [...this.#losses],
       events: [...this.#events],
     };
