@@ -19,7 +19,9 @@ export interface PoolSnapshot {
   manager: string;
   /** Unix ms of `cluster.adapt`. */
   startedAt: number;
+  /** Workers the pool keeps even with no work (`AdaptOptions.minimum`). */
   minimum: number;
+  /** Workers the pool never exceeds (`AdaptOptions.maximum`, or the manager's worker count). */
   maximum: number;
   /** Items waiting or running in maps, plus plain calls in flight (the whole cluster's). */
   demand: number;
