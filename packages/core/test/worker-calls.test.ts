@@ -91,9 +91,13 @@ describe('calls from workers', () => {
     expect(await fetchFuture(made.future)).toBe(144);
   });
 
-  it('a pmap of 4 items, each a pmap of 50, on 2 workers completes', async () => {
+  it('a pmap of 4 items, each a pmap of 50, on 2 workers completes; the nested maps report progress and show in the snapshot', async () => {
     const cluster = testCluster();
-    await cluster.addprocs(new LocalManager(2));
+    const workerIds = await cluster.addprocs(new LocalManager(2));
+    const ended: { pmapId: number; startedBy?: number; done: number; total: number }[] = [];
+    cluster.on('pmap-progress', ({ pmapId, startedBy, done, total, ended: last }) => {
+      if (last) ended.push({ pmapId, ...(startedBy === undefined ? {} : { startedBy }), done, total });
+    });
     const sums = await cluster.pmap(
       async (n: number) => {
         const inner = await (globalThis as unknown as Api).pmap(
@@ -107,6 +111,14 @@ describe('calls from workers', () => {
     );
     const expected = [0, 1, 2, 3].map((n) => Array.from({ length: 50 }, (_, i) => 2 * (i + n * 100)).reduce((s, v) => s + v, 0));
     expect(sums).toEqual(expected);
+    // The outer map (the master's) and the 4 nested ones (each from the worker running its item).
+    expect(ended.find((e) => e.startedBy === undefined)).toMatchObject({ done: 4, total: 4 });
+    const nested = ended.filter((e) => e.startedBy !== undefined);
+    expect(nested).toHaveLength(4);
+    expect(nested.every((e) => e.done === 50 && e.total === 50 && workerIds.includes(e.startedBy!))).toBe(true);
+    const shown = cluster.snapshot().pmaps;
+    expect(shown.filter((p) => p.startedBy !== null).every((p) => workerIds.includes(p.startedBy!) && p.ended)).toBe(true);
+    expect(cluster.snapshot().events.filter((e) => /^pmap \d+ \(from worker \d+\) finished: 50 of 50 items/.test(e.text))).toHaveLength(4);
   });
 
   it("a worker whose call waits on a nested call is not busy: the master’s spawnAt('any') picks it over one that is busy", async () => {

@@ -183,7 +183,7 @@
         return el(
           'div',
           { class: `pmap${p.ended ? ' ended' : ''}`, 'data-pmap-id': p.id, 'data-done': p.done, 'data-total': p.total },
-          el('span', null, `pmap ${p.id}`),
+          el('span', null, p.startedBy === null || p.startedBy === undefined ? `pmap ${p.id}` : `pmap ${p.id} (worker ${p.startedBy})`),
           bar,
           el('span', null, `${int(p.done)}/${int(p.total)} (${Math.floor(percent)}%) · ${state} · ${p.workers} workers · ${duration(p.elapsedMs)}`),
         );

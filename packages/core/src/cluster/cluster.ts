@@ -24,6 +24,7 @@ import {
   type ClusterOptions,
   type PmapOptions,
   type ResolvedClusterOptions,
+  type ResolvedPmapOptions,
   type SpawnTarget,
   addprocsOptionsSchema,
   clusterOptionsSchema,
@@ -38,7 +39,7 @@ import { RejectionLog } from './rejections.js';
 import { CallRouter } from './router.js';
 import { registerOpenCluster } from '../worker/peer-api.js';
 import { type ClusterSnapshot, SnapshotRecorder } from './snapshot.js';
-import { FunctionRegistry, type RemoteFunction, isModuleFunction } from './remote-function.js';
+import { FunctionRegistry, type PreparedFunction, type RemoteFunction, isModuleFunction } from './remote-function.js';
 import type { Args, ClusterEvents, Item, Res } from './types.js';
 import { WorkerAdmission } from './admission.js';
 import { CallDispatch } from './call-dispatch.js';
@@ -126,7 +127,7 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
       workers: () => this.#roster.handles(),
       functions: this.#functions,
       topology: this.#options.topology,
-      pmap: { activeWorkers: () => [...this.#roster.handles()], onWorkerJoined: (listener) => this.#onWorkerJoined(listener) },
+      map: (fn, items, options, startedBy) => this.#trackedMap(fn, items, options, startedBy),
     });
     this.#dispatch = new CallDispatch(this.#roster, this.#functions);
     this.#output = new WorkerOutput(this.#options.onOutput, this);
@@ -302,16 +303,21 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
     }
     const list = Array.isArray(items) ? (items as unknown[]) : [...items];
     opts.signal?.throwIfAborted();
+    return (await this.#trackedMap(prepared, list, opts, undefined)) as Array<Res<F>>;
+  }
+
+  /** A pmap of the master's or of a worker's (`startedBy`): numbered, followed by pools, reported as `pmap-progress`. */
+  async #trackedMap(prepared: PreparedFunction, list: readonly unknown[], opts: ResolvedPmapOptions, startedBy: number | undefined): Promise<unknown[]> {
     const pmapId = ++this.#pmapCount;
     let ending = false;
     const progress = new PmapProgressReporter(
       list.length,
       opts.progress,
-      (update) => this.emit('pmap-progress', { ...update, pmapId, ended: ending || update.done === update.total }),
+      (update) => this.emit('pmap-progress', { ...update, pmapId, ...(startedBy === undefined ? {} : { startedBy }), ended: ending || update.done === update.total }),
       () => this.listenerCount('pmap-progress') > 0,
     );
     try {
-      return (await runPmap({ ...this.#mapHost(), onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined }, prepared, list, opts)) as Array<Res<F>>;
+      return await runPmap({ ...this.#mapHost(), onProgress: progress.active ? (done, workers) => progress.update(done, workers) : undefined }, prepared, list, opts);
     } finally {
       ending = true;
       progress.finish();
@@ -415,11 +421,6 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
 
   #assertOpen(what: string): void {
     if (this.#closing) throw new UsageError(`${what}: the cluster is closed; create a new Cluster`);
-  }
-
-  #onWorkerJoined(listener: () => void): () => void {
-    this.on('worker-joined', listener);
-    return () => this.off('worker-joined', listener);
   }
 
   #rejected(remoteAddress: string, reason: string): void {

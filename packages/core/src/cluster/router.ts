@@ -41,8 +41,7 @@ import { cancelCall, callSlots, currentSignal, endCall } from '../worker/call-co
 import { everywhere, fetchFuture, nworkers, pmap, remotecall, remotecallFetch, remotecallWait, spawnAt, workers } from '../worker/peer-api.js';
 import { FunctionTable, explainInlineError } from '../worker/functions.js';
 import { MASTER_ID, myid } from '../worker/identity.js';
-import { pmapOptionsSchema } from './options.js';
-import { type PmapHost, runPmap } from './pmap.js';
+import { type ResolvedPmapOptions, pmapOptionsSchema } from './options.js';
 import type { FunctionRegistry, PreparedFunction } from './remote-function.js';
 import type { WorkerHandle } from './worker-handle.js';
 
@@ -53,7 +52,8 @@ export interface RouterHost {
   /** The current workers. */
   workers(): Iterable<WorkerHandle>;
   readonly functions: FunctionRegistry;
-  readonly pmap: PmapHost;
+  /** Run a pmap a worker asked for, as the master runs its own (demand for pools, progress, snapshot). */
+  map(fn: PreparedFunction, items: readonly unknown[], options: ResolvedPmapOptions, startedBy: number): Promise<unknown[]>;
   /** The Cluster option `topology`: `'all_to_all'` has workers listen for direct calls. */
   readonly topology: 'master' | 'all_to_all';
 }
@@ -204,7 +204,7 @@ export class CallRouter {
     try {
       const fn = caller.offers.get(fnId);
       if (!fn) throw new UsageError(`${what}: function ${fnId} was never offered by worker ${handle.id} (protocol error)`);
-      if (kind === 'map') return this.#map(caller, id, fn, decodeRequestArgs(payload), finish, fail);
+      if (kind === 'map') return this.#map(handle.config.id, caller, id, fn, decodeRequestArgs(payload), finish, fail);
       if (target === MASTER_ID) return this.#runHere(caller, id, fn, decodeRequestArgs(payload), finish, fail);
       const to = this.#host.handle(target, what);
       const callId = to.forward(
@@ -270,7 +270,7 @@ export class CallRouter {
   }
 
   /** A pmap asked for by a worker: run on the cluster's workers (the caller included) like the master's own. */
-  #map(caller: Caller, id: number, fn: PreparedFunction, args: unknown[], finish: (reply?: EncodedPayload) => void, fail: (failure: ReplyFailure) => void): void {
+  #map(callerId: number, caller: Caller, id: number, fn: PreparedFunction, args: unknown[], finish: (reply?: EncodedPayload) => void, fail: (failure: ReplyFailure) => void): void {
     const [items, options] = args;
     if (!Array.isArray(items)) throw new UsageError('pmap: items must be an array or iterable', 'items');
     const controller = new AbortController();
@@ -279,7 +279,7 @@ export class CallRouter {
       controller.abort(reason);
       finish();
     });
-    runPmap(this.#host.pmap, fn, items, opts).then(
+    this.#host.map(fn, items, opts, callerId).then(
       (values) => {
         try {
           finish(encodeReply(id, ReplyStatus.Value, values));

@@ -83,6 +83,8 @@ export interface LaunchSnapshot {
 
 export interface PmapSnapshot {
   id: number;
+  /** The worker whose code called `pmap` (a nested map), or null for the master's own. */
+  startedBy: number | null;
   done: number;
   total: number;
   workers: number;

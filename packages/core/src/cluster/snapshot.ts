@@ -249,11 +249,13 @@ export class SnapshotRecorder {
     const id = progress.pmapId;
     const now = Date.now();
     const known = this.#pmaps.get(id);
-    if (!known) this.#event('pmap-started', `pmap ${id} of ${progress.total.toLocaleString('en-US')} items started`);
+    const by = progress.startedBy === undefined ? '' : ` (from worker ${progress.startedBy})`;
+    if (!known) this.#event('pmap-started', `pmap ${id}${by} of ${progress.total.toLocaleString('en-US')} items started`);
     this.#pmapItemsDone += Math.max(0, progress.done - (known?.done ?? 0));
     const { ended } = progress;
     this.#pmaps.set(id, {
       id,
+      startedBy: progress.startedBy ?? null,
       done: progress.done,
       total: progress.total,
       workers: progress.workers,
@@ -264,7 +266,7 @@ export class SnapshotRecorder {
     if (ended && !known?.ended) {
       this.#event(
         'pmap-ended',
-        `pmap ${id} ${progress.done >= progress.total ? 'finished' : 'stopped'}: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')} items in ${(progress.elapsedMs / 1000).toFixed(1)} s`,
+        `pmap ${id}${by} ${progress.done >= progress.total ? 'finished' : 'stopped'}: ${progress.done.toLocaleString('en-US')} of ${progress.total.toLocaleString('en-US')} items in ${(progress.elapsedMs / 1000).toFixed(1)} s`,
       );
       const finished = [...this.#pmaps.values()].filter((pmap) => pmap.ended);
       for (const old of finished.slice(0, Math.max(0, finished.length - KEEP.endedPmaps))) this.#pmaps.delete(old.id);

@@ -26,6 +26,8 @@ export interface LaunchProgressEvent extends LaunchProgress {
 export interface PmapProgressEvent extends PmapProgress {
   /** Which pmap of the cluster (1, 2, …), to tell maps that run at the same time apart. */
   pmapId: number;
+  /** The worker that started it (a pmap called on a worker); absent for the master's own maps. */
+  startedBy?: number;
   /** The map ended (all done, failed or aborted): no more reports about it follow. */
   ended: boolean;
 }
