@@ -92,7 +92,8 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
   #endError: Error | undefined;
   /** The consumer stopped (break, return) or read the end: nothing more is reported. */
   #closed = false;
-  #waiter: { resolve(step: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  /** `next()` calls waiting for a result, first come first served (a caller may ask again before an answer). */
+  readonly #waiters: Array<{ resolve(step: IteratorResult<T>): void; reject(error: unknown): void }> = [];
 
   constructor(host: PmapHost, fn: PreparedFunction, items: Iterable<unknown> | AsyncIterable<unknown>, options: ResolvedImapOptions) {
     this.#host = host;
@@ -176,7 +177,7 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
       const error = this.#conclude();
       return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined });
     }
-    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
   }
 
   /** The map ended and every result it could hand over was read: the iteration is over, with the map's error if it failed. */
@@ -191,7 +192,7 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     if (this.#closed) return;
     if (this.#ordered) this.#ring[index & this.#mask] = value;
     else this.#completed.push(value);
-    if (this.#waiter !== undefined) this.#wake();
+    if (this.#waiters.length > 0) this.#wake();
   }
 
   #end(error: Error | undefined): void {
@@ -202,21 +203,19 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     this.#wake();
   }
 
-  /** Settle a waiting `next()` with the next result, or with the end once nothing more can come. */
+  /** Settle waiting `next()` calls with the results in, and the first one left with the end once nothing more can come. */
   #wake(): void {
-    const waiter = this.#waiter;
-    if (!waiter) return;
-    const value = this.#read();
-    if (value !== EMPTY) {
-      this.#waiter = undefined;
-      waiter.resolve({ done: false, value: value as T });
-      return;
+    const waiters = this.#waiters;
+    while (waiters.length > 0) {
+      const value = this.#read();
+      if (value === EMPTY) break;
+      waiters.shift()!.resolve({ done: false, value: value as T });
     }
-    if (!this.#ended) return;
-    this.#waiter = undefined; // before #conclude: its reset must not settle this waiter as done
+    if (waiters.length === 0 || !this.#ended) return;
+    const first = waiters.shift()!; // before #conclude: its reset settles the others as done, not this one
     const error = this.#conclude();
-    if (error) waiter.reject(error);
-    else waiter.resolve({ done: true, value: undefined });
+    if (error) first.reject(error);
+    else first.resolve({ done: true, value: undefined });
   }
 
   #reset(): void {
@@ -224,9 +223,7 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     this.#ahead.length = 0;
     this.#completed = [];
     this.#completedHead = 0;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve({ done: true, value: undefined });
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ done: true, value: undefined });
   }
 
   /** Items the bound still lets in. */
@@ -235,15 +232,16 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
   }
 
   #source(): MapSource {
-    const self = this;
+    const exhausted = () => this.#inputDone && this.#ahead.length === 0 && this.#inputError === undefined;
+    // The input's length is unknown: batch as if the bound's worth were waiting.
+    const available = () => (this.#inputDone ? this.#ahead.length : this.#maxPending);
     return {
       take: (count, into) => this.#take(count, into),
       get exhausted() {
-        return self.#inputDone && self.#ahead.length === 0 && self.#inputError === undefined;
+        return exhausted();
       },
-      // The input's length is unknown: batch as if the bound's worth were waiting.
       get available() {
-        return self.#inputDone ? self.#ahead.length : self.#maxPending;
+        return available();
       },
     };
   }
