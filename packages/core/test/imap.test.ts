@@ -1,7 +1,8 @@
 /**
  * `cluster.imap`: results in order or as completed, items pulled only as workers have room
  * (an endless generator consumed in part, then `break`), async inputs, a worker lost
- * mid-stream (each result exactly once), a failing item, and abort.
+ * mid-stream (each result exactly once), a failing item, inputs that throw, retries that
+ * must carry their own items, `next()` called again before an answer, and abort.
  */
 import { describe, expect, it } from 'vitest';
 import { LocalManager, RemoteError } from '../src/index.js';
@@ -156,6 +157,154 @@ describe('imap', () => {
     };
     await expect(iterate()).rejects.toThrow('enough');
     expect(count).toBeGreaterThanOrEqual(100);
+  }, 60_000);
+
+  it('a sync input that throws: results before it in order, then its own error', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    const failure = new Error('the input broke');
+    let pulled = 0;
+    const input: Iterable<number> = {
+      [Symbol.iterator]: () => ({
+        next: (): IteratorResult<number> => {
+          if (pulled === 300) throw failure;
+          return { done: false, value: pulled++ };
+        },
+      }),
+    };
+    const seen: number[] = [];
+    const iterate = async () => {
+      for await (const value of cluster.imap((x: number) => x * 2, input, { maxPending: 64 })) seen.push(value);
+    };
+    const error = await iterate().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBe(failure);
+    expect(pulled).toBe(300);
+    expect(seen.length).toBeLessThanOrEqual(300);
+    expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i * 2));
+  }, 60_000);
+
+  it('an async input that throws a non-Error ends the iteration with an error naming it', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    async function* produced() {
+      for (let i = 0; i < 50; i++) yield i;
+      // eslint-disable-next-line @typescript-eslint/only-throw-error -- what a careless input does
+      throw 'out of lines';
+    }
+    await expect(collect(cluster.imap((x: number) => x, produced()))).rejects.toThrow(/the input threw .*out of lines/);
+  }, 60_000);
+
+  it('break out of a loop over an async input: the input is closed and nothing more is pulled', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    let pulled = 0;
+    let closed = false;
+    async function* endless() {
+      try {
+        for (;;) {
+          await new Promise((resolve) => setImmediate(resolve));
+          yield pulled++;
+        }
+      } finally {
+        closed = true;
+      }
+    }
+    const seen: number[] = [];
+    for await (const value of cluster.imap((x: number) => x, endless(), { maxPending: 16 })) {
+      seen.push(value);
+      if (seen.length === 100) break;
+    }
+    expect(seen).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await waitFor(() => closed, 5_000, 'the async input to be closed');
+    const after = pulled;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(pulled).toBe(after);
+  }, 60_000);
+
+  it('next() called again before an answer: every call gets its own result, in order, then the end', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    const iterator = cluster.imap((x: number) => x + 1, [1, 2, 3, 4, 5]);
+    const steps = await Promise.all(Array.from({ length: 7 }, () => iterator.next()));
+    expect(steps).toEqual([
+      { done: false, value: 2 },
+      { done: false, value: 3 },
+      { done: false, value: 4 },
+      { done: false, value: 5 },
+      { done: false, value: 6 },
+      { done: true, value: undefined },
+      { done: true, value: undefined },
+    ]);
+  }, 60_000);
+
+  it('items whose function threw are retried within retry.errors, each with its own item, in order and as completed', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    // Every tenth item fails the first time it runs on a worker (per map): at most once per worker, so two retries suffice.
+    const flaky = ({ x, map }: { x: number; map: string }) => {
+      const g = globalThis as unknown as { failedOnce?: Set<string> };
+      g.failedOnce ??= new Set();
+      if (x % 10 === 3 && !g.failedOnce.has(`${map} ${x}`)) {
+        g.failedOnce.add(`${map} ${x}`);
+        throw new Error(`transient ${x}`);
+      }
+      return x * 2;
+    };
+    function* items(map: string) {
+      for (let x = 0; x < 3_000; x++) yield { x, map };
+    }
+    const expected = Array.from({ length: 3_000 }, (_, i) => i * 2);
+    expect(await collect(cluster.imap(flaky, items('ordered'), { maxPending: 256, retry: { errors: 2 } }))).toEqual(expected);
+    const unordered = await collect(cluster.imap(flaky, items('unordered'), { ordered: false, maxPending: 256, retry: { errors: 2 } }));
+    expect([...unordered].sort((a, b) => a - b)).toEqual(expected);
+    expect(await cluster.pmap(flaky, [...items('pmap')], { retry: { errors: 2 } })).toEqual(expected);
+    // Without the retries, the first failure ends the map: the items did fail.
+    await expect(collect(cluster.imap(flaky, items('no retry')))).rejects.toThrow(/transient \d*3 /);
+  }, 60_000);
+
+  it('ordered, with a bound that is not a power of two and results that arrive out of turn: in order, within the bound', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    let pulled = 0;
+    function* numbers() {
+      for (let i = 0; i < 600; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const maxPending = 5;
+    const seen: number[] = [];
+    const slowEveryThird = async (x: number) => {
+      await new Promise((resolve) => setTimeout(resolve, x % 3 === 0 ? 3 : 0));
+      return -x;
+    };
+    for await (const value of cluster.imap(slowEveryThird, numbers(), { maxPending, batchSize: 1 })) {
+      seen.push(value);
+      expect(pulled - seen.length).toBeLessThanOrEqual(maxPending);
+    }
+    expect(seen).toEqual(Array.from({ length: 600 }, (_, i) => -i));
+  }, 60_000);
+
+  it('ordered: false over many batches: every result exactly once, within the bound', async () => {
+    const cluster = testCluster();
+    await cluster.addprocs(new LocalManager(2));
+    let pulled = 0;
+    function* numbers() {
+      for (let i = 0; i < 20_000; i++) {
+        pulled++;
+        yield i;
+      }
+    }
+    const maxPending = 1_000;
+    const seen: number[] = [];
+    for await (const value of cluster.imap((x: number) => x * 3, numbers(), { ordered: false, maxPending })) {
+      seen.push(value);
+      expect(pulled - seen.length).toBeLessThanOrEqual(maxPending);
+    }
+    expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: 20_000 }, (_, i) => i * 3));
   }, 60_000);
 
   it('refuses an input that is not iterable, and unknown options', () => {

@@ -328,7 +328,8 @@ export class Cluster extends EventEmitter<ClusterEvents> implements AsyncDisposa
    * Map `fn` over an iterable or async iterable of any length, as an async iterator of
    * results (input order, or as completed with `ordered: false`). Items are pulled only as
    * workers have room: at most `maxPending` are held at once. Same retries and loss handling
-   * as `pmap`; `break` cancels what runs and closes the input.
+   * as `pmap`; `break` cancels what runs and closes the input. An input that throws ends the
+   * iteration with its error. `next()` may be called again before an answer: calls are answered in order.
    * @throws RemoteError (from the iterator) for an item that failed (after `retry.errors` extra attempts)
    */
   imap<F extends RemoteFunction>(fn: F, items: Iterable<Item<F>> | AsyncIterable<Item<F>>, options: ImapOptions = {}): AsyncIterableIterator<Res<F>> {

@@ -47,60 +47,27 @@ export interface ImapOptions extends Omit<PmapOptions, 'progress'> {
 
 export type ResolvedImapOptions = z.output<typeof imapOptionsSchema>;
 
-type Step = IteratorResult<unknown>;
-
+/** A ring slot with no result in it (a result is never a symbol: structured clone cannot carry one). */
 const EMPTY = Symbol('empty slot');
 
 /**
- * Values by index. Ordered, every index held lies in [yielded, yielded + maxPending), so a
- * ring of that size holds them without a hash table (Map churn was a fifth of imap's time);
- * unordered, a slow item can stay while later ones pass, so a Map.
+ * The async iterator `cluster.imap` returns; the map starts on the first `next()`.
+ *
+ * Written for a `for await` that reads millions of tiny results: a `next()` with a result
+ * ready is a ring read and one resolved promise, items go from the input straight into the
+ * dispatcher's batches (the batch keeps them for retries, so nothing here holds them by
+ * index), and results land in a ring (ordered) or a queue (as completed) with no per-item
+ * object or closure.
  */
-class Slots {
-  readonly #ring: unknown[] | undefined;
-  readonly #size: number;
-  readonly #map = new Map<number, unknown>();
-
-  constructor(ordered: boolean, bound: number) {
-    const size = 2 ** Math.ceil(Math.log2(bound));
-    this.#ring = ordered ? new Array<unknown>(size).fill(EMPTY) : undefined;
-    this.#size = size;
-  }
-
-  set(index: number, value: unknown): void {
-    if (this.#ring) this.#ring[index % this.#size] = value;
-    else this.#map.set(index, value);
-  }
-
-  has(index: number): boolean {
-    return this.#ring ? this.#ring[index % this.#size] !== EMPTY : this.#map.has(index);
-  }
-
-  get(index: number): unknown {
-    return this.#ring ? this.#ring[index % this.#size] : this.#map.get(index);
-  }
-
-  delete(index: number): void {
-    if (this.#ring) this.#ring[index % this.#size] = EMPTY;
-    else this.#map.delete(index);
-  }
-
-  clear(): void {
-    this.#ring?.fill(EMPTY);
-    this.#map.clear();
-  }
-}
-
-/** The async iterator `cluster.imap` returns; the map starts on the first `next()`. */
 export class ImapIterator<T> implements AsyncIterableIterator<T> {
   readonly #host: PmapHost;
   readonly #fn: PreparedFunction;
   readonly #options: ResolvedImapOptions;
+  readonly #ordered: boolean;
+  readonly #maxPending: number;
   readonly #input: Iterator<unknown> | AsyncIterator<unknown>;
   readonly #async: boolean;
   #run: MapRun | undefined;
-  /** Items taken from the input whose results are not in yet (kept for retries). */
-  readonly #held: Slots;
   /** Items an async input produced that no worker has taken yet. */
   readonly #ahead: unknown[] = [];
   #taken = 0;
@@ -111,23 +78,32 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
   #fetching = false;
   /** The dispatcher asked for more than the bound let in. */
   #starved = false;
-  /** Ordered results that arrived before their turn, by index. */
-  readonly #arrived: Slots;
-  /** Unordered results not yet read, oldest first. */
+  /**
+   * Ordered results that are in and not yet read, at `index & #mask`: every such index lies in
+   * [yielded, yielded + maxPending), so a ring of that size (rounded up to a power of two) holds
+   * them without a hash table.
+   */
+  readonly #ring: unknown[];
+  readonly #mask: number;
+  /** Results as completed (`ordered: false`) not yet read, oldest from `#completedHead`. */
   #completed: unknown[] = [];
   #completedHead = 0;
   #ended = false;
   #endError: Error | undefined;
-  /** The consumer stopped (break, return): nothing more is reported. */
+  /** The consumer stopped (break, return) or read the end: nothing more is reported. */
   #closed = false;
-  #waiter: { resolve(step: IteratorResult<T>): void; reject(error: unknown): void } | undefined;
+  /** `next()` calls waiting for a result, first come first served (a caller may ask again before an answer). */
+  readonly #waiters: Array<{ resolve(step: IteratorResult<T>): void; reject(error: unknown): void }> = [];
 
   constructor(host: PmapHost, fn: PreparedFunction, items: Iterable<unknown> | AsyncIterable<unknown>, options: ResolvedImapOptions) {
     this.#host = host;
     this.#fn = fn;
     this.#options = options;
-    this.#held = new Slots(options.ordered, options.maxPending);
-    this.#arrived = new Slots(true, options.ordered ? options.maxPending : 1);
+    this.#ordered = options.ordered;
+    this.#maxPending = options.maxPending;
+    const size = options.ordered ? 2 ** Math.ceil(Math.log2(options.maxPending)) : 0;
+    this.#ring = new Array<unknown>(size).fill(EMPTY);
+    this.#mask = Math.max(0, size - 1);
     const candidate = items as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null | undefined;
     const asyncIterator = typeof items === 'string' ? undefined : candidate?.[Symbol.asyncIterator];
     const iterator = typeof items === 'string' ? undefined : candidate?.[Symbol.iterator];
@@ -147,11 +123,9 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
   }
 
   next(): Promise<IteratorResult<T>> {
-    if (this.#closed) return Promise.resolve({ done: true, value: undefined });
-    this.#run ??= startMap(this.#host, this.#fn, this.#source(), { result: (index, value) => this.#result(index, value), end: (error) => this.#end(error) }, this.#options);
-    const step = this.#step();
-    if (step) return step;
-    return new Promise((resolve, reject) => (this.#waiter = { resolve, reject }));
+    const value = this.#read();
+    if (value !== EMPTY) return Promise.resolve({ done: false, value: value as T });
+    return this.#await();
   }
 
   /** The loop ended early (`break`, `return`, a throw in its body): cancel what runs and release the input. */
@@ -165,42 +139,60 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     return Promise.resolve({ done: true, value: undefined });
   }
 
-  /** The next result if one is ready, the end if the map ended, else undefined (wait). */
-  #step(): Promise<IteratorResult<T>> | undefined {
+  /** The next result if it is in (and counts it as handed over), else EMPTY. */
+  #read(): unknown {
     let value: unknown;
-    if (this.#options.ordered) {
-      if (!this.#arrived.has(this.#yielded)) return this.#ending();
-      value = this.#arrived.get(this.#yielded);
-      this.#arrived.delete(this.#yielded);
+    if (this.#ordered) {
+      const slot = this.#yielded & this.#mask;
+      value = this.#ring[slot];
+      if (value === EMPTY) return EMPTY;
+      this.#ring[slot] = EMPTY;
     } else {
-      if (this.#completedHead === this.#completed.length) return this.#ending();
-      value = this.#completed[this.#completedHead++];
-      if (this.#completedHead === this.#completed.length) {
+      const completed = this.#completed;
+      if (this.#completedHead === completed.length) return EMPTY;
+      value = completed[this.#completedHead++];
+      if (this.#completedHead === completed.length) {
         this.#completed = [];
         this.#completedHead = 0;
       }
     }
     this.#yielded++;
     // The dispatcher was held back by the bound: wake it once a quarter of the bound is free (not per result).
-    if (this.#starved && this.#room() >= this.#options.maxPending / 4) {
+    if (this.#starved && this.#room() >= this.#maxPending / 4) {
       this.#starved = false;
       this.#run?.pump();
     }
-    return Promise.resolve({ done: false, value: value as T });
+    return value;
   }
 
-  #ending(): Promise<IteratorResult<T>> | undefined {
-    if (!this.#ended) return undefined;
+  /** No result is ready: start the map (first call), end the iteration, or wait for a result. */
+  #await(): Promise<IteratorResult<T>> {
+    if (this.#closed) return Promise.resolve({ done: true, value: undefined });
+    if (this.#run === undefined) {
+      this.#run = startMap(this.#host, this.#fn, this.#source(), { result: (index, value) => this.#result(index, value), end: (error) => this.#end(error) }, this.#options);
+      const value = this.#read();
+      if (value !== EMPTY) return Promise.resolve({ done: false, value: value as T });
+    }
+    if (this.#ended) {
+      const error = this.#conclude();
+      return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined });
+    }
+    return new Promise((resolve, reject) => this.#waiters.push({ resolve, reject }));
+  }
+
+  /** The map ended and every result it could hand over was read: the iteration is over, with the map's error if it failed. */
+  #conclude(): Error | undefined {
     this.#closed = true;
     const error = this.#endError;
     this.#reset();
-    return error ? Promise.reject(error) : Promise.resolve({ done: true, value: undefined });
+    return error;
   }
 
   #result(index: number, value: unknown): void {
-    if (this.#options.ordered) this.#arrived.set(index, value);
+    if (this.#closed) return;
+    if (this.#ordered) this.#ring[index & this.#mask] = value;
     else this.#completed.push(value);
-    this.#wake();
+    if (this.#waiters.length > 0) this.#wake();
   }
 
   #end(error: Error | undefined): void {
@@ -211,45 +203,40 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     this.#wake();
   }
 
+  /** Settle waiting `next()` calls with the results in, and the first one left with the end once nothing more can come. */
   #wake(): void {
-    const waiter = this.#waiter;
-    if (!waiter) return;
-    this.#waiter = undefined; // before #step: an ending resets, and must not settle this waiter as done
-    const step = this.#step();
-    if (!step) {
-      this.#waiter = waiter;
-      return;
+    const waiters = this.#waiters;
+    while (waiters.length > 0) {
+      const value = this.#read();
+      if (value === EMPTY) break;
+      waiters.shift()!.resolve({ done: false, value: value as T });
     }
-    step.then(
-      (result) => waiter.resolve(result),
-      (error: unknown) => waiter.reject(error),
-    );
+    if (waiters.length === 0 || !this.#ended) return;
+    const first = waiters.shift()!; // before #conclude: its reset settles the others as done, not this one
+    const error = this.#conclude();
+    if (error) first.reject(error);
+    else first.resolve({ done: true, value: undefined });
   }
 
   #reset(): void {
-    this.#held.clear();
-    this.#arrived.clear();
+    this.#ring.fill(EMPTY);
     this.#ahead.length = 0;
     this.#completed = [];
     this.#completedHead = 0;
-    const waiter = this.#waiter;
-    this.#waiter = undefined;
-    waiter?.resolve({ done: true, value: undefined });
+    for (const waiter of this.#waiters.splice(0)) waiter.resolve({ done: true, value: undefined });
   }
 
   /** Items the bound still lets in. */
   #room(): number {
-    return this.#options.maxPending - (this.#taken - this.#yielded) - this.#ahead.length;
+    return this.#maxPending - (this.#taken - this.#yielded) - this.#ahead.length;
   }
 
   #source(): MapSource {
     const exhausted = () => this.#inputDone && this.#ahead.length === 0 && this.#inputError === undefined;
     // The input's length is unknown: batch as if the bound's worth were waiting.
-    const available = () => (this.#inputDone ? this.#ahead.length : this.#options.maxPending);
+    const available = () => (this.#inputDone ? this.#ahead.length : this.#maxPending);
     return {
-      take: (count) => this.#take(count),
-      item: (index) => this.#held.get(index),
-      release: (index) => this.#held.delete(index),
+      take: (count, into) => this.#take(count, into),
       get exhausted() {
         return exhausted();
       },
@@ -259,37 +246,44 @@ export class ImapIterator<T> implements AsyncIterableIterator<T> {
     };
   }
 
-  #take(count: number): number {
-    let taken = 0;
-    while (taken < count && this.#ahead.length > 0) {
-      this.#held.set(this.#taken++, this.#ahead.shift());
-      taken++;
+  #take(count: number, into: unknown[]): number {
+    const ahead = this.#ahead;
+    const early = Math.min(count, ahead.length);
+    if (early > 0) {
+      for (let i = 0; i < early; i++) into.push(ahead[i]);
+      ahead.splice(0, early);
+      this.#taken += early;
     }
     const room = this.#room();
-    if (count - taken > room) this.#starved = true;
-    const want = Math.min(count - taken, room);
-    if (want <= 0 || this.#inputDone || this.#closed) return taken;
+    if (count - early > room) this.#starved = true;
+    const want = Math.min(count - early, room);
+    if (want <= 0 || this.#inputDone || this.#closed) return early;
     if (this.#async) {
       if (!this.#fetching) void this.#fetch(want);
-      return taken;
+      return early;
     }
-    const input = this.#input as Iterator<unknown>;
-    for (let i = 0; i < want; i++) {
-      let step: Step;
-      try {
-        step = input.next();
-      } catch (error) {
-        this.#inputFailed(error);
-        break;
+    const pulled = this.#pull(this.#input as Iterator<unknown>, want, into);
+    this.#taken += pulled;
+    return early + pulled;
+  }
+
+  /** Up to `want` items of a sync input, appended to `into`; a throw ends the input (and, once the pump returns, the map). */
+  #pull(input: Iterator<unknown>, want: number, into: unknown[]): number {
+    let pulled = 0;
+    try {
+      while (pulled < want) {
+        const step = input.next();
+        if (step.done) {
+          this.#inputDone = true;
+          break;
+        }
+        into.push(step.value);
+        pulled++;
       }
-      if (step.done) {
-        this.#inputDone = true;
-        break;
-      }
-      this.#held.set(this.#taken++, step.value);
-      taken++;
+    } catch (error) {
+      this.#inputFailed(error);
     }
-    return taken;
+    return pulled;
   }
 
   /** Pull up to `count` items from an async input; each wakes the dispatcher. */

@@ -52,20 +52,22 @@ export interface PmapHost {
 }
 
 interface Batch {
-  indices: number[];
+  readonly indices: number[];
+  /** The items, position by position: the batch keeps them until it settles, for a retry. */
+  readonly items: unknown[];
 }
 
 /** Results of a batch may fill this share of a frame (the rest is margin for items that vary). */
 const RESULT_FRAME_SHARE = 0.5;
 
-/** Where a map's items come from. Indices are handed out in order from 0, one per item. */
+/**
+ * Where a map's items come from. Indices are handed out in order from 0, one per item. The
+ * source lets go of an item once taken: the dispatcher keeps it with its batch (or its retry)
+ * until its result is accepted, so no per-item lookup is needed on the way out or back.
+ */
 export interface MapSource {
-  /** Take up to `count` new items now (fewer when no more are ready); returns how many were taken. */
-  take(count: number): number;
-  /** The item at `index` (taken and not yet released). */
-  item(index: number): unknown;
-  /** Its result was accepted: the item is no longer needed. */
-  release(index: number): void;
+  /** Append up to `count` new items to `into` now (fewer when no more are ready); returns how many were taken. */
+  take(count: number, into: unknown[]): number;
   /** Every item has been taken: no more will ever come. */
   readonly exhausted: boolean;
   /** Items that could still be taken now (for fair batch shares). */
@@ -90,13 +92,12 @@ export function runPmap(host: PmapHost, fn: PreparedFunction, items: readonly un
   if (total === 0) return Promise.resolve(results);
   let next = 0;
   const source: MapSource = {
-    take: (count) => {
-      const taken = Math.min(count, total - next);
-      next += taken;
-      return taken;
+    take: (count, into) => {
+      const first = next;
+      next = Math.min(total, next + count);
+      for (let index = first; index < next; index++) into.push(items[index]);
+      return next - first;
     },
-    item: (index) => items[index],
-    release: () => {},
     get exhausted() {
       return next === total;
     },
@@ -120,7 +121,13 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
     });
 
   let nextFresh = 0;
+  /** Items to run again (lost with a worker, failed, or split), a stack of indices and their items side by side. */
   const requeued: number[] = [];
+  const requeuedItems: unknown[] = [];
+  const requeue = (index: number, item: unknown) => {
+    requeued.push(index);
+    requeuedItems.push(item);
+  };
   /** Items taken from the source whose results are not in yet. */
   let outstanding = 0;
   let done = 0;
@@ -197,18 +204,22 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   }
 
   function takeBatch(size: number, worker: WorkerHandle): Batch | undefined {
-    const indices: number[] = [];
     // An item that was lost with a worker goes alone to an idle worker: if it is what kills workers, that shows.
     if (suspectWaiting()) {
       if ((inFlight.get(worker) ?? 0) > 0) return undefined;
       isolated.add(worker);
-      return { indices: [requeued.pop()!] };
+      return { indices: [requeued.pop()!], items: [requeuedItems.pop()] };
     }
-    while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) indices.push(requeued.pop()!);
-    const fresh = indices.length < size ? source.take(size - indices.length) : 0;
+    const indices: number[] = [];
+    const items: unknown[] = [];
+    while (indices.length < size && requeued.length > 0 && (lostAttempts.get(requeued.at(-1)!) ?? 0) === 0) {
+      indices.push(requeued.pop()!);
+      items.push(requeuedItems.pop());
+    }
+    const fresh = indices.length < size ? source.take(size - indices.length, items) : 0;
     for (let i = 0; i < fresh; i++) indices.push(nextFresh++);
     outstanding += fresh;
-    return indices.length > 0 ? { indices } : undefined;
+    return indices.length > 0 ? { indices, items } : undefined;
   }
 
   function pump(): void {
@@ -264,7 +275,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
         fn,
         // One item goes in the compact form (no list, no outcome object) to workers that know it.
         batch.indices.length === 1 && worker.speaksItemCalls ? 'item' : 'map',
-        batch.indices.map((i) => source.item(i)),
+        batch.items,
         done,
         failed,
         (bytes) => (resultBytesPerItem = Math.max(resultBytesPerItem, bytes / batch.indices.length)),
@@ -300,7 +311,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
       if (attempts > options.retry.errors) {
         return finish(new RemoteError(worker.id, worker.config.host, { ...error, message: `${error.message} (pmap item ${index})` }));
       }
-      requeued.push(index);
+      requeue(index, batch.items[position]);
     }
     const values = outcome.values;
     for (let position = 0; position < batch.indices.length; position++) {
@@ -308,9 +319,9 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
       const index = batch.indices[position]!;
       outstanding--;
       done++;
-      source.release(index);
-      errorAttempts.delete(index);
-      lostAttempts.delete(index);
+      // Empty but for items that failed or were lost before: skip the lookups then (this runs once per item).
+      if (errorAttempts.size > 0) errorAttempts.delete(index);
+      if (lostAttempts.size > 0) lostAttempts.delete(index);
       sink.result(index, values[position]);
       if (finished) return;
     }
@@ -319,12 +330,13 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
   /** A call or its results did not fit one frame: run the batch again in smaller ones. */
   function split(batch: Batch): void {
     frameCap = Math.max(1, Math.floor(batch.indices.length / 2));
-    for (let i = batch.indices.length - 1; i >= 0; i--) requeued.push(batch.indices[i]!);
+    for (let i = batch.indices.length - 1; i >= 0; i--) requeue(batch.indices[i]!, batch.items[i]);
   }
 
   function requeueLost(worker: WorkerHandle, batch: Batch, error: WorkerLostError): void {
     lastLoss = error;
-    for (const index of batch.indices) {
+    for (let position = 0; position < batch.indices.length; position++) {
+      const index = batch.indices[position]!;
       const attempts = (lostAttempts.get(index) ?? 0) + 1;
       lostAttempts.set(index, attempts);
       if (attempts > options.retry.lostWorkers) return finish(error);
@@ -337,7 +349,7 @@ export function startMap(host: PmapHost, fn: PreparedFunction, source: MapSource
           }),
         );
       }
-      requeued.push(index);
+      requeue(index, batch.items[position]);
     }
   }
 
