@@ -23,6 +23,7 @@ export const PBSE = Object.freeze({
   MAXQUED: 15046,
   BADNODESPEC: 15089,
   HISTJOBID: 15139,
+  JOBHISTNOTSET: 15140,
 });
 
 /** @typedef {'pbspro' | 'torque'} DialectName */
@@ -57,6 +58,8 @@ const common = {
   [PBSE.MAXQUED]: 'Maximum number of jobs already in queue',
   [PBSE.BADNODESPEC]: 'node(s) specification error',
   [PBSE.HISTJOBID]: 'Job has finished',
+  // pbs_messages.c msg_job_history_notset.
+  [PBSE.JOBHISTNOTSET]: 'PBS is not configured to maintain job history',
 };
 
 /** @type {Dialect} */
