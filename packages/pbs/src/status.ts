@@ -221,7 +221,12 @@ export function classifyEnded(status: RawJobStatus, states: Readonly<Record<stri
   return 'failed';
 }
 
-/** Whether a qdel that exited non-zero left nothing to cancel: every complaint is about a job that is gone, finished or already going. */
+/**
+ * Whether a qdel that exited non-zero left nothing to cancel: every complaint is about a job
+ * that is gone, finished or already going (pbs.md §4; a finished subjob is PBS Pro's
+ * PBSE_NOHISTARRAYSUBJOB, `Request invalid for finished array subjob`, OpenPBS req_delete.c;
+ * 168 is a job already exiting).
+ */
 export function cancelDone(output: CommandOutput, dialect: PbsDialect): boolean {
   // The wrappers over Slurm exit 1 without a word for an unknown or finished id.
   if (dialect === 'torque-slurm') return output.exitCode === 1 && !output.stderr.trim() && !output.stdout.trim();
@@ -229,5 +234,7 @@ export function cancelDone(output: CommandOutput, dialect: PbsDialect): boolean 
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
-  return lines.length > 0 && lines.every((line) => /^qdel: (Unknown Job Id|Job has finished|Request invalid for state of job|Invalid request MSG=job cancel in progress)/.test(line));
+  return (
+    lines.length > 0 && lines.every((line) => /^qdel: (Unknown Job Id|Job has finished|Request invalid for (state of job|finished array subjob)|Invalid request MSG=job cancel in progress)/.test(line))
+  );
 }

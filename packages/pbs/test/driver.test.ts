@@ -199,6 +199,10 @@ describe('parsing what PBS prints', () => {
   it('counts a qdel of jobs already gone as done, and nothing else', () => {
     expect(pbsProDriver.cancel.done!(out('', 35, 'qdel: Job has finished 12.pbs'))).toBe(true);
     expect(torqueDriver.cancel.done!(out('', 153, 'qdel: Unknown Job Id Error 12.torque'))).toBe(true);
+    // pbs.md §4: already exiting (168); OpenPBS req_delete.c answers a finished subjob with PBSE_NOHISTARRAYSUBJOB.
+    expect(pbsProDriver.cancel.done!(out('', 168, 'qdel: Request invalid for state of job 12[2].pbs'))).toBe(true);
+    expect(pbsProDriver.cancel.done!(out('', 55, 'qdel: Request invalid for finished array subjob 12[3].pbs\nqdel: Unknown Job Id 13.pbs'))).toBe(true);
+    expect(pbsProDriver.cancel.done!(out('', 1, 'qdel: illegally formed job identifier: 12[x]'))).toBe(false);
     expect(pbsProDriver.cancel.done!(out('', 162, 'Connection refused\nqdel: cannot connect to server pbs (errno=15010)'))).toBe(false);
     expect(torqueSlurmDriver.cancel.done!(out('', 1))).toBe(true);
   });

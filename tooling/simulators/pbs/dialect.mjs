@@ -24,6 +24,7 @@ export const PBSE = Object.freeze({
   BADNODESPEC: 15089,
   HISTJOBID: 15139,
   JOBHISTNOTSET: 15140,
+  NOHISTARRAYSUBJOB: 15159,
 });
 
 /** @typedef {'pbspro' | 'torque'} DialectName */
@@ -60,6 +61,7 @@ const common = {
   [PBSE.HISTJOBID]: 'Job has finished',
   // pbs_messages.c msg_job_history_notset.
   [PBSE.JOBHISTNOTSET]: 'PBS is not configured to maintain job history',
+  [PBSE.NOHISTARRAYSUBJOB]: 'Request invalid for finished array subjob',
 };
 
 /** @type {Dialect} */
