@@ -5,7 +5,7 @@
  * Command-line contract: /work/shared/schedulers/htcondor.md (HTCondor 25.x sources).
  * @module
  */
-import type { CommandOutput, Flag, FlagValue, RawJobStatus, RenderInput, SchedulerDriver } from '@cm/core/driver';
+import type { CommandOutput, Flag, FlagValue, JobStateKind, RawJobStatus, RenderInput, SchedulerDriver } from '@cm/core/driver';
 import { checkOptions, submitKey } from './options.js';
 
 /** Variables the submit description sets in each proc: HTCondor exports no proc or cluster number itself. */
@@ -87,6 +87,16 @@ export function parseStatus({ stdout, exitCode }: CommandOutput): RawJobStatus[]
   if (!queue || !history) return undefined;
   const seen = new Set(queue.map((ad) => `${ad.ClusterId}.${ad.ProcId}`));
   return [...queue, ...history.filter((ad) => !seen.has(`${ad.ClusterId}.${ad.ProcId}`))].flatMap((ad) => statusOf(ad) ?? []);
+}
+
+/**
+ * JobStatus 4 is "Completed" however the proc ended (job-status-codes.rst): one that exited
+ * non-zero, or was killed by a signal, failed. Undefined (the state table decides) otherwise.
+ */
+export function classifyProc(status: RawJobStatus): JobStateKind | undefined {
+  if (status.state !== JOB_STATUS[4]) return undefined;
+  const killed = status.reason?.startsWith('killed by signal') === true;
+  return killed || (status.exitCode !== undefined && status.exitCode !== '0') ? 'failed' : undefined;
 }
 
 /** The job id in `N job(s) submitted to cluster C.` (one line per cluster in old versions: the first). */
@@ -192,6 +202,7 @@ export function htcondorDriver(submitLines: readonly string[] = [], optionOrder:
         ...ids,
       ],
       parse: parseStatus,
+      classify: classifyProc,
       states: {
         Idle: 'queued',
         Running: 'running',

@@ -3,7 +3,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { isEnded, isInQueue } from '@cm/core/driver';
+import { classifyStatus, describeEnd, isEnded, isInQueue } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HTCManager, htcondorDriver, parseClusterId, parseStatus } from '../src/index.js';
 
@@ -109,6 +109,22 @@ describe('what HTCondor prints', () => {
       { jobId: '12', taskIndex: 3, state: 'Completed', reason: 'killed by signal 9', exitCode: undefined },
     ]);
     expect(parseStatus(out('', ''))).toEqual([]);
+  });
+
+  it('a Completed proc that exited non-zero or was killed by a signal failed; one that exited 0 completed', () => {
+    const driver = htcondorDriver();
+    const history = JSON.stringify([
+      { ClusterId: 12, ProcId: 0, JobStatus: 4, ExitCode: 0, ExitBySignal: false },
+      { ClusterId: 12, ProcId: 1, JobStatus: 4, ExitCode: 1, ExitBySignal: false },
+      { ClusterId: 12, ProcId: 2, JobStatus: 4, ExitBySignal: true, ExitSignal: 9 },
+    ]);
+    const kinds = parseStatus(out('', history))!.map((status) => classifyStatus(driver, status));
+    expect(kinds.map((status) => [status.taskIndex, status.kind])).toEqual([
+      [0, 'completed'],
+      [1, 'failed'],
+      [2, 'failed'],
+    ]);
+    expect(describeEnd('htcondor', '12.1', kinds[1]!)).toBe('htcondor job 12.1 ended Completed, exit code 1: it failed');
   });
 
   it('treats a failed or unexpected answer as unknown, not as "no jobs"', () => {

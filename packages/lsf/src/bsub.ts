@@ -65,6 +65,16 @@ export const RESERVED_OPTIONS: Readonly<Record<string, string>> = {
   ...Object.fromEntries(['pack', 'json', 'yaml', 'jsdl', 'jsdlStrict'].map((key) => [key, '@cm submits its own job script on stdin: leave it out'])),
 };
 
+/**
+ * One word of a `#BSUB` line: bare when it needs no quotes, else in double quotes as lsf.md
+ * writes them (`#BSUB -J "cm[1-8]"`, `#BSUB -R "span[hosts=1]"`). bsub groups words with
+ * quotes but knows no escapes (cmd.sub.c), so POSIX `'\''` would not survive.
+ */
+export function directiveWord(word: string): string {
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  return word.includes('"') && !word.includes("'") ? `'${word}'` : `"${word}"`;
+}
+
 /** One option as one bsub flag (`-q short`, `-x`, `-alloc_flags "smt4"`), or undefined for `false`. */
 export function bsubFlag(key: string, value: FlagValue): Flag | undefined {
   if (value === false) return undefined;

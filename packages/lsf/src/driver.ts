@@ -9,7 +9,7 @@
 import type { Flag, FlagValue, SchedulerDriver } from '@cm/core/driver';
 import { z } from 'zod';
 import { LSF_STATES, bjobsCommand, classifyLsfStatus, nothingLeftToKill, parseBjobs } from './bjobs.js';
-import { RESERVED_OPTIONS, bsubFlag } from './bsub.js';
+import { RESERVED_OPTIONS, bsubFlag, directiveWord } from './bsub.js';
 import { MEMORY_PATTERN, MEMORY_UNITS, type MemoryUnit, RUN_LIMIT_PATTERN, memoryIn, runLimitSeconds, withMemoryReservation } from './limits.js';
 
 /**
@@ -89,14 +89,16 @@ export function createLsfDriver(settings: LsfSettings = {}): SchedulerDriver {
   return {
     name: 'lsf',
     directivePrefix: '#BSUB',
+    directiveWord,
     flagStyle: 'single-dash',
     submit: {
       // `bsub < job.sh`: only a script on stdin has its #BSUB lines read on every LSF
       // (`bsub job.sh` needs LSB_BSUB_PARSE_SCRIPT=Y).
       command: (_script, extra) => ['bsub', ...extra],
       stdin: 'script',
-      // Sites print other lines first ("Cannot connect to LSF. Please wait ...", esub chatter).
-      parseJobId: (stdout) => /Job <(\d+)> is submitted/.exec(stdout)?.[1],
+      // Sites print other lines first ("Cannot connect to LSF. Please wait ...", esub chatter);
+      // OpenLava prints the line on stderr when BSUB_STDERR is set (lsf.md §1).
+      parseJobId: (stdout, stderr = '') => /Job <(\d+)> is submitted/.exec(`${stdout}\n${stderr}`)?.[1],
       transient: /daemon not responding|cannot connect to LSF|communication timeout|LSF is down|request from non-LSF host rejected|failed in an LSF library call/i,
       hint: (said) => HINTS.find(([pattern]) => pattern.test(said))?.[1],
     },

@@ -8,6 +8,7 @@ import { UsageError } from '@cm/core';
 import { classifyStatus, isEnded } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LSFManager, type LSFOptions, createLsfDriver, lsfDriver, memoryIn, parseBjobs, runLimitSeconds, terminationReason, unitFromLsfConf, withMemoryReservation } from '../src/index.js';
+import { directiveWord } from '../src/bsub.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'cm-lsf-unit-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -35,9 +36,9 @@ const directives = (script: string) => script.split('\n').filter((line) => line.
 describe('rendering', () => {
   it('names the job once: the array, its indices from 1 and the throttle are one -J; logs per element', () => {
     const lines = directives(manager(4, { jobName: 'sim', throttle: 4 }).jobScript());
-    expect(lines).toEqual(['#BSUB -o /shared/logs/sim-L000000000000-%J_%I.out', '#BSUB -e /shared/logs/sim-L000000000000-%J_%I.err', "#BSUB -J 'sim[1-4]%4'"]);
+    expect(lines).toEqual(['#BSUB -o /shared/logs/sim-L000000000000-%J_%I.out', '#BSUB -e /shared/logs/sim-L000000000000-%J_%I.err', '#BSUB -J "sim[1-4]%4"']);
     expect(lines.filter((line) => line.startsWith('#BSUB -J'))).toHaveLength(1);
-    expect(directives(manager(3).jobScript())).toContain("#BSUB -J 'cm[1-3]'");
+    expect(directives(manager(3).jobScript())).toContain('#BSUB -J "cm[1-3]"');
   });
 
   it('renders typed options first in declaration order, memory as -M and rusage in one -R, then other bsub options', () => {
@@ -60,8 +61,8 @@ describe('rendering', () => {
       '#BSUB -M 4096',
       '#BSUB -n 2',
       '#BSUB -P p1',
-      "#BSUB -R 'span[hosts=1] rusage[mem=4096]'",
-      "#BSUB -Jd 'two words'",
+      '#BSUB -R "span[hosts=1] rusage[mem=4096]"',
+      '#BSUB -Jd "two words"',
       '#BSUB -alloc_flags smt4',
       '#BSUB -x',
     ]);
@@ -98,12 +99,12 @@ describe('limits and units', () => {
   });
 
   it('uses LSF defaults without a unit (KB for -M, MB for rusage) and the unit of lsf.conf when it names one', () => {
-    expect(directives(manager(1, { memory: '2GB' }).jobScript())).toEqual(expect.arrayContaining(['#BSUB -M 2097152', "#BSUB -R 'rusage[mem=2048]'"]));
+    expect(directives(manager(1, { memory: '2GB' }).jobScript())).toEqual(expect.arrayContaining(['#BSUB -M 2097152', '#BSUB -R "rusage[mem=2048]"']));
     const envDir = mkdtempSync(path.join(tmp, 'conf-'));
     writeFileSync(path.join(envDir, 'lsf.conf'), '# site\nLSF_UNIT_FOR_LIMITS=GB\n');
     expect(unitFromLsfConf({ LSF_ENVDIR: envDir })).toBe('GB');
     const fromConf = withEnv({ CM_CONFIG: emptyConfig, LSF_ENVDIR: envDir }, () => new LSFManager(1, { logDir: '/l', memory: '3GB' }));
-    expect(directives(fromConf.jobScript())).toEqual(expect.arrayContaining(['#BSUB -M 3', "#BSUB -R 'rusage[mem=3]'"]));
+    expect(directives(fromConf.jobScript())).toEqual(expect.arrayContaining(['#BSUB -M 3', '#BSUB -R "rusage[mem=3]"']));
     // An ssh hop reads no local lsf.conf: the commands run on another machine.
     const remote = withEnv({ CM_CONFIG: emptyConfig, LSF_ENVDIR: envDir }, () => new LSFManager(1, { logDir: '/l', memory: '3GB', sshCommand: ['ssh', 'login1'] }));
     expect(directives(remote.jobScript())).toContain('#BSUB -M 3145728');
@@ -125,6 +126,14 @@ describe('limits and units', () => {
   });
 });
 
+describe('#BSUB words', () => {
+  it('are quoted the way lsf.md writes them, with double quotes, since bsub knows no escapes', () => {
+    const lines = directives(manager(2, { resources: 'span[hosts=1]', Jd: "it's a sweep", G: 'plain' }).jobScript());
+    expect(lines).toEqual(expect.arrayContaining(['#BSUB -J "cm[1-2]"', '#BSUB -R "span[hosts=1]"', `#BSUB -Jd "it's a sweep"`, '#BSUB -G plain']));
+    expect(directiveWord('say "hi"')).toBe(`'say "hi"'`);
+  });
+});
+
 describe('parsing what LSF prints', () => {
   it('reads the job id from bsub, also after lines a site or a busy mbatchd prints first', () => {
     const parse = lsfDriver.submit.parseJobId;
@@ -132,7 +141,9 @@ describe('parsing what LSF prints', () => {
     expect(parse('Job <77> is submitted to queue <short>.')).toBe('77');
     expect(parse('Cannot connect to LSF. Please wait ...\ndefault values are going to be used\nJob <5> is submitted to queue <q>.\n')).toBe('5');
     expect(parse('Job <abc> is submitted to queue <q>.')).toBeUndefined();
-    expect(parse('')).toBeUndefined();
+    expect(parse('', '')).toBeUndefined();
+    // OpenLava with BSUB_STDERR set: the line is on stderr, stdout is empty (lsf.md §1).
+    expect(parse('', 'Job <42> is submitted to default queue <normal>.\n')).toBe('42');
   });
 
   it('parses the documented bjobs -json layout: elements by JOBINDEX, reasons, exit codes, forgotten ids left out', () => {
@@ -234,13 +245,13 @@ describe('validation before anything is submitted', () => {
     expect(directives(m.jobScript())).toEqual([
       '#BSUB -o /shared/logs/jl-L000000000000-%J_%I.out',
       '#BSUB -e /shared/logs/jl-L000000000000-%J_%I.err',
-      "#BSUB -J 'jl[1-2]'",
+      '#BSUB -J "jl[1-2]"',
       '#BSUB -q short',
       '#BSUB -W 5',
       '#BSUB -M 100',
       '#BSUB -n 2',
       '#BSUB -P p',
-      "#BSUB -R 'span[hosts=1] rusage[mem=100]'",
+      '#BSUB -R "span[hosts=1] rusage[mem=100]"',
     ]);
   });
 
@@ -249,7 +260,7 @@ describe('validation before anything is submitted', () => {
     writeFileSync(file, JSON.stringify({ lsf: { queue: 'normal', project: 'proj1', memory_unit: 'GB', throttle: 8 } }));
     const site = { CM_CONFIG: file, CM_LSF_PROJECT: 'proj2', CM_LSF_WALLTIME: '60', LSF_ENVDIR: tmp };
     const lines = directives(withEnv(site, () => new LSFManager(4, { logDir: '/l', q: 'short', memory: '2GB' })).jobScript());
-    expect(lines).toEqual(expect.arrayContaining(["#BSUB -J 'cm[1-4]%8'", '#BSUB -q short', '#BSUB -P proj2', '#BSUB -W 60', '#BSUB -M 2']));
+    expect(lines).toEqual(expect.arrayContaining(['#BSUB -J "cm[1-4]%8"', '#BSUB -q short', '#BSUB -P proj2', '#BSUB -W 60', '#BSUB -M 2']));
     expect(() => withEnv({ ...site, CM_LSF_THROTTLE: 'many' }, () => new LSFManager(4, { logDir: '/l' }))).toThrow(/`throttle` \(from CM_LSF_THROTTLE\)/);
   });
 
@@ -258,7 +269,7 @@ describe('validation before anything is submitted', () => {
     expect(throttled.expectedWorkers).toBe(2);
     expect(throttled.submittedWorkers).toBe(4);
     expect(throttled.acceptsLateWorkers).toBe(true);
-    expect(directives(throttled.jobScript())).toContain("#BSUB -J 'cm[1-4]%2'");
+    expect(directives(throttled.jobScript())).toContain('#BSUB -J "cm[1-4]%2"');
   });
 
   it('builds a driver with a throttle and a unit of its own for third-party tools', () => {

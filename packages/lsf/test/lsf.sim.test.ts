@@ -81,6 +81,24 @@ describe('LSF through the simulator', () => {
     await allGone([jobId]);
   });
 
+  it('BSUB_STDERR set (OpenLava): bsub prints its `Job <N> is submitted` line on stderr, and the job id is still read', async () => {
+    const c = cluster();
+    const before = sim.submissions().length;
+    process.env.BSUB_STDERR = 'y';
+    try {
+      const ids = await addprocsLsf(c, 2, base);
+      expect(ids).toHaveLength(2);
+    } finally {
+      delete process.env.BSUB_STDERR;
+    }
+    const [submitted] = sim.submissions().slice(before);
+    expect(submitted?.stdout).toBe('');
+    const jobId = /^Job <(\d+)> is submitted/.exec(submitted!.stderr)![1]!;
+    expect(c.workers().map((id) => c.worker(id).jobId)).toEqual([jobId, jobId]);
+    await c.close();
+    await allGone([jobId]);
+  });
+
   it('passes typed options, other bsub options and free flags to the submission; the script comes on stdin', async () => {
     const c = cluster();
     const before = sim.submissions().length;
@@ -91,14 +109,14 @@ describe('LSF through the simulator', () => {
     expect(submission!.argv).toEqual(['-app', 'cmapp']);
     const script = submission!.script as string;
     for (const directive of [
-      "#BSUB -J 'cm[1-2]'",
+      '#BSUB -J "cm[1-2]"',
       '#BSUB -q short',
       '#BSUB -W 1:00',
       '#BSUB -M 1024',
       '#BSUB -n 2',
       '#BSUB -P cm-tests',
-      "#BSUB -R 'span[hosts=1] rusage[mem=1024]'",
-      "#BSUB -Jd 'lsf options test'",
+      '#BSUB -R "span[hosts=1] rusage[mem=1024]"',
+      '#BSUB -Jd "lsf options test"',
     ]) {
       expect(script).toContain(`${directive}\n`);
     }

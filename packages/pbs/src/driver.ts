@@ -8,7 +8,7 @@
 import type { CommandRunner, SchedulerDriver } from '@cm/core/driver';
 import { UsageError } from '@cm/core';
 import { type PbsDialect, checkOptions, pbsOptionFlags, walltimeOf } from './options.js';
-import { PBS_PRO_STATES, TORQUE_SLURM_STATES, TORQUE_STATES, cancelDone, classifyEnded, dialectFromVersion, parseProJson, parseQsubJobId, parseTorqueText, taskJobId } from './status.js';
+import { HISTORY_OFF, PBS_PRO_STATES, TORQUE_SLURM_STATES, TORQUE_STATES, cancelDone, classifyEnded, dialectFromVersion, parseProJson, parseQsubJobId, parseTorqueText, taskJobId } from './status.js';
 
 /** Refusals and what to do about them; matched against qsub's stderr and stdout. */
 const HINTS: [RegExp, string][] = [
@@ -61,6 +61,19 @@ function baseDriver(dialect: PbsDialect, parts: Pick<SchedulerDriver, 'layouts' 
 }
 
 /**
+ * PBS Pro's one status command: `qstat -f -F json -x -t ids`, finished jobs and their
+ * `Exit_status` included. A server without job history refuses any `-x` and exits 0 listing
+ * nothing (pbs.md §3): then the same without `-x` (finished jobs are simply gone, as the
+ * machinery expects of a queue that forgets). `sh -c` so one poll stays one command.
+ */
+const PRO_STATUS_SCRIPT = [
+  'e=$(mktemp) || exit 1',
+  'o=$(qstat -f -F json -x -t "$@" 2>"$e"); r=$?',
+  `if grep -qiE '${HISTORY_OFF.source}' "$e"; then rm -f "$e"; exec qstat -f -F json -t "$@"; fi`,
+  'cat "$e" >&2; rm -f "$e"; printf \'%s\\n\' "$o"; exit $r',
+].join('\n');
+
+/**
  * PBS Professional / OpenPBS: `-J 1-N` (indices from 1; a one-element range is refused, so
  * np 1 is a plain job), `PBS_ARRAY_INDEX`, the parent id in `PBS_ARRAY_ID`, logs named with
  * `^array_index^`, status of every job and subjob in one `qstat -f -F json -x -t`.
@@ -85,7 +98,7 @@ export const pbsProDriver: SchedulerDriver = baseDriver('pro', {
     ['-e', stderrPath],
   ],
   status: {
-    command: (ids) => ['qstat', '-f', '-F', 'json', '-x', '-t', ...ids],
+    command: (ids) => ['sh', '-c', PRO_STATUS_SCRIPT, 'sh', ...ids],
     parse: parseProJson,
     states: PBS_PRO_STATES,
   },

@@ -141,6 +141,13 @@ function onlyUnknownIds(output: CommandOutput): boolean {
 }
 
 /**
+ * What qstat says for `-x` on a server whose `job_history_enable` is off: the server refuses
+ * the whole request (PBSE_JOBHISTNOTSET, "PBS is not configured to maintain job history"),
+ * qstat lists nothing and still exits 0 (pbs.md §3, OpenPBS qstat.c).
+ */
+export const HISTORY_OFF = /not configured to maintain job history|job_history_enable/i;
+
+/**
  * `qstat -f -F json -x -t ids` (PBS Pro). The prologue is always printed; `Jobs` only when a
  * job matched. Exit 153 (an unknown id) and 35 (finished, without history) still carry the
  * good jobs on stdout.
@@ -153,6 +160,8 @@ export function parseProJson(output: CommandOutput): RawJobStatus[] | undefined 
     return output.exitCode !== 0 && output.stderr.trim() && onlyUnknownIds(output) ? [] : undefined;
   }
   if (typeof parsed !== 'object' || parsed === null || !('pbs_version' in parsed)) return undefined;
+  // Nothing listed because history is off says nothing about the jobs: not "all gone".
+  if (HISTORY_OFF.test(output.stderr)) return undefined;
   if (output.exitCode !== 0 && !onlyUnknownIds(output)) return undefined;
   const entries = Object.entries((parsed as { Jobs?: Record<string, Record<string, unknown>> }).Jobs ?? {});
   const jobs = new Map<string, JobAttributes>();
@@ -212,7 +221,12 @@ export function classifyEnded(status: RawJobStatus, states: Readonly<Record<stri
   return 'failed';
 }
 
-/** Whether a qdel that exited non-zero left nothing to cancel: every complaint is about a job that is gone, finished or already going. */
+/**
+ * Whether a qdel that exited non-zero left nothing to cancel: every complaint is about a job
+ * that is gone, finished or already going (pbs.md §4; a finished subjob is PBS Pro's
+ * PBSE_NOHISTARRAYSUBJOB, `Request invalid for finished array subjob`, OpenPBS req_delete.c;
+ * 168 is a job already exiting).
+ */
 export function cancelDone(output: CommandOutput, dialect: PbsDialect): boolean {
   // The wrappers over Slurm exit 1 without a word for an unknown or finished id.
   if (dialect === 'torque-slurm') return output.exitCode === 1 && !output.stderr.trim() && !output.stdout.trim();
@@ -220,5 +234,7 @@ export function cancelDone(output: CommandOutput, dialect: PbsDialect): boolean 
     .split('\n')
     .map((line) => line.trim())
     .filter(Boolean);
-  return lines.length > 0 && lines.every((line) => /^qdel: (Unknown Job Id|Job has finished|Request invalid for state of job|Invalid request MSG=job cancel in progress)/.test(line));
+  return (
+    lines.length > 0 && lines.every((line) => /^qdel: (Unknown Job Id|Job has finished|Request invalid for (state of job|finished array subjob)|Invalid request MSG=job cancel in progress)/.test(line))
+  );
 }

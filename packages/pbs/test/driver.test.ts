@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@cm/core';
 import { classifyStatus, isEnded } from '@cm/core/driver';
+import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PBSManager, PBS_PRO_STATES, TORQUE_STATES, parseProJson, parseTorqueText, parseWalltime, pbsProDriver, splitJobId, torqueDriver, torqueSlurmDriver } from '../src/index.js';
 import { dialectFromVersion } from '../src/status.js';
@@ -111,6 +112,47 @@ describe('parsing what PBS prints', () => {
     expect(parseProJson(out('{"timestamp":1,"pbs_version":"23","pbs_server":"pbs"}', 255, 'Connection refused\nqstat: cannot connect to server pbs (errno=15010)'))).toBeUndefined();
   });
 
+  it('a server without job history (qstat -x refused, nothing listed, exit 0) is not "every job gone"', () => {
+    // pbs.md §3: `-x` without job_history_enable prints the prologue, says so per id, and exits 0.
+    const said = 'qstat: PBS is not configured to maintain job history 12[].pbs\nqstat: PBS is not configured to maintain job history 13.pbs';
+    expect(parseProJson(out('{"timestamp":1,"pbs_version":"23","pbs_server":"pbs"}', 0, said))).toBeUndefined();
+  });
+
+  it('asks PBS Pro with -x, and again without it when the server keeps no history; passes exit and stderr on', async () => {
+    const bin = mkdtempSync(path.join(tmp, 'qstat-'));
+    const qstat = path.join(bin, 'qstat');
+    const prologue = '{"timestamp":1,"pbs_version":"23","pbs_server":"pbs"';
+    const run = async (history: boolean) => {
+      writeFileSync(
+        qstat,
+        [
+          '#!/bin/sh',
+          `history=${history ? 1 : 0}`,
+          'case " $* " in *" -x "*) x=1 ;; *) x=0 ;; esac',
+          `if [ $x = 1 ] && [ $history = 0 ]; then echo '${prologue}}'; for id; do case $id in -*|json) ;; *) echo "qstat: PBS is not configured to maintain job history $id" >&2 ;; esac; done; exit 0; fi`,
+          `if [ $x = 1 ]; then echo '${prologue},"Jobs":{"12[1].pbs":{"job_state":"F","Exit_status":0},"12[2].pbs":{"job_state":"R"}}}'; echo 'qstat: Unknown Job Id 13.pbs' >&2; exit 153; fi`,
+          `echo '${prologue},"Jobs":{"12[2].pbs":{"job_state":"R"}}}'; echo 'qstat: Unknown Job Id 13.pbs' >&2; exit 153`,
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const [file, ...args] = pbsProDriver.status.command(['12[].pbs', '13.pbs']);
+      const result = await execa(file!, args, { reject: false, env: { PATH: `${bin}:${process.env.PATH}` } });
+      return {
+        output: { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode },
+        statuses: parseProJson({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode }),
+      };
+    };
+    const kept = await run(true);
+    expect(kept.output.exitCode).toBe(153);
+    expect(kept.output.stderr).toBe('qstat: Unknown Job Id 13.pbs');
+    expect(kept.statuses?.map((s) => [s.jobId, s.taskIndex, s.state])).toEqual([
+      ['12[].pbs', 1, 'F'],
+      ['12[].pbs', 2, 'R'],
+    ]);
+    const none = await run(false);
+    expect(none.statuses?.map((s) => [s.jobId, s.taskIndex, s.state])).toEqual([['12[].pbs', 2, 'R']]);
+  });
+
   it('parses Torque qstat -f text (wrapped values) and the wrappers’ TAB form', () => {
     const torque =
       'Job Id: 7[1].torque\n    Job_Name = cm-1\n    job_state = C\n    Variable_List = PBS_O_QUEUE=batch,\n\tPBS_O_HOME=/root\n    exit_status = 271\n\nJob Id: 7[2].torque\n    job_state = R\n\n';
@@ -157,6 +199,10 @@ describe('parsing what PBS prints', () => {
   it('counts a qdel of jobs already gone as done, and nothing else', () => {
     expect(pbsProDriver.cancel.done!(out('', 35, 'qdel: Job has finished 12.pbs'))).toBe(true);
     expect(torqueDriver.cancel.done!(out('', 153, 'qdel: Unknown Job Id Error 12.torque'))).toBe(true);
+    // pbs.md §4: already exiting (168); OpenPBS req_delete.c answers a finished subjob with PBSE_NOHISTARRAYSUBJOB.
+    expect(pbsProDriver.cancel.done!(out('', 168, 'qdel: Request invalid for state of job 12[2].pbs'))).toBe(true);
+    expect(pbsProDriver.cancel.done!(out('', 55, 'qdel: Request invalid for finished array subjob 12[3].pbs\nqdel: Unknown Job Id 13.pbs'))).toBe(true);
+    expect(pbsProDriver.cancel.done!(out('', 1, 'qdel: illegally formed job identifier: 12[x]'))).toBe(false);
     expect(pbsProDriver.cancel.done!(out('', 162, 'Connection refused\nqdel: cannot connect to server pbs (errno=15010)'))).toBe(false);
     expect(torqueSlurmDriver.cancel.done!(out('', 1))).toBe(true);
   });

@@ -28,7 +28,10 @@ export const scyldSettingsSchema = z.object({
     .string()
     .regex(/^-?\d+(?:-\d+)?(?:[,:]-?\d+(?:-\d+)?)*$/, 'use a node list like "2,5-7"')
     .optional(),
-  /** `beomap --no-over`: fail rather than put more workers on a node than it has CPUs. */
+  /**
+   * `NO_OVER` in beomap's environment: fail rather than put more workers on a node than it has
+   * CPUs. beomap has no command-line flag for it (scyld.md §3 lists it among the variables only).
+   */
   noOver: z.boolean().default(false),
 });
 
@@ -88,14 +91,15 @@ export function scyldDriver(settings: { exclude?: string | undefined; noOver?: b
     processes: {
       per: 'worker',
       place: {
-        command: (np) => ['beomap', '--no-local', '--np', String(np), ...(settings.exclude ? ['--exclude', settings.exclude] : []), ...(settings.noOver ? ['--no-over'] : [])],
+        command: (np) => [...(settings.noOver ? ['env', 'NO_OVER=1'] : []), 'beomap', '--no-local', '--np', String(np), ...(settings.exclude ? ['--exclude', settings.exclude] : [])],
         parse: parseBeomap,
       },
       // The whole environment of bpsh travels with the migrated process; node is resolved on the
       // master. A shell on the node says its pid first and `exec`s the worker under that pid,
       // so a worker that never joins can still be stopped by `bpsh NODE kill PID`.
       command: ({ place, flags, extraFlags, worker }) => ['bpsh', ...flags.flat(), ...extraFlags, place!, 'sh', '-c', 'echo "cm-remote-pid $$"; exec "$@"', 'sh', ...worker],
-      remotePid: /^cm-remote-pid (\d+)$/m,
+      // bpsh -p prefixes each line with the node number (`%3d: `, scyld.md §4).
+      remotePid: /^(?:\s*-?\d+: )?cm-remote-pid (\d+)$/m,
       stop: ({ place, pid }) => ['bpsh', place!, 'kill', String(pid)],
       taskIndexVars: [],
       jobIdVars: [],

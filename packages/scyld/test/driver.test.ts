@@ -36,7 +36,8 @@ describe('beomap', () => {
 
   it('is asked with --no-local --np N, and the exclude/noOver settings', () => {
     expect(scyldDriver().processes.place!.command(4)).toEqual(['beomap', '--no-local', '--np', '4']);
-    expect(scyldDriver({ exclude: '0,3-5', noOver: true }).processes.place!.command(2)).toEqual(['beomap', '--no-local', '--np', '2', '--exclude', '0,3-5', '--no-over']);
+    // scyld.md §3: NO_OVER is one of beomap's environment variables; it has no flag of its own.
+    expect(scyldDriver({ exclude: '0,3-5', noOver: true }).processes.place!.command(2)).toEqual(['env', 'NO_OVER=1', 'beomap', '--no-local', '--np', '2', '--exclude', '0,3-5']);
   });
 });
 
@@ -58,6 +59,10 @@ describe('bpsh', () => {
       '/w/main.js',
     ]);
     expect(processes.remotePid!.exec('cm-remote-pid 4242\n')?.[1]).toBe('4242');
+    // `bpsh -p` prefixes every line with the node number as `%3d: ` (scyld.md §4).
+    expect(processes.remotePid!.exec('  3: cm-remote-pid 4242\n')?.[1]).toBe('4242');
+    expect(processes.remotePid!.exec(' 12: cm-remote-pid 77\n')?.[1]).toBe('77');
+    expect(processes.remotePid!.exec('  3: said cm-remote-pid 1\n')).toBeNull();
     expect(processes.stop!({ place: '3', pid: 4242 })).toEqual(['bpsh', '3', 'kill', '4242']);
     expect(processes.per).toBe('worker');
   });
@@ -76,7 +81,7 @@ describe('options', () => {
     const m = manager(2, { L: true, stdout: '/tmp/w.out', b: 8192 }, { CM_SCYLD_EXCLUDE: '0', CM_SCYLD_NO_OVER: 'true' });
     expect(m.layout).toBe('processes');
     expect(m.driver.name).toBe('scyld');
-    expect('processes' in m.driver && m.driver.processes.place!.command(2)).toEqual(['beomap', '--no-local', '--np', '2', '--exclude', '0', '--no-over']);
+    expect('processes' in m.driver && m.driver.processes.place!.command(2)).toEqual(['env', 'NO_OVER=1', 'beomap', '--no-local', '--np', '2', '--exclude', '0']);
   });
 
   it.each([

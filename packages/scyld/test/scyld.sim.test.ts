@@ -150,6 +150,18 @@ describe('Scyld through the simulator', () => {
     expect(bpshCommands()).toEqual([]);
   });
 
+  it('noOver reaches beomap as NO_OVER in its environment (it has no flag): more workers than CPUs is refused', async () => {
+    const c = cluster();
+    // Four nodes of two CPUs: nine workers would put two on some CPU.
+    const error = await c.addprocs(new ScyldManager(9, { ...base, noOver: true })).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    expect(error?.name).toBe('SchedulerError');
+    expect(error?.message).toMatch(/^beomap could not place 9 workers \(it failed\): "beomap: 9 process\(es\) need more CPUs than the 8 available/);
+    expect(bpshCommands()).toEqual([]);
+  });
+
   it('a node that refuses the user fails the launch with a hint, and leaves no worker behind', async () => {
     const c = cluster();
     // An explicit job map (BEOWULF_JOB_MAP) names node 1, which refuses the caller.

@@ -23,6 +23,8 @@ export const PBSE = Object.freeze({
   MAXQUED: 15046,
   BADNODESPEC: 15089,
   HISTJOBID: 15139,
+  JOBHISTNOTSET: 15140,
+  NOHISTARRAYSUBJOB: 15159,
 });
 
 /** @typedef {'pbspro' | 'torque'} DialectName */
@@ -57,6 +59,9 @@ const common = {
   [PBSE.MAXQUED]: 'Maximum number of jobs already in queue',
   [PBSE.BADNODESPEC]: 'node(s) specification error',
   [PBSE.HISTJOBID]: 'Job has finished',
+  // pbs_messages.c msg_job_history_notset.
+  [PBSE.JOBHISTNOTSET]: 'PBS is not configured to maintain job history',
+  [PBSE.NOHISTARRAYSUBJOB]: 'Request invalid for finished array subjob',
 };
 
 /** @type {Dialect} */

@@ -102,7 +102,9 @@ export function main(name) {
         continue;
       }
       if (id.index !== null && targets.every((t) => t.finished)) {
-        fail(PBSE.BADSTATE, `${dialect.texts[PBSE.BADSTATE]} ${text}`);
+        // OpenPBS req_delete.c: a finished (expired) subjob is PBSE_NOHISTARRAYSUBJOB.
+        if (dialect.name === 'pbspro') fail(PBSE.NOHISTARRAYSUBJOB, `${dialect.texts[PBSE.NOHISTARRAYSUBJOB]} ${text}`);
+        else fail(PBSE.BADSTATE, `${dialect.texts[PBSE.BADSTATE]} ${text}`);
         continue;
       }
       // A second qdel while the first is still taking the job down.

@@ -3,7 +3,8 @@
  * `qstat` for both PBS dialects: job ids or all jobs; the table, `-f`, `-f -F json`
  * (PBS Pro), `-x` (PBS Pro history / Torque XML), `-t` subjobs, `-J` arrays only. Errors per
  * id on stderr with the good jobs still printed, exit = the last failure's pbs_errno & 0xFF
- * (pbs.md §3): unknown (153), finished without -x (35), server down (255).
+ * (pbs.md §3): unknown (153), finished without -x (35), server down (255); `-x`/`-H` on a
+ * server without history: `PBS is not configured to maintain job history`, nothing listed, 0.
  * @module
  */
 import { listJobs, readConfig, readJob, runCommand, takeInjection } from '../engine.mjs';
@@ -64,6 +65,13 @@ export function main(name) {
       return failure.exit;
     }
 
+    if (history && config.history === false) {
+      // req_stat.c rejects a -x/-H request outright (PBSE_JOBHISTNOTSET) when job_history_enable
+      // is off; qstat prints the error per request (prt_job_err) and still exits 0 (pbs.md §3).
+      if (json) ctx.out(fullJson(null, config));
+      for (const id of parsed.operands.length ? parsed.operands : ['']) ctx.err(`qstat: ${dialect.texts[PBSE.JOBHISTNOTSET]} ${id}\n`);
+      return 0;
+    }
     const { entries, errors, exit } = parsed.operands.length
       ? select(ctx.dir, parsed.operands, dialect, config, { history, subjobs: flags.has('t'), arraysOnly: flags.has('J') })
       : all(ctx.dir, dialect, config, { history, historyOnly: flags.has('H'), subjobs: flags.has('t'), arraysOnly: flags.has('J') });

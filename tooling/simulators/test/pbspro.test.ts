@@ -169,6 +169,19 @@ describe('qstat', () => {
     expect(job).toMatchObject({ Job_Name: '123', job_state: 'H', Priority: 0, Resource_List: { ncpus: 1, nodect: 1 } });
   });
 
+  it('-x on a server without job history: refused for every id, nothing listed, exit 0', async () => {
+    const off = setup('pbspro', { history: false });
+    try {
+      await off.run('qsub', ['-h'], { input: 'true\n' });
+      const refused = await off.run('qstat', ['-f', '-F', 'json', '-x', '1.pbs']);
+      expect(refused).toMatchObject({ stderr: 'qstat: PBS is not configured to maintain job history 1.pbs\n', exitCode: 0 });
+      expect(Object.keys(JSON.parse(refused.stdout))).toEqual(['timestamp', 'pbs_version', 'pbs_server']);
+      expect(JSON.parse((await off.run('qstat', ['-f', '-F', 'json', '1.pbs'])).stdout).Jobs['1.pbs'].job_state).toBe('H');
+    } finally {
+      await off.cleanup();
+    }
+  });
+
   it('table form, finished jobs need -x (35), the last failure decides the exit status', async () => {
     await t.run('qsub', ['-N', 'quick'], { input: 'true\n' });
     await t.run('qsub', ['-h', '-N', 'waiting'], { input: 'true\n' });
@@ -205,6 +218,8 @@ describe('qdel', () => {
     expect((await t.run('qdel', ['1[2].pbs'])).exitCode).toBe(0);
     await untilState('1[2].pbs', ['X']);
     expect((await attrs('1[].pbs')).job_state).toBe('B');
+    // OpenPBS req_delete.c: PBSE_NOHISTARRAYSUBJOB (15159 & 0xFF).
+    expect(await t.run('qdel', ['1[2].pbs'])).toMatchObject({ stderr: 'qdel: Request invalid for finished array subjob 1[2].pbs\n', exitCode: 55 });
     expect((await t.run('qdel', ['1[].pbs'])).exitCode).toBe(0);
     expect(await untilState('1[].pbs', ['F'])).toMatchObject({ Exit_status: 2 });
   });

@@ -35,7 +35,9 @@ describe('Scyld simulator', { timeout: 60_000 }, () => {
     expect(run(sim, 'beomap', ['--np', '3']).stdout).toBe('-1:0:1\n');
     expect(run(sim, 'beomap', ['--no-local', '--np', '4'], { env: { EXCLUDE: '0' } }).stdout).toBe('1:1:2:2\n');
     expect(run(sim, 'beomap', [], { env: { NP: '2', NO_LOCAL: '1' } }).stdout).toBe('0:1\n');
-    expect(run(sim, 'beomap', ['--no-local', '--np', '7', '--no-over'])).toMatchObject({ code: 1, stdout: '' });
+    expect(run(sim, 'beomap', ['--no-local', '--np', '7'], { env: { NO_OVER: '1' } })).toMatchObject({ code: 1, stdout: '' });
+    // scyld.md §3 documents NO_OVER as a variable only: there is no --no-over flag.
+    expect(run(sim, 'beomap', ['--no-local', '--np', '2', '--no-over'])).toMatchObject({ code: 1, stdout: '' });
     sim.inject({ nodes: { 0: 'down', 1: 'error', 2: 'down' } });
     expect(run(sim, 'beomap', ['--no-local', '--np', '2'])).toMatchObject({ code: 1, stdout: '' });
     expect(run(sim, 'bpstat', ['-s', '1']).stdout).toBe('error\n');

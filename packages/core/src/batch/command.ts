@@ -48,11 +48,11 @@ export async function submitJob(driver: SchedulerDriver, scriptPath: string, opt
     const output = await options.runner.run(driver.name, argv, { stdin, timeoutMs: SUBMIT_TIMEOUT_MS, signal: stop });
     const details = { ...output, scheduler: driver.name, command: argv, attempts: attempt, expected: options.expected, said: output.exitCode === 0 ? undefined : driver.submit.said?.(output) };
     if (output.exitCode === 0) {
-      const id = driver.submit.parseJobId(output.stdout);
+      const id = driver.submit.parseJobId(output.stdout, output.stderr);
       if (id) return id;
       throw new SchedulerError(`${argv[0]} succeeded but printed no job id @cm understands`, {
         ...details,
-        hint: `expected a job id in its output ${JSON.stringify(output.stdout.slice(0, 200))}; a site wrapper around ${argv[0]} may change its output`,
+        hint: `expected a job id in its output ${JSON.stringify((output.stdout || output.stderr).slice(0, 200))}; a site wrapper around ${argv[0]} may change its output`,
       });
     }
     const said = `${output.stderr}\n${output.stdout}`;

@@ -201,8 +201,11 @@ export interface SchedulerDriver {
     command(scriptPath: string, extraFlags: readonly string[], logs: { stdoutPath: string; stderrPath: string }): Argv;
     /** `'script'`: the script also goes on the command's stdin (`bsub < job.sh`: LSF reads directives only that way). */
     stdin?: 'script';
-    /** The job id in the submit command's stdout, or undefined if there is none. */
-    parseJobId(stdout: string): string | undefined;
+    /**
+     * The job id in what a successful submit command printed, or undefined if there is none.
+     * `stderr` is for schedulers that may print it there (OpenLava's bsub with `BSUB_STDERR` set).
+     */
+    parseJobId(stdout: string, stderr?: string): string | undefined;
     /** stderr (or stdout) of a failed submission that is worth retrying (controller busy or unreachable). */
     transient?: RegExp;
     /** What to tell the user about a refused submission (e.g. which option to check), from its output. */

@@ -80,7 +80,9 @@ export class ProcessLaunch {
     const output = await runner.run(scheduler, argv);
     const places = output.exitCode === 0 ? place.parse(output, np) : { error: 'it failed' };
     if (Array.isArray(places)) return places;
-    throw new SchedulerError(`${argv[0]} could not place ${np} worker${np === 1 ? '' : 's'} (${places.error})`, {
+    // `env NAME=value beomap …` sets a variable the placing command reads: name the command itself.
+    const program = argv.find((word) => word !== 'env' && !/^[A-Za-z_]\w*=/.test(word)) ?? argv[0];
+    throw new SchedulerError(`${program} could not place ${np} worker${np === 1 ? '' : 's'} (${places.error})`, {
       ...output,
       scheduler,
       command: argv,
