@@ -9,13 +9,29 @@ import type { CommandOutput, JobStateKind, RawJobStatus } from '@cm/core/driver'
 
 /** The fields asked for: upper-cased, they are the JSON keys of each record. */
 export const BJOBS_FIELDS = ['jobid', 'jobindex', 'stat', 'exit_code', 'exit_reason', 'pend_reason'] as const;
+/** The fields every LSF with `-json` has (lsf.md's own example): asked for when the reasons are refused. */
+export const BJOBS_BASIC_FIELDS = ['jobid', 'jobindex', 'stat', 'exit_code'] as const;
+
+/**
+ * Ask with the reasons; an LSF that does not know one of the fields (lsf.md's example names
+ * only the basic four) refuses the whole list and lists nothing, so ask again with the basic
+ * fields. "Not found" for every id is an answer, not a refusal.
+ */
+const BJOBS_SCRIPT = [
+  'full=$1; basic=$2; shift 2',
+  'e=$(mktemp) || exit 1',
+  'o=$(bjobs -a -o "$full" -json "$@" 2>"$e"); r=$?',
+  `case $o in *'"RECORDS"'*) ;; *) if [ ! -s "$e" ] || grep -qvE '^[[:space:]]*$|is not found|No (unfinished )?job found' "$e"; then rm -f "$e"; exec bjobs -a -o "$basic" -json "$@"; fi ;; esac`,
+  'cat "$e" >&2; rm -f "$e"; printf \'%s\\n\' "$o"; exit $r',
+].join('; '); // one line, so a login node's shell and its logs see one command
 
 /**
  * The status command: explicit ids list jobs in every state while mbatchd remembers them
- * (CLEAN_PERIOD); `-a` says so for versions that want it.
+ * (CLEAN_PERIOD); `-a` says so for versions that want it. One `sh -c`, so it also runs as one
+ * command on a login node (`sshCommand`).
  */
 export function bjobsCommand(jobIds: readonly string[]): string[] {
-  return ['bjobs', '-a', '-o', BJOBS_FIELDS.join(' '), '-json', ...jobIds];
+  return ['sh', '-c', BJOBS_SCRIPT, 'sh', BJOBS_FIELDS.join(' '), BJOBS_BASIC_FIELDS.join(' '), ...jobIds];
 }
 
 /**

@@ -1,10 +1,11 @@
 // Unit tests of the LSF declaration: flag rendering (the one -J with the throttle), memory
 // units, run limits, bsub/bjobs/bkill output parsing, states and termination reasons, option
 // checks and did-you-mean, site config. No LSF needed.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '@cm/core';
+import { execa } from 'execa';
 import { classifyStatus, isEnded } from '@cm/core/driver';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LSFManager, type LSFOptions, createLsfDriver, lsfDriver, memoryIn, parseBjobs, runLimitSeconds, terminationReason, unitFromLsfConf, withMemoryReservation } from '../src/index.js';
@@ -176,8 +177,51 @@ describe('parsing what LSF prints', () => {
   });
 
   it('asks bjobs once for every job, finished ones included, in the JSON form', () => {
-    expect(lsfDriver.status.command(['12', '13'])).toEqual(['bjobs', '-a', '-o', 'jobid jobindex stat exit_code exit_reason pend_reason', '-json', '12', '13']);
+    const [shell, flag, , name, full, basic, ...ids] = lsfDriver.status.command(['12', '13']);
+    expect([shell, flag, name, full, basic, ids]).toEqual(['sh', '-c', 'sh', 'jobid jobindex stat exit_code exit_reason pend_reason', 'jobid jobindex stat exit_code', ['12', '13']]);
     expect(lsfDriver.cancel.command(['12', lsfDriver.taskJobId('13', 3)])).toEqual(['bkill', '12', '13[3]']);
+  });
+
+  it('asks again without the reasons when bjobs refuses a field, and passes a plain answer, its stderr and exit code on', async () => {
+    const bin = mkdtempSync(path.join(tmp, 'bjobs-'));
+    const calls = path.join(bin, 'calls');
+    const record = (extra: string) => `{"COMMAND":"bjobs","JOBS":1,"RECORDS":[{"JOBID":"12","JOBINDEX":"0","STAT":"EXIT","EXIT_CODE":"1"${extra}}]}`;
+    const run = async (knowsReasons: boolean) => {
+      writeFileSync(calls, '');
+      writeFileSync(
+        path.join(bin, 'bjobs'),
+        [
+          '#!/bin/sh',
+          `echo "$*" >> '${calls}'`,
+          'case " $* " in *exit_reason*) reasons=1 ;; *) reasons=0 ;; esac',
+          knowsReasons ? '' : `if [ $reasons = 1 ]; then echo 'exit_reason: Illegal field name.' >&2; exit 255; fi`,
+          `if [ $reasons = 1 ]; then echo '${record(',"EXIT_REASON":"TERM_RUNLIMIT: job killed after reaching LSF run time limit","PEND_REASON":""')}'; else echo '${record('')}'; fi`,
+          `echo 'Job <13> is not found' >&2; exit 255`,
+        ].join('\n'),
+        { mode: 0o755 },
+      );
+      const [file, ...args] = lsfDriver.status.command(['12', '13']);
+      const result = await execa(file!, args, { reject: false, env: { PATH: `${bin}:${process.env.PATH}` } });
+      const output = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode };
+      return { output, statuses: parseBjobs(output), calls: readFileSync(calls, 'utf8').trim().split('\n').length };
+    };
+    const rich = await run(true);
+    expect(rich).toMatchObject({ calls: 1, output: { stderr: 'Job <13> is not found', exitCode: 255 } });
+    expect(rich.statuses).toEqual([{ jobId: '12', taskIndex: null, state: 'EXIT', reason: 'TERM_RUNLIMIT: job killed after reaching LSF run time limit', exitCode: '1' }]);
+    const plain = await run(false);
+    expect(plain).toMatchObject({ calls: 2, output: { stderr: 'Job <13> is not found', exitCode: 255 } });
+    expect(plain.statuses).toEqual([{ jobId: '12', taskIndex: null, state: 'EXIT', reason: undefined, exitCode: '1' }]);
+  });
+
+  it('does not ask twice when every id is simply unknown', async () => {
+    const bin = mkdtempSync(path.join(tmp, 'bjobs-'));
+    const calls = path.join(bin, 'calls');
+    writeFileSync(calls, '');
+    writeFileSync(path.join(bin, 'bjobs'), ['#!/bin/sh', `echo "$*" >> '${calls}'`, `echo 'Job <12> is not found' >&2`, 'exit 255'].join('\n'), { mode: 0o755 });
+    const [file, ...args] = lsfDriver.status.command(['12']);
+    const result = await execa(file!, args, { reject: false, env: { PATH: `${bin}:${process.env.PATH}` } });
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(parseBjobs({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode })).toEqual([]);
   });
 
   it('knows every LSF state: live ones keep the job watched, ended ones end it', () => {

@@ -78,7 +78,7 @@ describe.skipIf(!installed)('LSF on a login node through sshCommand (real sshd o
     const calls = readFileSync(argvLog, 'utf8').split('-----\n').filter(Boolean);
     const remote = calls.map((call) => call.trim().split('\n').at(-1) ?? '');
     expect(remote.some((line) => line.startsWith('bsub'))).toBe(true);
-    expect(remote.some((line) => line.startsWith('bjobs '))).toBe(true);
+    expect(remote.some((line) => /^sh -c .*bjobs -a -o/.test(line))).toBe(true);
     expect(remote.some((line) => line.startsWith('bkill '))).toBe(true);
     expect(remote.some((line) => /^sh -c .*cat > .*\.secret/.test(line))).toBe(true);
     expect(readFileSync(argvLog, 'utf8').includes(secret)).toBe(false);
