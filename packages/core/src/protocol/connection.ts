@@ -88,9 +88,6 @@ export class FramedConnection {
           }
         },
       });
-      // Flowing, so the peer's end of the stream is seen ('end', then 'close') without a 'data'
-      // listener; unless a frame that came early already stopped reading (onFrame resumes it).
-      if (!this.#closed && !reader.paused) socket.resume();
     } else {
       socket.on('data', (chunk: Buffer) => {
         try {
