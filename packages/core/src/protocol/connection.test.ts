@@ -1,8 +1,10 @@
-import type { Socket } from 'node:net';
-import { describe, expect, it, vi } from 'vitest';
+import net, { type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameReader, FrameType, encodeFrame } from './frame.js';
+import { directReadsOf } from './direct-reads.js';
+import { connect } from './transport.js';
 
 async function connectedPair(): Promise<{ raw: Socket; conn: FramedConnection }> {
   const { client, server } = await socketPair();
@@ -52,4 +54,42 @@ describe('FramedConnection', () => {
     expect(received.at(-2)).toEqual([FrameType.Heartbeat, 0]);
     expect(received.at(-1)).toEqual([FrameType.Output, big.byteLength]);
   });
+
+  it('on a socket it dialled, reads frames that came before it was built, a big frame in many pieces, then sees the peer close', async () => {
+    const accepted = new Promise<Socket>((resolve) => {
+      server = net.createServer(resolve);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const dialled = await connect('127.0.0.1', (server!.address() as net.AddressInfo).port, { encrypt: false, secret: Buffer.alloc(32) });
+    expect(directReadsOf(dialled)).toBeDefined();
+    const peer = await accepted;
+    // The peer speaks first: these bytes can be read before the connection exists.
+    peer.write(encodeFrame(FrameType.Hello, Buffer.from('hello')));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const conn = new FramedConnection(dialled, 8 << 20);
+    const frames: Array<[number, Buffer]> = [];
+    const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));
+    conn.onFrame((frame) => frames.push([frame.type, frame.payload]));
+    const big = Buffer.alloc(3 << 20).map((_, i) => (i * 7) % 256);
+    const bytes = Buffer.concat([encodeFrame(FrameType.Output, big), encodeFrame(FrameType.Output, Buffer.from('after'))]);
+    // Pieces of every size, each its own write, so the frame arrives split across many reads.
+    for (let offset = 0, size = 1; offset < bytes.length; offset += size, size = (size * 3) % 200_003) peer.write(bytes.subarray(offset, offset + size));
+    peer.end();
+    expect(await closed).toBeUndefined();
+    expect(frames.map(([type, payload]) => [type, payload.length])).toEqual([
+      [FrameType.Hello, 5],
+      [FrameType.Output, big.length],
+      [FrameType.Output, 5],
+    ]);
+    expect(frames[0]![1].toString()).toBe('hello');
+    expect(frames[1]![1].equals(big)).toBe(true);
+    expect(frames[2]![1].toString()).toBe('after');
+    dialled.destroy();
+  });
+});
+
+let server: net.Server | undefined;
+afterEach(() => {
+  server?.close();
+  server = undefined;
 });

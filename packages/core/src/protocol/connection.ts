@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import type { EncodedPayload } from './codec.js';
+import { directReadsOf } from './direct-reads.js';
 import { FRAME_HEADER_BYTES, FrameReader, FrameType } from './frame.js';
 import { peerAddress } from './transport.js';
 
@@ -74,13 +75,28 @@ export class FramedConnection {
       // step has set its handler and, with it, the frame limit that applies.
       if (!this.#handler) this.stopReading();
     }, maxFrameBytes);
-    socket.on('data', (chunk: Buffer) => {
-      try {
-        this.reader.push(chunk);
-      } catch (error) {
-        this.destroy(error instanceof Error ? error : new ProtocolError(String(error)));
-      }
-    });
+    const reads = directReadsOf(socket);
+    if (reads) {
+      const { reader } = this;
+      reads.attach({
+        readBuffer: () => reader.readBuffer(),
+        pushRead: (bytes, into) => {
+          try {
+            reader.pushRead(bytes, into);
+          } catch (error) {
+            this.destroy(error instanceof Error ? error : new ProtocolError(String(error)));
+          }
+        },
+      });
+    } else {
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          this.reader.push(chunk);
+        } catch (error) {
+          this.destroy(error instanceof Error ? error : new ProtocolError(String(error)));
+        }
+      });
+    }
     socket.on('error', (error) => this.destroy(error));
     socket.on('close', () => this.destroy());
   }

@@ -57,3 +57,65 @@ describe('frame wire format', () => {
     expect(() => collect().reader.push(Buffer.from([0, 0, 0, 1, 0xee]))).toThrow(/unknown type 0xee/);
   });
 });
+
+/** Feed `bytes` to the reader the way a socket with `onread` does: each read lands in readBuffer(), `sizes` bytes at most, cycling. */
+function readDirect(reader: FrameReader, bytes: Buffer, sizes: number[]): Uint8Array[] {
+  const landed: Uint8Array[] = [];
+  let offset = 0;
+  for (let i = 0; offset < bytes.length; i++) {
+    const into = reader.readBuffer();
+    const n = Math.min(sizes[i % sizes.length]!, into.byteLength, bytes.length - offset);
+    bytes.copy(into, 0, offset, offset + n);
+    landed.push(into);
+    reader.pushRead(n, into);
+    offset += n;
+  }
+  return landed;
+}
+
+describe('direct reads (readBuffer / pushRead)', () => {
+  it('has a frame that spans reads read in place: the delivered payload is the buffer the reads landed in', () => {
+    const payloads: Buffer[] = [];
+    const reader = new FrameReader((_type, payload) => payloads.push(payload), 1 << 20);
+    const big = Buffer.alloc(300_000).map((_, i) => i % 251);
+    const bytes = Buffer.concat([encodeFrame(FrameType.Output, Buffer.from('a')), encodeFrame(FrameType.Output, big), encodeFrame(FrameType.Output, Buffer.from('z'))]);
+    const landed = readDirect(reader, bytes, [3, 65_536, 1, 4_099, 100_000]);
+    expect(payloads.map((p) => p.length)).toEqual([1, 300_000, 1]);
+    expect(payloads[1]!.equals(big)).toBe(true);
+    // Every read after the big frame's first chunk wrote into the payload's own memory: no copy after the kernel's.
+    const intoBody = landed.filter((into) => into.buffer === payloads[1]!.buffer);
+    expect(intoBody.length).toBeGreaterThan(3);
+    expect(payloads[2]!.toString()).toBe('z');
+  });
+
+  it('leaves the bytes of frames already delivered untouched by later reads (payloads are views of the slab)', () => {
+    const payloads: Buffer[] = [];
+    const reader = new FrameReader((_type, payload) => payloads.push(payload), 1 << 20);
+    const frames = Array.from({ length: 3_000 }, (_, i) => encodeFrame(FrameType.Output, Buffer.from(`frame ${i} `.repeat((i % 7) + 1))));
+    readDirect(reader, Buffer.concat(frames), [1, 13, 512, 5_000, 70_000]);
+    expect(payloads).toHaveLength(3_000);
+    payloads.forEach((payload, i) => expect(payload.toString()).toBe(`frame ${i} `.repeat((i % 7) + 1)));
+  });
+
+  it('holds what arrives while paused and parses it on resume, under the limit then in force', () => {
+    const seen: number[] = [];
+    const reader = new FrameReader((type) => {
+      seen.push(type);
+      if (type === FrameType.Welcome) reader.pause();
+    }, 16);
+    const bytes = Buffer.concat([encodeFrame(FrameType.Welcome, Buffer.from('w')), encodeFrame(FrameType.Output, Buffer.alloc(1_000, 1))]);
+    readDirect(reader, bytes, [bytes.length]);
+    expect(seen).toEqual([FrameType.Welcome]);
+    reader.maxFrameBytes = 4_096;
+    reader.resume();
+    expect(seen).toEqual([FrameType.Welcome, FrameType.Output]);
+  });
+
+  it('rejects an oversized frame read directly before allocating its body', () => {
+    const reader = new FrameReader(() => undefined, 100);
+    const into = reader.readBuffer();
+    Buffer.from([0x7f, 0xff, 0xff, 0xff, FrameType.Output]).copy(into);
+    expect(() => reader.pushRead(5, into)).toThrow(/over the limit of 100 bytes/);
+    expect(reader.bufferedBytes).toBe(0);
+  });
+});

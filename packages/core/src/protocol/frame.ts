@@ -72,10 +72,16 @@ const EMPTY = new Uint8Array(0);
 /** Called once per complete frame. The payload may be a view into a socket chunk: decode it before returning. */
 export type FrameHandler = (type: FrameType, payload: Buffer) => void;
 
+/** Bytes of each slab that direct reads (readBuffer) land in; Node's own reads are this size too. */
+const SLAB_BYTES = 64 * 1024;
+/** A slab with less room than this left is replaced, so a read is never starved to a few bytes. */
+const SLAB_MIN_FREE = 4 * 1024;
+
 /**
  * Incremental frame parser: push socket chunks in, get whole frames out.
  * Small frames are handed out as views of the chunk they arrived in (no copy); a frame that
- * spans chunks is assembled into one buffer of exactly its size (one copy).
+ * spans chunks is assembled into one buffer of exactly its size (one copy). A socket that
+ * reads through readBuffer()/pushRead() has the kernel write that buffer itself (no copy).
  */
 export class FrameReader {
   /** Bytes of an incomplete header carried to the next chunk. */
@@ -87,6 +93,11 @@ export class FrameReader {
   /** Set by pause(): bytes after the last delivered frame wait here, not yet parsed. */
   #paused = false;
   #held: Buffer | undefined;
+  /** Direct reads: the slab small frames are read into, never rewritten (frames are views of it), and how much is used. */
+  #slab: Buffer | undefined;
+  #slabUsed = 0;
+  /** Direct reads: the last buffer readBuffer() handed out when it was the rest of #body. */
+  #bodyRead: Buffer | undefined;
 
   constructor(
     private readonly onFrame: FrameHandler,
@@ -161,6 +172,44 @@ export class FrameReader {
       return;
     }
     if (offset < data.length) this.#carry = Buffer.from(data.subarray(offset));
+  }
+
+  /**
+   * Where the next socket read should land (Node's `onread` buffer): the unfilled rest of a
+   * frame being assembled, so the kernel copies its bytes into place and nothing else does;
+   * otherwise the free part of a slab, parsed in place by pushRead().
+   */
+  readBuffer(): Buffer {
+    if (this.#body && !this.#paused) {
+      this.#bodyRead = this.#body.subarray(this.#bodyFilled);
+      return this.#bodyRead;
+    }
+    if (!this.#slab || this.#slab.length - this.#slabUsed < SLAB_MIN_FREE) {
+      this.#slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      this.#slabUsed = 0;
+    }
+    return this.#slab.subarray(this.#slabUsed);
+  }
+
+  /** `bytes` bytes were read into `into`, a buffer readBuffer() returned. Throws like push(). */
+  pushRead(bytes: number, into: Uint8Array): void {
+    const body = this.#body;
+    if (body && into === this.#bodyRead) {
+      this.#bodyRead = undefined;
+      this.#bodyFilled += bytes;
+      if (this.#bodyFilled < body.length) return;
+      this.#body = undefined;
+      this.onFrame(this.#bodyType, body);
+      return;
+    }
+    const slab = this.#slab;
+    if (slab && into.buffer === slab.buffer && into.byteOffset === slab.byteOffset + this.#slabUsed) {
+      // The slab's used part is never read into again: frames and held bytes stay valid views of it.
+      this.#slabUsed += bytes;
+      this.push(slab.subarray(this.#slabUsed - bytes, this.#slabUsed));
+      return;
+    }
+    this.push(Buffer.from(into.buffer, into.byteOffset, bytes));
   }
 
   #hold(rest: Buffer): void {

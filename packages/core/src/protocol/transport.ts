@@ -7,6 +7,7 @@
 import { hkdfSync } from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
+import { DirectReads } from './direct-reads.js';
 
 const PSK_IDENTITY = 'cm';
 const PSK_CIPHERS = 'PSK-AES128-GCM-SHA256:PSK-CHACHA20-POLY1305';
@@ -77,12 +78,17 @@ export function createServer(security: TransportSecurity, onConnection: (socket:
   return server;
 }
 
-/** Connect to the master; resolves once the socket (and TLS, when on) is ready. */
+/**
+ * Connect to the master (or another worker); resolves once the socket (and TLS, when on) is
+ * ready. A plain-TCP socket reads through DirectReads, which FramedConnection attaches to.
+ */
 export function connect(host: string, port: number, security: TransportSecurity): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
+    const reads = security.encrypt ? undefined : new DirectReads();
     const socket = security.encrypt
       ? tls.connect({ ...tlsBase, host, port, pskCallback: () => ({ psk: pskFor(security.secret), identity: PSK_IDENTITY }), checkServerIdentity: () => undefined })
-      : net.connect({ host, port });
+      : net.connect({ host, port, onread: reads!.onread });
+    reads?.bind(socket);
     socket.once(security.encrypt ? 'secureConnect' : 'connect', () => {
       socket.removeListener('error', reject);
       resolve(socket);
