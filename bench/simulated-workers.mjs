@@ -3,7 +3,7 @@
 // (protocol 1.4: the Welcome's, then the one on the master's Heartbeats), with one timer for
 // all. The connection settings come from the CM_* environment like a real worker's; N is the
 // first argument.
-// Prints "joined N" once all are in, then keeps them alive until stdin closes.
+// Prints "joined N cpu S" (S: its CPU seconds so far) once all are in, then keeps them alive until stdin closes.
 import net from 'node:net';
 import os from 'node:os';
 import { FramedConnection } from '../packages/core/dist/protocol/connection.js';
@@ -55,7 +55,9 @@ await Promise.all(
     while (next < count) await join(next++);
   }),
 );
-process.stdout.write(`joined ${clients.length}\n`);
+// What joining cost this process (the joining side's share of the 2 cores the master also uses).
+const { user, system } = process.cpuUsage();
+process.stdout.write(`joined ${clients.length} cpu ${(user + system) / 1e6}\n`);
 setInterval(() => {
   const now = Date.now();
   // The real worker's rule: a heartbeat after a quiet interval.

@@ -29,6 +29,14 @@ class SimulatedWorkers {
       stdin: 'pipe',
       reject: false,
     });
+    this.joined = new Promise((resolve) => {
+      let text = '';
+      this.child.stdout.on('data', (chunk) => {
+        text += chunk;
+        const line = /joined (\d+) cpu ([\d.]+)/.exec(text);
+        if (line) resolve(Number(line[2]));
+      });
+    });
   }
   async shutdown() {
     this.child?.stdin.end();
@@ -42,10 +50,12 @@ global.gc();
 const before = process.memoryUsage();
 const started = process.hrtime.bigint();
 const registerCpu = process.cpuUsage();
-await cluster.addprocs(new SimulatedWorkers(n), { timeoutMs: 120_000 });
+const simulated = new SimulatedWorkers(n);
+await cluster.addprocs(simulated, { timeoutMs: 120_000 });
 const registerSeconds = Number(process.hrtime.bigint() - started) / 1e9;
 const { user, system } = process.cpuUsage(registerCpu);
 const registerCpuSeconds = (user + system) / 1e6;
+const simulatorCpuSeconds = await simulated.joined;
 
 // Let the handshakes' garbage go and the pace settle before counting memory and CPU.
 await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
@@ -58,4 +68,4 @@ const heartbeatCpuPercent = ((cpu.user + cpu.system) / 1000 / HEARTBEAT_WINDOW_M
 if (cluster.nworkers() !== n) throw new Error(`only ${cluster.nworkers()} of ${n} simulated workers stayed`);
 const bytesPerWorker = Math.max(after.rss - before.rss, after.heapUsed + after.external - before.heapUsed - before.external) / n;
 await cluster.close();
-process.stdout.write(`${JSON.stringify({ n, registerSeconds, registerCpuSeconds, bytesPerWorker, heartbeatCpuPercent, heartbeatSeconds: pace.heartbeatMs / 1000, timeoutSeconds: pace.timeoutMs / 1000 })}\n`);
+process.stdout.write(`${JSON.stringify({ n, registerSeconds, registerCpuSeconds, bytesPerWorker, heartbeatCpuPercent, simulatorCpuSeconds, heartbeatSeconds: pace.heartbeatMs / 1000, timeoutSeconds: pace.timeoutMs / 1000 })}\n`);
