@@ -106,9 +106,10 @@ describe('heartbeat pace', () => {
       await waitFor(() => heartbeats >= 3, 10_000, 'heartbeats at the pace of the Welcome');
       conn.send(FrameType.Heartbeat, encodeHeartbeatPace({ heartbeatMs: 60_000, timeoutMs: 600_000 }));
       const told = heartbeats;
-      // Three of the Welcome's timeouts of silence from the master: at that pace the worker
-      // would have sent some 24 heartbeats and then left.
-      await sleep(1_200);
+      // Silence from the master past what the Welcome's pace allows even the worker's watchdog
+      // thread (timeout + interval + 2 s): at that pace the worker would have sent some 60
+      // heartbeats, left after 400 ms, and been killed by its watchdog after 2.45 s.
+      await sleep(3_000);
       // One heartbeat may have been on its way as the pace went out.
       expect(heartbeats - told).toBeLessThanOrEqual(1);
       expect(conn.closed).toBe(false);
