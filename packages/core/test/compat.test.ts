@@ -172,18 +172,19 @@ describe(`protocol compatibility within major ${major}`, () => {
   it.skipIf(minor < HEARTBEAT_PACE_MIN_MINOR)(
     `a master of ${major}.${minor} whose heartbeat pace has grown keeps workers of ${major}.${HEARTBEAT_PACE_MIN_MINOR - 1} at the configured one: none is lost`,
     async () => {
-      // Half a heartbeat per interval allowed: with three workers, those of 1.4 heartbeat every 300 ms
-      // and are lost after 2.4 s; a 1.3 worker that slowed down too would be lost after 400 ms.
+      // Half a heartbeat per interval allowed: the factor is twice the number of workers. The
+      // workers of 1.3 join a cluster of three, whose pace is 400 ms / 3.2 s; one given it
+      // would be lost after the 400 ms that hold for it.
       const cluster = new current.core.Cluster({ heartbeat: { intervalMs: 50, timeoutMs: 400, maxPerSecond: 10 }, logger: recordingLogger(), onOutput: () => {} });
       const lost: number[] = [];
       cluster.on('worker-lost', (worker) => lost.push(worker.id));
       try {
+        const newer = await cluster.addprocs(new OtherBuildManager(current.workerMain, 3), { timeoutMs: 20_000 });
         const older = await cluster.addprocs(new OtherBuildManager(beforePace!.workerMain, 2), { timeoutMs: 20_000 });
-        const [newer] = await cluster.addprocs(new OtherBuildManager(current.workerMain, 1), { timeoutMs: 20_000 });
         // Three of the configured timeouts.
         await new Promise((resolve) => setTimeout(resolve, 1_200));
         expect(lost).toEqual([]);
-        expect(cluster.workers()).toEqual([...older, newer]);
+        expect(cluster.workers()).toEqual([...newer, ...older]);
         expect(await cluster.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
       } finally {
         await cluster.close();
