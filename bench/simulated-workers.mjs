@@ -15,6 +15,7 @@ const count = Number(process.argv[2]);
 const { CM_MASTER_HOST: host, CM_MASTER_PORT: port, CM_SECRET: secretText, CM_LAUNCH_ID: launchId } = process.env;
 const secret = Buffer.from(secretText, 'base64url');
 const CONCURRENT_HANDSHAKES = 256;
+const hostname = os.hostname();
 
 /** Each client's connection and the interval it heartbeats at (the master may change it). */
 const clients = [];
@@ -35,7 +36,7 @@ async function join(index) {
   const socket = net.connect({ host, port: Number(port), localAddress: sourceAddress(index) });
   await new Promise((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
-  const identity = { launchId, taskIndex: index, jobId: null, host: os.hostname(), pid: process.pid, cpus: 1, nodeVersion: process.version, endsAt: null };
+  const identity = { launchId, taskIndex: index, jobId: null, host: hostname, pid: process.pid, cpus: 1, nodeVersion: process.version, endsAt: null };
   const welcome = await joinMaster(conn, secret, identity, { timeoutMs: 60_000 });
   const client = { conn, heartbeatMs: welcome.heartbeatMs };
   tickMs = Math.min(tickMs, welcome.heartbeatMs);
