@@ -29,7 +29,7 @@ let tickMs = 1000;
  */
 const loopback = net.isIPv4(host) && host.startsWith('127.');
 function sourceAddress(index) {
-  return loopback ? `127.${1 + (index >> 16)}.${(index >> 8) & 0xff}.${1 + (index & 0xff) % 254}` : undefined;
+  return loopback ? `127.${1 + (index >> 16)}.${(index >> 8) & 0xff}.${1 + ((index & 0xff) % 254)}` : undefined;
 }
 
 async function join(index) {

@@ -68,4 +68,6 @@ const heartbeatCpuPercent = ((cpu.user + cpu.system) / 1000 / HEARTBEAT_WINDOW_M
 if (cluster.nworkers() !== n) throw new Error(`only ${cluster.nworkers()} of ${n} simulated workers stayed`);
 const bytesPerWorker = Math.max(after.rss - before.rss, after.heapUsed + after.external - before.heapUsed - before.external) / n;
 await cluster.close();
-process.stdout.write(`${JSON.stringify({ n, registerSeconds, registerCpuSeconds, bytesPerWorker, heartbeatCpuPercent, simulatorCpuSeconds, heartbeatSeconds: pace.heartbeatMs / 1000, timeoutSeconds: pace.timeoutMs / 1000 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ n, registerSeconds, registerCpuSeconds, bytesPerWorker, heartbeatCpuPercent, simulatorCpuSeconds, heartbeatSeconds: pace.heartbeatMs / 1000, timeoutSeconds: pace.timeoutMs / 1000 })}\n`,
+);

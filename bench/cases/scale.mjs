@@ -29,7 +29,7 @@ export async function scale() {
     rows.push(
       { what: `master scale N=${n}`, measure: 'register all (s)', cm: figures.registerSeconds, target: targeted ? '<= 5 s' : '', pass: targeted ? figures.registerSeconds <= 5 : undefined },
       { what: `master scale N=${n}`, measure: '  master CPU while registering (s)', cm: figures.registerCpuSeconds },
-      { what: `master scale N=${n}`, measure: '  simulated workers\' CPU to join, same 2 cores (s)', cm: figures.simulatorCpuSeconds },
+      { what: `master scale N=${n}`, measure: "  simulated workers' CPU to join, same 2 cores (s)", cm: figures.simulatorCpuSeconds },
       {
         what: `master scale N=${n}`,
         measure: 'master memory per worker (KB)',
