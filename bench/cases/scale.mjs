@@ -22,13 +22,14 @@ export async function scale() {
   const rows = [];
   const perWorkerRegistration = [];
   for (const n of sizes) {
-    const run = await execa('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, '--expose-gc', `${here}scale-master.mjs`, String(n)], { timeout: 180_000 });
+    const run = await execa('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" && exec "$@"', 'sh', process.execPath, '--expose-gc', `${here}scale-master.mjs`, String(n)], { timeout: 300_000 });
     const figures = JSON.parse(run.stdout.trim().split('\n').pop());
     perWorkerRegistration.push(figures.registerSeconds / n);
     const targeted = n === top;
     rows.push(
       { what: `master scale N=${n}`, measure: 'register all (s)', cm: figures.registerSeconds, target: targeted ? '<= 5 s' : '', pass: targeted ? figures.registerSeconds <= 5 : undefined },
       { what: `master scale N=${n}`, measure: '  master CPU while registering (s)', cm: figures.registerCpuSeconds },
+      { what: `master scale N=${n}`, measure: "  simulated workers' CPU to join, same 2 cores (s)", cm: figures.simulatorCpuSeconds },
       {
         what: `master scale N=${n}`,
         measure: 'master memory per worker (KB)',
@@ -43,6 +44,8 @@ export async function scale() {
         target: targeted ? '<= 5%' : '',
         pass: targeted ? figures.heartbeatCpuPercent <= 5 : undefined,
       },
+      { what: `master scale N=${n}`, measure: '  heartbeat interval at this size (s)', cm: figures.heartbeatSeconds },
+      { what: `master scale N=${n}`, measure: '  a hung worker is lost after (s)', cm: figures.timeoutSeconds },
     );
   }
   // Linear: registration time per worker at the largest N within 2x of the smallest.

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type * as Core from '../src/index.js';
 import type { ClusterManager, LaunchContext } from '../src/driver.js';
 import { PROTOCOL_VERSION } from '../src/index.js';
-import { PEER_CALLS_MIN_MINOR } from '../src/protocol/version.js';
+import { HEARTBEAT_PACE_MIN_MINOR, PEER_CALLS_MIN_MINOR } from '../src/protocol/version.js';
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
 const work = mkdtempSync(path.join(os.tmpdir(), 'cm-compat-'));
@@ -83,12 +83,15 @@ let nextMinor: Build;
 let previousMinor: Build | undefined;
 /** A build of the last minor without calls from workers. */
 let beforePeerCalls: Build | undefined;
+/** A build of the last minor without the heartbeat pace. */
+let beforePace: Build | undefined;
 let nextMajor: Build;
 beforeAll(async () => {
   current = { version: `${major}.${minor}`, core: await import('../src/index.js'), workerMain: path.join(packageDir, 'dist', 'worker', 'main.js') };
   nextMinor = await buildWith({ major, minor: minor + 1 });
   previousMinor = minor > 0 ? await buildWith({ major, minor: minor - 1 }) : undefined;
   beforePeerCalls = minor < PEER_CALLS_MIN_MINOR ? undefined : minor - 1 === PEER_CALLS_MIN_MINOR - 1 ? previousMinor : await buildWith({ major, minor: PEER_CALLS_MIN_MINOR - 1 });
+  beforePace = minor < HEARTBEAT_PACE_MIN_MINOR ? undefined : minor - 1 === HEARTBEAT_PACE_MIN_MINOR - 1 ? previousMinor : await buildWith({ major, minor: HEARTBEAT_PACE_MIN_MINOR - 1 });
   nextMajor = await buildWith({ major: major + 1, minor: 0 });
 });
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -165,6 +168,29 @@ describe(`protocol compatibility within major ${major}`, () => {
       await cluster.close();
     }
   });
+
+  it.skipIf(minor < HEARTBEAT_PACE_MIN_MINOR)(
+    `a master of ${major}.${minor} whose heartbeat pace has grown keeps workers of ${major}.${HEARTBEAT_PACE_MIN_MINOR - 1} at the configured one: none is lost`,
+    async () => {
+      // Half a heartbeat per interval allowed: the factor is twice the number of workers. The
+      // workers of 1.3 join a cluster of three, whose pace is 400 ms / 3.2 s; one given it
+      // would be lost after the 400 ms that hold for it.
+      const cluster = new current.core.Cluster({ heartbeat: { intervalMs: 50, timeoutMs: 400, maxPerSecond: 10 }, logger: recordingLogger(), onOutput: () => {} });
+      const lost: number[] = [];
+      cluster.on('worker-lost', (worker) => lost.push(worker.id));
+      try {
+        const newer = await cluster.addprocs(new OtherBuildManager(current.workerMain, 3), { timeoutMs: 20_000 });
+        const older = await cluster.addprocs(new OtherBuildManager(beforePace!.workerMain, 2), { timeoutMs: 20_000 });
+        // Three of the configured timeouts.
+        await new Promise((resolve) => setTimeout(resolve, 1_200));
+        expect(lost).toEqual([]);
+        expect(cluster.workers()).toEqual([...newer, ...older]);
+        expect(await cluster.pmap((x: number) => x + 1, [1, 2, 3])).toEqual([2, 3, 4]);
+      } finally {
+        await cluster.close();
+      }
+    },
+  );
 
   it(`a worker of ${major + 1}.0 is refused, with a message naming both versions`, async () => {
     const cluster = new current.core.Cluster({ logger: recordingLogger(), onOutput: () => {} });

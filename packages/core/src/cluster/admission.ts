@@ -10,7 +10,8 @@ import type { Socket } from 'node:net';
 import type { WorkerLossInfo } from '../errors.js';
 import type { WorkerConfig } from '../manager/types.js';
 import { FramedConnection } from '../protocol/connection.js';
-import { HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
+import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptWorker } from '../protocol/handshake.js';
+import type { HeartbeatPace } from '../protocol/heartbeat-pace.js';
 import { formatMs } from '../util/debug.js';
 import type { LevelLogger } from '../util/logger.js';
 import type { LaunchBook } from './launch-book.js';
@@ -66,15 +67,15 @@ export class WorkerAdmission {
     const connectedAt = performance.now();
     logger.debug(() => `connection from ${remote}`);
     this.#handshakes.add(conn);
-    acceptWorker(conn, secret, (identity) => this.#admit(identity), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
-      ({ identity, workerId, version }) => {
+    acceptWorker(conn, secret, (identity, version) => this.#admit(identity, version.minor), { timeoutMs: HANDSHAKE_TIMEOUT_MS }).then(
+      ({ identity, workerId, version, pace }) => {
         this.#handshakes.delete(conn);
         conn.maxFrameBytes = options.maxFrameBytes;
         logger.debug(
           () =>
             `handshake with ${remote} done in ${formatMs(performance.now() - connectedAt)}: worker ${workerId} (${identity.host}, pid ${identity.pid}, launch ${identity.launchId}, task ${identity.taskIndex ?? '-'}, protocol ${version.major}.${version.minor})`,
         );
-        this.#join(conn, identity, workerId, version.minor);
+        this.#join(conn, identity, workerId, version.minor, pace);
       },
       (error: Error) => {
         this.#handshakes.delete(conn);
@@ -92,7 +93,7 @@ export class WorkerAdmission {
     for (const conn of this.#handshakes) conn.destroy();
   }
 
-  #admit(identity: WorkerIdentity): ReturnType<Parameters<typeof acceptWorker>[2]> {
+  #admit(identity: WorkerIdentity, protocolMinor: number): Admission {
     const launch = this.#host.launches.get(identity.launchId);
     if (this.#host.closed()) return { admit: false, reason: 'the cluster is closing' };
     if (!launch) return { admit: false, reason: `launch ${identity.launchId} is not (or no longer) accepting workers` };
@@ -101,17 +102,10 @@ export class WorkerAdmission {
     // place of a task that has joined (or will), nor claim a task the launch never started.
     const slot = launch.claimTask(identity.taskIndex, identity.jobId);
     if (slot) return { admit: false, reason: slot };
-    const { heartbeat, maxFrameBytes } = this.#host.options;
-    return {
-      admit: true,
-      workerId: this.#nextWorkerId++,
-      heartbeatMs: heartbeat.intervalMs,
-      timeoutMs: heartbeat.timeoutMs,
-      maxFrameBytes,
-    };
+    return { admit: true, workerId: this.#nextWorkerId++, ...this.#host.liveness.welcomePace(protocolMinor), maxFrameBytes: this.#host.options.maxFrameBytes };
   }
 
-  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number): void {
+  #join(conn: FramedConnection, identity: WorkerIdentity, id: number, protocolMinor: number, pace: HeartbeatPace): void {
     const { roster, router, liveness, logger, events } = this.#host;
     const launch = this.#host.launches.get(identity.launchId);
     if (!launch || this.#host.closed()) {
@@ -135,7 +129,7 @@ export class WorkerAdmission {
     roster.enrol(handle);
     router.joined(handle, protocolMinor);
     conn.onClose((error) => this.#host.lost(handle, lossOnClose(error)));
-    liveness.start();
+    liveness.watch(handle, pace);
     launch.workerJoined(id);
     launch.manager.manage?.(config, 'joined');
     logger.info(

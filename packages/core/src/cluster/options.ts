@@ -33,9 +33,10 @@ export const clusterOptionsSchema = z
       .object({
         intervalMs: timerMs(10).default(5_000),
         timeoutMs: timerMs(50).default(30_000),
+        maxPerSecond: z.number().positive().max(1e9).default(1_000),
       })
       .strict()
-      .default({ intervalMs: 5_000, timeoutMs: 30_000 })
+      .default({ intervalMs: 5_000, timeoutMs: 30_000, maxPerSecond: 1_000 })
       .refine((h) => h.timeoutMs > h.intervalMs, 'timeoutMs must be larger than intervalMs'),
     maxFrameBytes: z
       .number()
@@ -56,7 +57,8 @@ export interface HeartbeatOptions {
    * How often each side sends a heartbeat when it has sent nothing else, in milliseconds.
    * Killed workers are noticed at once (their connection closes); heartbeats catch frozen or
    * unreachable hosts, so a few seconds is plenty, and at thousands of workers every
-   * heartbeat is a system call on the master. At least 10.
+   * heartbeat is a system call on the master. At least 10. In a cluster larger than
+   * `maxPerSecond` heartbeats per interval allow, the interval grows (see `maxPerSecond`).
    * @defaultValue 5000 (5 s)
    */
   intervalMs?: number | undefined;
@@ -64,10 +66,21 @@ export interface HeartbeatOptions {
    * Silence after which the other side counts as gone, in milliseconds: the master fails the
    * worker's calls with `WorkerLostError` and stops it; a worker exits. Must be larger than
    * `intervalMs`. Raise it for long synchronous computations, which block a worker's
-   * heartbeats.
+   * heartbeats. Grows with the interval in a large cluster (see `maxPerSecond`).
    * @defaultValue 30000 (30 s)
    */
   timeoutMs?: number | undefined;
+  /**
+   * The most heartbeats per second the master takes from its workers together. In a cluster
+   * of more than `maxPerSecond × intervalMs / 1000` workers (5,000 with the defaults), the
+   * master multiplies every worker's interval and timeout by
+   * `ceil(workers / (maxPerSecond × intervalMs / 1000))` (workers of protocol 1.4 and later;
+   * older ones keep `intervalMs` and `timeoutMs`), so 20,000 workers heartbeat every 20 s and
+   * a hung one is lost after 120 s. Raise it to notice hung workers sooner in a large cluster,
+   * at about 10 µs of the master's CPU per heartbeat (and as many for its own to the worker).
+   * @defaultValue 1000
+   */
+  maxPerSecond?: number | undefined;
 }
 
 /** Options of `new Cluster(options)`. Unknown names are refused, with the closest known name. */

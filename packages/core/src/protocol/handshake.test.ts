@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
-import { PROTOCOL_VERSION } from './version.js';
+import { PROTOCOL_VERSION, type ProtocolVersion } from './version.js';
 import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptPeer, acceptWorker, joinMaster, joinPeer } from './handshake.js';
 
 const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
@@ -89,6 +89,36 @@ describe('handshake', () => {
     ]);
     expect(accepted.version).toEqual({ major: 1, minor: 1 });
     expect(welcome.version).toEqual({ major: 1, minor: 1 });
+  });
+
+  it('the master decides knowing the session version (so an older worker can get the configured heartbeat pace), and the pace it gives is in the Welcome', async () => {
+    const secret = randomBytes(32);
+    const { master, worker } = await pair();
+    const seen: ProtocolVersion[] = [];
+    const decide = (_identity: WorkerIdentity, version: ProtocolVersion): Admission => {
+      seen.push(version);
+      return { admit: true, workerId: 2, heartbeatMs: version.minor >= 4 ? 20_000 : 5_000, timeoutMs: version.minor >= 4 ? 120_000 : 30_000, maxFrameBytes: 1 << 20 };
+    };
+    const [accepted, welcome] = await Promise.all([
+      acceptWorker(master, secret, decide, { timeoutMs: 2000, version: { major: 1, minor: 4 } }),
+      joinMaster(worker, secret, identity, { timeoutMs: 2000, version: { major: 1, minor: 3 } }),
+    ]);
+    expect(seen).toEqual([{ major: 1, minor: 3 }]);
+    expect(accepted.pace).toEqual({ heartbeatMs: 5_000, timeoutMs: 30_000 });
+    expect([welcome.heartbeatMs, welcome.timeoutMs]).toEqual([5_000, 30_000]);
+  });
+
+  it('every handshake gets fresh nonces (drawn from a pool)', () => {
+    const nonces = new Set<string>();
+    // Only the Hello is looked at: a connection that records what is sent and never answers.
+    const recording = {
+      send: (_type: FrameType, payload: Uint8Array) => nonces.add((JSON.parse(Buffer.from(payload).toString('utf8')) as { nonce: string }).nonce),
+      nextFrame: () => new Promise(() => {}),
+    } as unknown as FramedConnection;
+    for (let i = 0; i < 200; i++) void acceptWorker(recording, randomBytes(32), admitAll, { timeoutMs: 2000 });
+    // More handshakes than one fill of the pool, all different, each 32 bytes.
+    expect(nonces.size).toBe(200);
+    for (const nonce of nonces) expect(Buffer.from(nonce, 'base64')).toHaveLength(32);
   });
 
   it("passes on the master's refusal reason", async () => {

@@ -2,7 +2,7 @@
  * The wire protocol version. Peers with the same major interoperate (the session uses the
  * lower minor); a different major is refused with a message naming both versions.
  */
-export const PROTOCOL_VERSION = { major: 1, minor: 3 } as const;
+export const PROTOCOL_VERSION = { major: 1, minor: 4 } as const;
 
 /** The first minor version with the Cancel frame: a master sends it only to workers that speak it. */
 export const CANCEL_MIN_MINOR = 1;
@@ -15,6 +15,12 @@ export const ITEM_CALL_MIN_MINOR = 2;
 
 /** The first minor version with direct connections between workers (the Direct frame; `topology: 'all_to_all'`). */
 export const DIRECT_PEERS_MIN_MINOR = 3;
+
+/**
+ * The first minor version in which the master's Heartbeats carry the heartbeat pace (the
+ * interval and timeout a worker uses from then on): the master slows heartbeats as the cluster grows.
+ */
+export const HEARTBEAT_PACE_MIN_MINOR = 4;
 
 export type ProtocolVersion = { readonly major: number; readonly minor: number };
 

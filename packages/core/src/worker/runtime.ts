@@ -20,7 +20,6 @@ import {
   decodeCall,
   decodeCancel,
   decodeMessage,
-  encodeHeartbeatStats,
   encodeMessage,
   encodeResult,
   messageId,
@@ -38,7 +37,7 @@ import { installPeerGlobals } from './peer-api.js';
 import { peerClient } from './peer-client.js';
 import { captureOutput } from './output.js';
 import { decodeSecret } from './secret.js';
-import { ProcessStats, heartbeatWithStats } from './stats.js';
+import { MasterHeartbeat } from './heartbeat.js';
 import { Watchdog } from './watchdog.js';
 
 /** Exit codes, so a launcher can tell why a worker stopped. */
@@ -188,6 +187,7 @@ function serve(
     }
   };
   const output = captureOutput(sendOutput, { tee });
+  const heartbeat = new MasterHeartbeat(conn, watchdog, settings);
   let shuttingDown = false;
   let crashed = false;
   // A promise some user code left rejected and unhandled would end the process (Node's
@@ -380,6 +380,7 @@ function serve(
         receiveCancel(payload);
         return;
       case FrameType.Heartbeat:
+        heartbeat.received(payload);
         return;
       case FrameType.Reply:
       case FrameType.Peers:
@@ -398,21 +399,11 @@ function serve(
     }
   });
 
-  const stats = new ProcessStats();
-  conn.send(FrameType.Heartbeat, encodeHeartbeatStats(stats.sample()));
-  watchdog.watch(conn.socket, settings);
-  const heartbeat = setInterval(() => {
-    watchdog.heard(conn.lastReceivedAt);
-    if (Date.now() - conn.lastReceivedAt > settings.timeoutMs) {
-      conn.destroy(new Error(`no heartbeat from the master for ${settings.timeoutMs} ms`));
-      return;
-    }
-    heartbeatWithStats(conn, stats, Date.now(), settings.heartbeatMs);
-  }, settings.heartbeatMs);
+  heartbeat.start();
 
   return new Promise((resolve) => {
     conn.onClose((error) => {
-      clearInterval(heartbeat);
+      heartbeat.stop();
       watchdog.stop();
       output.restore();
       if (shuttingDown) return resolve(WorkerExit.Shutdown);

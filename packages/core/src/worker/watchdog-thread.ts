@@ -40,10 +40,19 @@ function die(why: string): void {
   process.kill(process.pid, 'SIGKILL');
 }
 
-function watch(settings: WatchdogSettings): void {
-  let seen = false;
-  let downSince: number | undefined;
-  setInterval(() => {
+/** What the main thread last said (it says again when the master changes the heartbeat pace). */
+let settings: WatchdogSettings | undefined;
+let timer: NodeJS.Timeout | undefined;
+let seen = false;
+let downSince: number | undefined;
+
+function watch(next: WatchdogSettings): void {
+  const rearm = next.checkMs !== settings?.checkMs;
+  settings = next;
+  if (!rearm) return;
+  clearInterval(timer);
+  timer = setInterval(() => {
+    if (!settings) return;
     const now = Date.now();
     const silentMs = now - lastHeard[0]!;
     if (silentMs > settings.timeoutMs + settings.graceMs) return die(`nothing heard from the master for ${Math.round(silentMs)} ms (timeout ${settings.timeoutMs} ms)`);
@@ -62,4 +71,4 @@ function watch(settings: WatchdogSettings): void {
   }, settings.checkMs);
 }
 
-parentPort?.once('message', (settings: WatchdogSettings) => watch(settings));
+parentPort?.on('message', (next: WatchdogSettings) => watch(next));

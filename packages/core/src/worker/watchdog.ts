@@ -34,6 +34,8 @@ export class Watchdog {
   readonly #thread: Worker;
   /** Float64 ms timestamp of the last frame the main thread read, shared with the thread. */
   readonly #lastHeard = new Float64Array(new SharedArrayBuffer(8));
+  /** The connection watched, once `watch` was called. */
+  #socket: Pick<WatchdogSettings, 'watchSocket' | 'localPort' | 'remotePort'> | undefined;
   /** Resolves once the thread runs (or failed to start: a worker without a watchdog still works). */
   readonly ready: Promise<void>;
 
@@ -57,16 +59,25 @@ export class Watchdog {
   }
 
   /** Start watching the connection `socket` to the master. */
-  watch(socket: net.Socket, settings: { heartbeatMs: number; timeoutMs: number }): void {
+  watch(socket: net.Socket, pace: { heartbeatMs: number; timeoutMs: number }): void {
     this.#lastHeard[0] = Date.now();
-    const watch: WatchdogSettings = {
-      // The main thread refreshes the shared time once per heartbeat tick, so it lags by up to one.
-      timeoutMs: settings.timeoutMs + settings.heartbeatMs,
-      graceMs: GRACE_MS,
-      checkMs: Math.min(1_000, settings.heartbeatMs),
+    this.#socket = {
       watchSocket: process.platform === 'linux' && socket.localPort !== undefined && socket.remotePort !== undefined,
       localPort: socket.localPort ?? 0,
       remotePort: socket.remotePort ?? 0,
+    };
+    this.repace(pace);
+  }
+
+  /** The master set a new heartbeat pace (protocol 1.4+): judge its silence by that from now on. */
+  repace(pace: { heartbeatMs: number; timeoutMs: number }): void {
+    if (!this.#socket) return;
+    const watch: WatchdogSettings = {
+      // The main thread refreshes the shared time once per heartbeat tick, so it lags by up to one.
+      timeoutMs: pace.timeoutMs + pace.heartbeatMs,
+      graceMs: GRACE_MS,
+      checkMs: Math.min(1_000, pace.heartbeatMs),
+      ...this.#socket,
     };
     this.#thread.postMessage(watch);
   }
