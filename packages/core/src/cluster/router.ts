@@ -67,6 +67,11 @@ interface Caller {
   readonly open: Map<number, (reason: unknown) => void>;
 }
 
+/** Up to this many workers told of membership changes, they are told at the end of the event loop's turn. */
+const PROMPT_PEERS_LISTENERS = 100;
+/** The longest membership changes are gathered before going out (big clusters). */
+const MAX_PEERS_GATHER_MS = 1_000;
+
 /** Master-side ids of calls the master runs itself; kept apart from anything a worker numbers. */
 let nextMasterCall = 0x8000_0000;
 
@@ -124,19 +129,30 @@ export class CallRouter {
     handle.conn.send(FrameType.Peers, encodePeerMessage(this.#addresses.size > 0 ? { all, direct: [...this.#addresses.values()] } : { all }));
   }
 
-  /** Membership changes that happen together (a launch's workers joining) go out as one Peers frame per listener. */
+  /**
+   * Membership changes that happen together (a launch's workers joining) go out as one Peers
+   * frame per listener: after this turn of the event loop while few workers listen, and
+   * gathered for up to one ms per listener (at most {@link MAX_PEERS_GATHER_MS}) past
+   * {@link PROMPT_PEERS_LISTENERS}, so a join wave into a big cluster costs about a thousand
+   * frames a second instead of listeners × loop turns. Routing does not wait for it (the
+   * master knows every worker); a worker's `workers()` may lag by that long.
+   */
   #queue(record: () => void): void {
     record();
     if (this.#flushQueued) return;
     this.#flushQueued = true;
-    setImmediate(() => {
-      this.#flushQueued = false;
-      const message = encodePeerMessage(this.#announced.length > 0 ? { joined: this.#joined, left: this.#left, direct: this.#announced } : { joined: this.#joined, left: this.#left });
-      this.#joined = [];
-      this.#left = [];
-      this.#announced = [];
-      for (const listener of this.#listeners) if (!listener.conn.closed) listener.conn.send(FrameType.Peers, message);
-    });
+    const listeners = this.#listeners.size;
+    if (listeners <= PROMPT_PEERS_LISTENERS) setImmediate(() => this.#flush());
+    else setTimeout(() => this.#flush(), Math.min(MAX_PEERS_GATHER_MS, listeners)).unref();
+  }
+
+  #flush(): void {
+    this.#flushQueued = false;
+    const message = encodePeerMessage(this.#announced.length > 0 ? { joined: this.#joined, left: this.#left, direct: this.#announced } : { joined: this.#joined, left: this.#left });
+    this.#joined = [];
+    this.#left = [];
+    this.#announced = [];
+    for (const listener of this.#listeners) if (!listener.conn.closed) listener.conn.send(FrameType.Peers, message);
   }
 
   #receive(handle: WorkerHandle, type: number, payload: Buffer): void {
