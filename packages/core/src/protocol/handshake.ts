@@ -25,6 +25,7 @@ import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import type { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import type { z } from 'zod';
+import type * as ListenerSchemaModule from './handshake-schemas.js';
 import type { PeerIdentity, WorkerIdentity } from './handshake-schemas.js';
 import { PROTOCOL_VERSION, type ProtocolVersion, versionMismatchMessage } from './version.js';
 
@@ -145,7 +146,7 @@ function negotiate(mine: ProtocolVersion, theirs: ProtocolVersion): ProtocolVers
   return { major: mine.major, minor: Math.min(mine.minor, theirs.minor) };
 }
 
-type ListenerSchemas = typeof import('./handshake-schemas.js');
+type ListenerSchemas = typeof ListenerSchemaModule;
 let listenerSchemasLoading: Promise<ListenerSchemas> | undefined;
 /** The listener's zod schemas, loaded on its first handshake (a dialling worker never loads them). */
 const listenerSchemas = (): Promise<ListenerSchemas> => (listenerSchemasLoading ??= import('./handshake-schemas.js'));
