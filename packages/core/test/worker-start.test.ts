@@ -1,14 +1,17 @@
 // What a worker loads before it joins: the modules `cm-worker` imports statically stay free of
-// zod, of the master's parts and of what only serving calls needs (docs/decisions.md, "The
-// worker starts without zod"), and the hand-written check of the worker's environment that
-// replaced a zod schema still accepts and refuses exactly what that schema did.
+// zod and of the master's parts; the call API remote functions use (and zod with it) loads on
+// first use, synchronously, and works as before (docs/decisions.md, "The worker starts without
+// zod"); and the hand-written check of the worker's environment that replaced a zod schema
+// still accepts and refuses exactly what that schema did.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { LocalManager, moduleFunction } from '../src/index.js';
 import { WORKER_ENV, readWorkerEnv } from '../src/worker/env.js';
+import { testCluster } from './helpers.js';
 
 const src = fileURLToPath(new URL('../src', import.meta.url));
 
@@ -54,11 +57,37 @@ describe('the worker start-up path', () => {
     expect(forbidden).toEqual([]);
   });
 
-  it("leaves what only calls need to after the join: the peer-call API, the listener's schemas", () => {
+  it("leaves the call API of remote functions (peer-api.ts, which loads zod) out, and the listener's schemas", () => {
+    expect(graph).toContain(path.join('worker', 'peer-globals.ts'));
     expect(graph).not.toContain(path.join('worker', 'peer-api.ts'));
     expect(graph).not.toContain(path.join('protocol', 'handshake-schemas.ts'));
-    // ...and the runtime does load the peer-call API before serving (the globals remote functions use).
-    expect(readFileSync(path.join(src, 'worker', 'runtime.ts'), 'utf8')).toMatch(/import\('\.\/peer-api\.js'\)/);
+  });
+});
+
+describe('the call API on a worker, loaded on first use', () => {
+  it('is not loaded by a function that does not use it, and works synchronously when first used', async () => {
+    const cluster = testCluster();
+    const [worker] = await cluster.addprocs(new LocalManager(1));
+    const probe = moduleFunction<[], boolean>('./fixtures/worker-start-probe.mjs', 'callApiLoaded');
+    expect(await cluster.remotecallFetch(worker!, (x: number) => x + 1, 1)).toBe(2);
+    expect(await cluster.remotecallFetch(worker!, probe)).toBe(false);
+    // First use: a synchronous answer, and a synchronous UsageError for a bad option (checked by zod).
+    // Through the worker's globals: vitest renames imported bindings, which a worker cannot resolve.
+    const seen = await cluster.remotecallFetch(worker!, () => {
+      const { workers, remotecall } = globalThis as unknown as { workers(): number[]; remotecall(target: object, fn: () => unknown): unknown };
+      const ids = workers();
+      let thrown = 'nothing';
+      try {
+        remotecall({ worker: ids[0]!, timeoutMS: 5 }, () => 1);
+      } catch (error) {
+        thrown = `${(error as Error).name}: ${(error as Error).message}`;
+      }
+      return { ids, thrown };
+    });
+    expect(seen.ids).toEqual([worker]);
+    expect(seen.thrown).toMatch(/^UsageError: .*timeoutMS.*did you mean `timeoutMs`/);
+    expect(await cluster.remotecallFetch(worker!, probe)).toBe(true);
+    await cluster.close();
   });
 });
 

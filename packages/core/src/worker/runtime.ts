@@ -34,6 +34,7 @@ import { WORKER_ENV, firstSetVariable, readWorkerEnv } from './env.js';
 import { type DirectPeers, startDirectPeers } from './direct-peers.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { myid, setMyid } from './identity.js';
+import { installPeerGlobals } from './peer-globals.js';
 import { peerClient } from './peer-client.js';
 import { captureOutput } from './output.js';
 import { decodeSecret } from './secret.js';
@@ -138,6 +139,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
     endsAt: config.endsAt ?? null,
   };
 
+  // Running before any user code can block the event loop it needs to boot (watchdog.ts).
+  const watchdog = new Watchdog();
   const host = config.masterHost;
   const port = config.masterPort;
   const security = { encrypt: config.tls === '1', secret };
@@ -156,13 +159,8 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   debug(() => `worker ${process.pid} admitted as worker ${welcome.workerId} (protocol ${welcome.version.major}.${welcome.version.minor}) in ${formatMs(performance.now() - shaking)}`);
   conn.maxFrameBytes = welcome.maxFrameBytes;
   setMyid(welcome.workerId);
-  // Calls that arrived meanwhile wait unread until serve() takes them. Only now, with the worker
-  // counted in, does it load what serving calls needs and its start does not: the watchdog's
-  // thread (running before any user code can block the event loop it needs to boot,
-  // watchdog.ts) and the API remote functions call (peer-api.ts, and zod, which checks its options).
-  const watchdog = new Watchdog();
-  const [{ installPeerGlobals }] = await Promise.all([import('./peer-api.js'), watchdog.ready]);
-  installPeerGlobals();
+  // Calls that arrived meanwhile wait unread until serve() takes them.
+  await watchdog.ready;
   return serve(conn, welcome, config.teeOutput === '1', watchdog, security);
 }
 
@@ -177,6 +175,7 @@ function serve(
   // Calls this worker makes itself (peer-api.ts) go through the master on this connection.
   const peers = peerClient();
   peers.attach(conn, settings.version.minor);
+  installPeerGlobals();
   /** Direct connections to and from other workers, once the master asks for them (`topology: 'all_to_all'`). */
   let direct: DirectPeers | undefined;
   /** Calls that went asynchronous and have not answered yet: the ones a Cancel can reach. */
