@@ -5,11 +5,12 @@
 // still accepts and refuses exactly what that schema did.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { LocalManager, moduleFunction } from '../src/index.js';
+import { LocalManager } from '../src/index.js';
 import { WORKER_ENV, readWorkerEnv } from '../src/worker/env.js';
 import { testCluster } from './helpers.js';
 
@@ -65,13 +66,10 @@ describe('the worker start-up path', () => {
 });
 
 describe('the call API on a worker, loaded on first use', () => {
-  it('is not loaded by a function that does not use it, and works synchronously when first used', async () => {
+  it('works on first use, synchronously: an answer at once, and a UsageError at once for a bad option (checked by zod)', async () => {
     const cluster = testCluster();
     const [worker] = await cluster.addprocs(new LocalManager(1));
-    const probe = moduleFunction<[], boolean>('./fixtures/worker-start-probe.mjs', 'callApiLoaded');
     expect(await cluster.remotecallFetch(worker!, (x: number) => x + 1, 1)).toBe(2);
-    expect(await cluster.remotecallFetch(worker!, probe)).toBe(false);
-    // First use: a synchronous answer, and a synchronous UsageError for a bad option (checked by zod).
     // Through the worker's globals: vitest renames imported bindings, which a worker cannot resolve.
     const seen = await cluster.remotecallFetch(worker!, () => {
       const { workers, remotecall } = globalThis as unknown as { workers(): number[]; remotecall(target: object, fn: () => unknown): unknown };
@@ -86,8 +84,25 @@ describe('the call API on a worker, loaded on first use', () => {
     });
     expect(seen.ids).toEqual([worker]);
     expect(seen.thrown).toMatch(/^UsageError: .*timeoutMS.*did you mean `timeoutMs`/);
-    expect(await cluster.remotecallFetch(worker!, probe)).toBe(true);
     await cluster.close();
+  });
+  it("is loaded before a module function's module is imported (it may import @cm/core, and a require cannot meet that import half-way)", async () => {
+    // In a fresh process, with the built files a worker runs: the first use of a module function
+    // starts importing its module; by the time that call returns, the call API must be loaded.
+    const dist = (file: string) => pathToFileURL(path.join(src, '..', 'dist', 'worker', file)).href;
+    const fixture = pathToFileURL(path.join(src, '..', 'test', 'fixtures', 'tasks.mjs')).href;
+    const script = [
+      `import { FunctionTable } from ${JSON.stringify(dist('functions.js'))};`,
+      `import { peerApiLoaded } from ${JSON.stringify(dist('peer-globals.js'))};`,
+      'const table = new FunctionTable();',
+      `table.define({ id: 1, module: ${JSON.stringify(fixture)}, name: 'square' });`,
+      'const before = peerApiLoaded();',
+      'const square = table.resolve(1);',
+      'const during = peerApiLoaded();',
+      'console.log(JSON.stringify({ before, during, value: (await square)(4) }));',
+    ].join('\n');
+    const { stdout } = await execa(process.execPath, ['--input-type=module', '-e', script]);
+    expect(JSON.parse(stdout)).toEqual({ before: false, during: true, value: 16 });
   });
 });
 
