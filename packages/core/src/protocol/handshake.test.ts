@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import { socketPair } from '../../test/socket-pair.js';
 import { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import { PROTOCOL_VERSION, type ProtocolVersion } from './version.js';
-import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptPeer, acceptWorker, joinMaster, joinPeer } from './handshake.js';
+import { type Admission, HANDSHAKE_MAX_FRAME_BYTES, type WorkerIdentity, acceptPeer, acceptWorker, diallerFrameChecks, joinMaster, joinPeer } from './handshake.js';
 
 const identity: WorkerIdentity = { launchId: 'L1', taskIndex: 0, jobId: null, host: 'h', pid: 42, cpus: 2, nodeVersion: process.version, endsAt: null };
 const admitAll = (): Admission => ({ admit: true, workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1 << 20 });
@@ -128,4 +131,56 @@ describe('handshake', () => {
     const results = await Promise.allSettled([acceptWorker(master, secret, refuse, { timeoutMs: 2000 }), joinMaster(worker, secret, identity, { timeoutMs: 2000 })]);
     expect(results[1]).toMatchObject({ status: 'rejected', reason: { message: expect.stringMatching(/already has all 2/) } });
   });
+
+  it('a worker refuses a malformed Welcome, naming the field, before trusting anything in it', async () => {
+    const { master, worker } = await pair();
+    master.send(FrameType.Hello, Buffer.from(JSON.stringify({ protocol: 'cm', version: PROTOCOL_VERSION, nonce: randomBytes(32).toString('base64') })));
+    const joining = joinMaster(worker, randomBytes(32), identity, { timeoutMs: 2000 });
+    await master.nextFrame(2000, 'Auth frame');
+    const welcome = { version: PROTOCOL_VERSION, proof: 'x', workerId: 2, heartbeatMs: 2 ** 31, timeoutMs: 5000, maxFrameBytes: 1 << 20 };
+    master.send(FrameType.Welcome, Buffer.from(JSON.stringify(welcome)));
+    await expect(joining).rejects.toThrow(/Welcome frame is malformed: `heartbeatMs` must be a number of ms above 0 and at most 2147483647/);
+  });
+});
+
+// The dialler checks its frames by hand (every worker does on start, and zod is too slow to
+// load for that: docs/decisions.md); these are the zod schemas they were written from.
+const versionSchema = z.object({ major: z.number().int().nonnegative(), minor: z.number().int().nonnegative() });
+const frameSchemas = {
+  hello: z.object({ protocol: z.literal('cm'), version: versionSchema, nonce: z.string() }),
+  welcome: z.object({
+    version: versionSchema,
+    proof: z.string(),
+    workerId: z.number().int().positive(),
+    heartbeatMs: z.number().positive().max(MAX_TIMER_MS),
+    timeoutMs: z.number().positive().max(MAX_TIMER_MS),
+    maxFrameBytes: z.number().int().positive(),
+  }),
+  refuse: z.object({ reason: z.string() }),
+};
+
+describe("the dialler's frame checks", () => {
+  const value = fc.oneof(
+    fc.constantFrom(0, 1, 2, -1, 0.5, 2 ** 31 - 1, 2 ** 31, 2 ** 53, 'cm', 'x', '', null, true),
+    fc.record({ major: fc.constantFrom(0, 1, -1, 1.5, '1'), minor: fc.constantFrom(0, 3, -2, 2.5, null) }, { requiredKeys: [] }),
+    fc.constant([]),
+  );
+  // Well-formed frames of every kind, with up to two fields replaced and one left out.
+  const wellFormed = { protocol: 'cm', version: { major: 1, minor: 3 }, nonce: 'n', proof: 'p', workerId: 2, heartbeatMs: 1000, timeoutMs: 5000, maxFrameBytes: 1024, reason: 'r' };
+  const keys = [...Object.keys(wellFormed), 'extra'];
+  const frame = fc.tuple(fc.dictionary(fc.constantFrom(...keys), value, { maxKeys: 2 }), fc.subarray(keys, { maxLength: 1 })).map(([replaced, dropped]) => {
+    const candidate: Record<string, unknown> = { ...wellFormed, ...replaced };
+    for (const key of dropped) delete candidate[key];
+    return candidate;
+  });
+  for (const kind of ['hello', 'welcome', 'refuse'] as const) {
+    it(`accept exactly the ${kind} frames their zod schema accepts`, () => {
+      fc.assert(
+        fc.property(frame, (candidate) => {
+          expect(diallerFrameChecks[kind](candidate) === undefined).toBe(frameSchemas[kind].safeParse(candidate).success);
+        }),
+        { numRuns: 3_000 },
+      );
+    });
+  }
 });

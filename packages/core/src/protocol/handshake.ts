@@ -20,13 +20,17 @@
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { z } from 'zod';
 import { ProtocolError } from '../errors.js';
 import { MAX_TIMER_MS } from '../util/keep-alive.js';
 import type { FramedConnection } from './connection.js';
 import { FrameType } from './frame.js';
 import type { HeartbeatPace } from './heartbeat-pace.js';
+import type { z } from 'zod';
+import type * as ListenerSchemaModule from './handshake-schemas.js';
+import type { PeerIdentity, WorkerIdentity } from './handshake-schemas.js';
 import { PROTOCOL_VERSION, type ProtocolVersion, versionMismatchMessage } from './version.js';
+
+export type { PeerIdentity, WorkerIdentity };
 
 /** Frames before authentication are small; anything bigger is an attack or garbage. */
 export const HANDSHAKE_MAX_FRAME_BYTES = 64 * 1024;
@@ -60,26 +64,6 @@ function freshNonce(): Buffer {
   return nonce;
 }
 
-const versionSchema = z.object({ major: z.number().int().nonnegative(), minor: z.number().int().nonnegative() });
-
-/** Who a worker says it is. Trusted only once its proof has been checked. */
-export const workerIdentitySchema = z.object({
-  launchId: z.string().min(1).max(200),
-  taskIndex: z.number().int().nonnegative().nullable(),
-  jobId: z.string().max(200).nullable(),
-  host: z.string().max(255),
-  pid: z.number().int().positive(),
-  cpus: z.number().int().positive(),
-  nodeVersion: z.string().max(50),
-  /** Unix ms when the worker's job must end (scheduler walltime), when known. */
-  endsAt: z.number().nullable().default(null),
-});
-export type WorkerIdentity = z.infer<typeof workerIdentitySchema>;
-
-/** Who a worker dialling another worker directly says it is, and whom it meant to reach. */
-export const peerIdentitySchema = z.object({ workerId: z.number().int().positive(), target: z.number().int().positive() }).strict();
-export type PeerIdentity = z.infer<typeof peerIdentitySchema>;
-
 /** The proof labels of each kind of connection: who dials proves with `dialler`, who listens with `listener`. */
 const ROLES = {
   master: { dialler: 'cm-worker', listener: 'cm-master' },
@@ -87,20 +71,54 @@ const ROLES = {
 } as const;
 type Roles = (typeof ROLES)[keyof typeof ROLES];
 
-const helloSchema = z.object({ protocol: z.literal('cm'), version: versionSchema, nonce: z.string() });
-const authSchema = z.object({ version: versionSchema, nonce: z.string(), proof: z.string(), identity: z.unknown() });
-const welcomeSchema = z.object({
-  version: versionSchema,
-  proof: z.string(),
-  workerId: z.number().int().positive(),
-  // A worker arms timers with these: Node clamps delays over 2^31 − 1 ms to 1 ms.
-  heartbeatMs: z.number().positive().max(MAX_TIMER_MS),
-  timeoutMs: z.number().positive().max(MAX_TIMER_MS),
-  maxFrameBytes: z.number().int().positive(),
-});
-const refuseSchema = z.object({ reason: z.string() });
+/** The listener's Hello, as the dialler reads it. */
+interface Hello {
+  protocol: 'cm';
+  version: ProtocolVersion;
+  nonce: string;
+}
 
-export type Welcome = z.infer<typeof welcomeSchema>;
+/** The listener's Welcome: its proof, the id it gave the dialler, and the session's settings. */
+export interface Welcome {
+  version: ProtocolVersion;
+  proof: string;
+  workerId: number;
+  heartbeatMs: number;
+  timeoutMs: number;
+  maxFrameBytes: number;
+}
+
+/**
+ * The dialler's checks of the three frames it reads (Hello, Welcome, Refuse). Written out by
+ * hand rather than with zod, because every worker runs them as it starts and loading zod was
+ * the largest part of a worker's start-up (docs/decisions.md); handshake.test.ts holds them to
+ * the zod schemas the listener's frames used to be checked with. Each returns a problem, or
+ * undefined when the value is well-formed.
+ */
+type Check = (value: Record<string, unknown>) => string | undefined;
+
+const isWhole = (value: unknown, min: number): value is number => Number.isSafeInteger(value) && (value as number) >= min;
+const field = (name: string, ok: boolean, expected: string): string | undefined => (ok ? undefined : `\`${name}\` must be ${expected}`);
+const versionProblem = (value: unknown): string | undefined => {
+  if (typeof value !== 'object' || value === null) return '`version` must be an object { major, minor }';
+  const { major, minor } = value as Record<string, unknown>;
+  return field('version.major', isWhole(major, 0), 'a whole number') ?? field('version.minor', isWhole(minor, 0), 'a whole number');
+};
+const timerProblem = (name: string, value: unknown) => field(name, typeof value === 'number' && value > 0 && value <= MAX_TIMER_MS, `a number of ms above 0 and at most ${MAX_TIMER_MS}`);
+
+const checkHello: Check = (v) => field('protocol', v.protocol === 'cm', '"cm"') ?? versionProblem(v.version) ?? field('nonce', typeof v.nonce === 'string', 'a string');
+const checkWelcome: Check = (v) =>
+  versionProblem(v.version) ??
+  field('proof', typeof v.proof === 'string', 'a string') ??
+  field('workerId', isWhole(v.workerId, 1), 'a whole number above 0') ??
+  // A worker arms timers with these: Node clamps delays over 2^31 − 1 ms to 1 ms.
+  timerProblem('heartbeatMs', v.heartbeatMs) ??
+  timerProblem('timeoutMs', v.timeoutMs) ??
+  field('maxFrameBytes', isWhole(v.maxFrameBytes, 1), 'a whole number above 0');
+const checkRefuse: Check = (v) => field('reason', typeof v.reason === 'string', 'a string');
+
+/** The dialler's frame checks, for the tests that hold them to their schemas. @internal */
+export const diallerFrameChecks = { hello: checkHello, welcome: checkWelcome, refuse: checkRefuse } as const;
 
 /**
  * What the master decides once a worker has proven itself: its id and, for the Welcome, the
@@ -131,22 +149,26 @@ function sendJson(conn: FramedConnection, type: FrameType, value: unknown): void
   conn.send(type, Buffer.from(JSON.stringify(value), 'utf8'));
 }
 
-function parseJson<T>(schema: z.ZodType<T>, payload: Buffer, what: string): T {
-  let value: unknown;
+function parseJson(payload: Buffer, what: string): unknown {
   try {
-    value = JSON.parse(payload.toString('utf8'));
+    return JSON.parse(payload.toString('utf8'));
   } catch {
     throw new ProtocolError(`${what} is not valid JSON`);
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new ProtocolError(`${what} is malformed: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
-  return parsed.data;
+}
+
+/** A frame the dialler reads: JSON of an object that passes `check`. */
+function readFrame<T>(check: Check, payload: Buffer, what: string): T {
+  const value = parseJson(payload, what);
+  const problem = typeof value === 'object' && value !== null && !Array.isArray(value) ? check(value as Record<string, unknown>) : 'it is not an object';
+  if (problem) throw new ProtocolError(`${what} is malformed: ${problem}`);
+  return value as T;
 }
 
 async function expectFrame(conn: FramedConnection, expected: FrameType, what: string, timeoutMs: number): Promise<Buffer> {
   const frame = await conn.nextFrame(timeoutMs, what);
   if (frame.type === FrameType.Refuse) {
-    throw new RefusedError(`refused by peer: ${parseJson(refuseSchema, frame.payload, 'Refuse frame').reason}`);
+    throw new RefusedError(`refused by peer: ${readFrame<{ reason: string }>(checkRefuse, frame.payload, 'Refuse frame').reason}`);
   }
   if (frame.type !== expected) throw new ProtocolError(`expected the ${what}, got frame type 0x${frame.type.toString(16)}`);
   return frame.payload;
@@ -155,6 +177,11 @@ async function expectFrame(conn: FramedConnection, expected: FrameType, what: st
 function negotiate(mine: ProtocolVersion, theirs: ProtocolVersion): ProtocolVersion {
   return { major: mine.major, minor: Math.min(mine.minor, theirs.minor) };
 }
+
+type ListenerSchemas = typeof ListenerSchemaModule;
+let listenerSchemasLoading: Promise<ListenerSchemas> | undefined;
+/** The listener's zod schemas, loaded on its first handshake (a dialling worker never loads them). */
+const listenerSchemas = (): Promise<ListenerSchemas> => (listenerSchemasLoading ??= import('./handshake-schemas.js'));
 
 /**
  * Master side. Resolves with the worker's verified identity and its admission, after the
@@ -167,7 +194,7 @@ export function acceptWorker(
   decide: (identity: WorkerIdentity, version: ProtocolVersion) => Admission,
   options: { timeoutMs: number; version?: ProtocolVersion },
 ): Promise<Accepted<WorkerIdentity>> {
-  return accept(conn, secret, ROLES.master, workerIdentitySchema, 'worker identity', decide, options);
+  return accept(conn, secret, ROLES.master, (schemas) => schemas.workerIdentitySchema, 'worker identity', decide, options);
 }
 
 /**
@@ -181,14 +208,14 @@ export function acceptPeer(
   decide: (identity: PeerIdentity, version: ProtocolVersion) => Admission,
   options: { timeoutMs: number; version?: ProtocolVersion },
 ): Promise<Accepted<PeerIdentity>> {
-  return accept(conn, secret, ROLES.peer, peerIdentitySchema, 'peer identity', decide, options);
+  return accept(conn, secret, ROLES.peer, (schemas) => schemas.peerIdentitySchema, 'peer identity', decide, options);
 }
 
 async function accept<I>(
   conn: FramedConnection,
   secret: Buffer,
   roles: Roles,
-  identitySchema: z.ZodType<I>,
+  identitySchema: (schemas: ListenerSchemas) => z.ZodType<I>,
   what: string,
   decide: (identity: I, version: ProtocolVersion) => Admission,
   options: { timeoutMs: number; version?: ProtocolVersion },
@@ -196,7 +223,11 @@ async function accept<I>(
   const version = options.version ?? PROTOCOL_VERSION;
   const masterNonce = freshNonce();
   sendJson(conn, FrameType.Hello, { protocol: 'cm', version, nonce: masterNonce.toString('base64') });
-  const auth = parseJson(authSchema, await expectFrame(conn, FrameType.Auth, 'Auth frame', options.timeoutMs), 'Auth frame');
+  const [schemas, authPayload] = await Promise.all([listenerSchemas(), expectFrame(conn, FrameType.Auth, 'Auth frame', options.timeoutMs)]);
+  const authFrame = parseJson(authPayload, 'Auth frame');
+  const parsedAuth = schemas.authSchema.safeParse(authFrame);
+  if (!parsedAuth.success) throw new ProtocolError(`Auth frame is malformed: ${parsedAuth.error.issues[0]?.message ?? 'invalid'}`);
+  const auth = parsedAuth.data;
   if (auth.version.major !== version.major) {
     const reason = versionMismatchMessage(version, auth.version);
     sendJson(conn, FrameType.Refuse, { reason });
@@ -207,7 +238,7 @@ async function accept<I>(
     sendJson(conn, FrameType.Refuse, { reason: "authentication failed: the worker does not hold this cluster's secret" });
     throw new ProtocolError('authentication failed: wrong secret');
   }
-  const identity = identitySchema.safeParse(auth.identity);
+  const identity = identitySchema(schemas).safeParse(auth.identity);
   if (!identity.success) {
     const reason = `${what} is malformed: ${identity.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
     sendJson(conn, FrameType.Refuse, { reason });
@@ -248,7 +279,7 @@ export async function joinPeer(conn: FramedConnection, secret: Buffer, identity:
 
 async function join(conn: FramedConnection, secret: Buffer, roles: Roles, identity: unknown, impostor: string, options: { timeoutMs: number; version?: ProtocolVersion }): Promise<Welcome> {
   const version = options.version ?? PROTOCOL_VERSION;
-  const hello = parseJson(helloSchema, await expectFrame(conn, FrameType.Hello, 'Hello frame', options.timeoutMs), 'Hello frame');
+  const hello = readFrame<Hello>(checkHello, await expectFrame(conn, FrameType.Hello, 'Hello frame', options.timeoutMs), 'Hello frame');
   if (hello.version.major !== version.major) {
     const reason = versionMismatchMessage(hello.version, version);
     sendJson(conn, FrameType.Refuse, { reason });
@@ -262,7 +293,16 @@ async function join(conn: FramedConnection, secret: Buffer, roles: Roles, identi
     proof: proof(secret, roles.dialler, masterNonce, workerNonce).toString('base64'),
     identity,
   });
-  const welcome = parseJson(welcomeSchema, await expectFrame(conn, FrameType.Welcome, 'Welcome frame', options.timeoutMs), 'Welcome frame');
+  const {
+    version: agreed,
+    proof: given,
+    workerId,
+    heartbeatMs,
+    timeoutMs,
+    maxFrameBytes,
+  } = readFrame<Welcome>(checkWelcome, await expectFrame(conn, FrameType.Welcome, 'Welcome frame', options.timeoutMs), 'Welcome frame');
+  // Only the fields a Welcome has, as the schema it was once checked with kept them.
+  const welcome: Welcome = { version: { major: agreed.major, minor: agreed.minor }, proof: given, workerId, heartbeatMs, timeoutMs, maxFrameBytes };
   if (!proofMatches(proof(secret, roles.listener, workerNonce, masterNonce), welcome.proof)) throw new ProtocolError(impostor);
   return welcome;
 }

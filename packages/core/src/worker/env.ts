@@ -4,8 +4,6 @@
  * docs/protocol.md, so a worker written in another language reads the same names.
  * @module
  */
-import { z } from 'zod';
-
 export const WORKER_ENV = {
   /** Host name or address of the master's listening socket. */
   masterHost: 'CM_MASTER_HOST',
@@ -35,28 +33,77 @@ export const WORKER_ENV = {
   teeOutput: 'CM_TEE_OUTPUT',
 } as const;
 
-const envInt = (name: string) =>
-  z
-    .string({ error: `${name} is not set` })
-    .regex(/^\d+$/, `${name} must be a whole number`)
-    .transform(Number);
+/** A worker's connection settings, as read from its environment by {@link readWorkerEnv}. */
+export interface WorkerEnv {
+  masterHost: string;
+  masterPort: number;
+  secret: string | undefined;
+  secretFile: string | undefined;
+  launchId: string;
+  taskIndex: number | undefined;
+  taskIndexVars: string | undefined;
+  taskIndexBase: '0' | '1' | undefined;
+  jobIdVars: string | undefined;
+  endsAt: number | undefined;
+  connectTimeoutMs: number | undefined;
+  teeOutput: string | undefined;
+  tls: '0' | '1' | undefined;
+}
 
-export const workerEnvSchema = z.object({
-  [WORKER_ENV.masterHost]: z.string({ error: `${WORKER_ENV.masterHost} is not set` }).min(1),
-  [WORKER_ENV.masterPort]: envInt(WORKER_ENV.masterPort).pipe(z.number().min(1).max(65535)),
-  // Checked when read (worker/secret.ts), with a message that says what is wrong with it.
-  [WORKER_ENV.secret]: z.string().optional(),
-  [WORKER_ENV.secretFile]: z.string().min(1).optional(),
-  [WORKER_ENV.launchId]: z.string({ error: `${WORKER_ENV.launchId} is not set` }).min(1),
-  [WORKER_ENV.taskIndex]: envInt(WORKER_ENV.taskIndex).optional(),
-  [WORKER_ENV.taskIndexVars]: z.string().optional(),
-  [WORKER_ENV.taskIndexBase]: z.enum(['0', '1']).optional(),
-  [WORKER_ENV.jobIdVars]: z.string().optional(),
-  [WORKER_ENV.endsAt]: envInt(WORKER_ENV.endsAt).optional(),
-  [WORKER_ENV.connectTimeoutMs]: envInt(WORKER_ENV.connectTimeoutMs).optional(),
-  [WORKER_ENV.teeOutput]: z.string().optional(),
-  [WORKER_ENV.tls]: z.enum(['0', '1']).optional(),
-});
+/**
+ * Read and check the worker's settings. Checked by hand, not with zod: this runs on every
+ * worker's start, and loading zod (95 modules) was the largest part of a worker's start-up
+ * (docs/decisions.md, "The worker starts without zod"); test/worker-start.test.ts holds these
+ * rules as a zod schema and checks that both agree. Returns the settings, or every problem found.
+ */
+export function readWorkerEnv(env: NodeJS.ProcessEnv): { ok: true; value: WorkerEnv } | { ok: false; problems: string[] } {
+  const problems: string[] = [];
+  const required = (name: string): string => {
+    const value = env[name];
+    if (value === undefined) problems.push(`${name} is not set`);
+    else if (value === '') problems.push(`${name} is empty`);
+    return value ?? '';
+  };
+  const whole = (name: string, value: string | undefined): number | undefined => {
+    if (value === undefined) return undefined;
+    if (!/^\d+$/.test(value)) {
+      problems.push(`${name} must be a whole number, got ${JSON.stringify(value)}`);
+      return undefined;
+    }
+    return Number(value);
+  };
+  const oneOf = <T extends string>(name: string, allowed: readonly T[]): T | undefined => {
+    const value = env[name];
+    if (value === undefined || (allowed as readonly string[]).includes(value)) return value as T | undefined;
+    problems.push(`${name} must be ${allowed.map((a) => `"${a}"`).join(' or ')}, got ${JSON.stringify(value)}`);
+    return undefined;
+  };
+  const masterHost = required(WORKER_ENV.masterHost);
+  const portText = env[WORKER_ENV.masterPort];
+  if (portText === undefined) problems.push(`${WORKER_ENV.masterPort} is not set`);
+  const masterPort = whole(WORKER_ENV.masterPort, portText);
+  if (masterPort !== undefined && (masterPort < 1 || masterPort > 65535)) problems.push(`${WORKER_ENV.masterPort} must be a port from 1 to 65535, got ${masterPort}`);
+  const secretFile = env[WORKER_ENV.secretFile];
+  if (secretFile === '') problems.push(`${WORKER_ENV.secretFile} is empty`);
+  const launchId = required(WORKER_ENV.launchId);
+  const value: WorkerEnv = {
+    masterHost,
+    masterPort: masterPort ?? 0,
+    // Checked when read (worker/secret.ts), with a message that says what is wrong with it.
+    secret: env[WORKER_ENV.secret],
+    secretFile,
+    launchId,
+    taskIndex: whole(WORKER_ENV.taskIndex, env[WORKER_ENV.taskIndex]),
+    taskIndexVars: env[WORKER_ENV.taskIndexVars],
+    taskIndexBase: oneOf(WORKER_ENV.taskIndexBase, ['0', '1']),
+    jobIdVars: env[WORKER_ENV.jobIdVars],
+    endsAt: whole(WORKER_ENV.endsAt, env[WORKER_ENV.endsAt]),
+    connectTimeoutMs: whole(WORKER_ENV.connectTimeoutMs, env[WORKER_ENV.connectTimeoutMs]),
+    teeOutput: env[WORKER_ENV.teeOutput],
+    tls: oneOf(WORKER_ENV.tls, ['0', '1']),
+  };
+  return problems.length === 0 ? { ok: true, value } : { ok: false, problems };
+}
 
 /** The first of `names` (comma-separated) that is set in `env` and passes `accept`. */
 export function firstSetVariable(env: NodeJS.ProcessEnv, names: string | undefined, accept: (value: string) => boolean = (value) => value !== ''): string | undefined {

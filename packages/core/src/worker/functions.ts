@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import type { DefineMessage } from '../protocol/messages.js';
+import { loadPeerApi } from './peer-globals.js';
 
 type AnyFunction = (...args: unknown[]) => unknown;
 
@@ -70,6 +71,14 @@ export class FunctionTable {
 }
 
 async function importExport(url: string, name: string, importer: string | undefined): Promise<AnyFunction> {
+  // The module may import @cm/core: load the call API first, so that the globals' `require` of
+  // it never meets this import half-way (peer-globals.ts). Only a concurrent import of the user's
+  // own can make this fail, and then that import loads it.
+  try {
+    loadPeerApi();
+  } catch {
+    // loaded by that import instead
+  }
   let namespace: Record<string, unknown>;
   try {
     namespace = (await import(url)) as Record<string, unknown>;

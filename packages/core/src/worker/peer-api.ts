@@ -242,13 +242,5 @@ export async function everywhere(...params: unknown[]): Promise<unknown[]> {
   return Promise.all(futures.map((future) => future.fetch()));
 }
 
-/** The runtime: make these callable from inline functions, which see only globals (as `myid` and `currentSignal` are). */
-export function installPeerGlobals(): void {
-  const api = { workers, nworkers, remotecall, remotecallFetch, remotecallWait, spawnAt, fetchFuture, pmap, everywhere, MASTER_ID };
-  for (const [name, value] of Object.entries(api)) {
-    if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
-  }
-}
-
 export type { FutureRef, PeerCallOptions, RemoteFuture };
 export { PeerFuture };

@@ -29,11 +29,11 @@ import { type TransportSecurity, connect } from '../protocol/transport.js';
 import { backoffDelays, sleep } from '../util/backoff.js';
 import { debug, formatMs } from '../util/debug.js';
 import { callSlots, cancelCall, endCall, installWorkerGlobals, isCancelled } from './call-context.js';
-import { WORKER_ENV, firstSetVariable, workerEnvSchema } from './env.js';
+import { WORKER_ENV, firstSetVariable, readWorkerEnv } from './env.js';
 import { type DirectPeers, startDirectPeers } from './direct-peers.js';
 import { FunctionTable, explainInlineError } from './functions.js';
 import { myid, setMyid } from './identity.js';
-import { installPeerGlobals } from './peer-api.js';
+import { installPeerGlobals } from './peer-globals.js';
 import { peerClient } from './peer-client.js';
 import { captureOutput } from './output.js';
 import { decodeSecret } from './secret.js';
@@ -116,33 +116,35 @@ async function connectWithRetry(host: string, port: number, security: TransportS
 
 /** Start the worker from environment variables; resolves to the exit code once the session ends. */
 export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  const parsed = workerEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => issue.message).join('; ');
-    throw new WorkerStartError(`cm-worker was started without valid connection settings: ${problems}. Workers are started by a ClusterManager, which sets these variables.`, WorkerExit.Config);
+  const parsed = readWorkerEnv(env);
+  if (!parsed.ok) {
+    throw new WorkerStartError(
+      `cm-worker was started without valid connection settings: ${parsed.problems.join('; ')}. Workers are started by a ClusterManager, which sets these variables.`,
+      WorkerExit.Config,
+    );
   }
-  const config = parsed.data;
-  const secret = readSecret(env, { secret: config[WORKER_ENV.secret], file: config[WORKER_ENV.secretFile] });
-  const schedulerIndex = firstSetVariable(env, config[WORKER_ENV.taskIndexVars], (v) => /^\d+$/.test(v));
-  const taskIndex = config[WORKER_ENV.taskIndex] ?? (schedulerIndex === undefined ? undefined : Number(schedulerIndex) - Number(config[WORKER_ENV.taskIndexBase] ?? 0));
+  const config = parsed.value;
+  const secret = readSecret(env, { secret: config.secret, file: config.secretFile });
+  const schedulerIndex = firstSetVariable(env, config.taskIndexVars, (v) => /^\d+$/.test(v));
+  const taskIndex = config.taskIndex ?? (schedulerIndex === undefined ? undefined : Number(schedulerIndex) - Number(config.taskIndexBase ?? 0));
   const identity: WorkerIdentity = {
-    launchId: config[WORKER_ENV.launchId],
+    launchId: config.launchId,
     taskIndex: taskIndex === undefined ? null : Number(taskIndex),
-    jobId: firstSetVariable(env, config[WORKER_ENV.jobIdVars]) ?? null,
+    jobId: firstSetVariable(env, config.jobIdVars) ?? null,
     host: os.hostname(),
     pid: process.pid,
     cpus: os.availableParallelism(),
     nodeVersion: process.version,
-    endsAt: config[WORKER_ENV.endsAt] ?? null,
+    endsAt: config.endsAt ?? null,
   };
 
   // Running before any user code can block the event loop it needs to boot (watchdog.ts).
   const watchdog = new Watchdog();
-  const host = config[WORKER_ENV.masterHost];
-  const port = config[WORKER_ENV.masterPort];
-  const security = { encrypt: config[WORKER_ENV.tls] === '1', secret };
+  const host = config.masterHost;
+  const port = config.masterPort;
+  const security = { encrypt: config.tls === '1', secret };
   const dialled = performance.now();
-  const socket = await connectWithRetry(host, port, security, config[WORKER_ENV.connectTimeoutMs] ?? DEFAULT_CONNECT_TIMEOUT_MS);
+  const socket = await connectWithRetry(host, port, security, config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS);
   debug(() => `worker ${process.pid} connected to the master at ${host}:${port}${security.encrypt ? ' (TLS)' : ''} in ${formatMs(performance.now() - dialled)}`);
   const conn = new FramedConnection(socket, HANDSHAKE_MAX_FRAME_BYTES);
   let welcome;
@@ -158,7 +160,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<n
   setMyid(welcome.workerId);
   // Calls that arrived meanwhile wait unread until serve() takes them.
   await watchdog.ready;
-  return serve(conn, welcome, config[WORKER_ENV.teeOutput] === '1', watchdog, security);
+  return serve(conn, welcome, config.teeOutput === '1', watchdog, security);
 }
 
 function serve(
