@@ -4,7 +4,6 @@
  * grows and handle a bounded number of heartbeat frames per second (docs/protocol.md, section 5).
  * @module
  */
-import { z } from 'zod';
 import { MAX_TIMER_MS } from '../util/keep-alive.js';
 
 /** How often each side sends a Heartbeat when it has sent nothing else, and the silence after which the other side counts as gone. */
@@ -16,10 +15,6 @@ export interface HeartbeatPace {
 /** Heartbeat (master → worker, 1.4+): uint32 BE heartbeatMs, uint32 BE timeoutMs. Longer payloads: the rest is reserved. */
 export const HEARTBEAT_PACE_BYTES = 8;
 
-// The worker arms timers with these, as with the Welcome's: Node clamps delays over 2^31 − 1 ms to 1 ms.
-const paceSchema = z
-  .object({ heartbeatMs: z.number().int().positive().max(MAX_TIMER_MS), timeoutMs: z.number().int().positive().max(MAX_TIMER_MS) })
-  .refine((pace) => pace.timeoutMs > pace.heartbeatMs, 'timeoutMs must be larger than heartbeatMs');
 
 export function encodeHeartbeatPace({ heartbeatMs, timeoutMs }: HeartbeatPace): Buffer {
   const body = Buffer.allocUnsafe(HEARTBEAT_PACE_BYTES);
@@ -35,6 +30,11 @@ export function encodeHeartbeatPace({ heartbeatMs, timeoutMs }: HeartbeatPace): 
  */
 export function decodeHeartbeatPace(body: Buffer): HeartbeatPace | undefined {
   if (body.length < HEARTBEAT_PACE_BYTES) return undefined;
-  const parsed = paceSchema.safeParse({ heartbeatMs: body.readUInt32BE(0), timeoutMs: body.readUInt32BE(4) });
-  return parsed.success ? parsed.data : undefined;
+  const heartbeatMs = body.readUInt32BE(0);
+  const timeoutMs = body.readUInt32BE(4);
+  // Checked by hand, not with zod: every worker decodes this, and a worker starts without zod
+  // (docs/decisions.md). The worker arms timers with these, as with the Welcome's: Node clamps
+  // delays over 2^31 − 1 ms to 1 ms.
+  if (heartbeatMs < 1 || timeoutMs > MAX_TIMER_MS || timeoutMs <= heartbeatMs) return undefined;
+  return { heartbeatMs, timeoutMs };
 }
