@@ -15,7 +15,6 @@ export interface HeartbeatPace {
 /** Heartbeat (master → worker, 1.4+): uint32 BE heartbeatMs, uint32 BE timeoutMs. Longer payloads: the rest is reserved. */
 export const HEARTBEAT_PACE_BYTES = 8;
 
-
 export function encodeHeartbeatPace({ heartbeatMs, timeoutMs }: HeartbeatPace): Buffer {
   const body = Buffer.allocUnsafe(HEARTBEAT_PACE_BYTES);
   body.writeUInt32BE(heartbeatMs, 0);
