@@ -24,6 +24,17 @@ describe('FramedConnection', () => {
     expect(later).toEqual([FrameType.Define, FrameType.Call]);
   });
 
+  it('forgets a close listener when asked (a handshake step that got its frame keeps none)', async () => {
+    const { raw, conn } = await connectedPair();
+    const kept: string[] = [];
+    const forget = conn.onClose(() => kept.push('forgotten one called'));
+    conn.onClose(() => kept.push('kept one called'));
+    forget();
+    raw.destroy();
+    await vi.waitFor(() => expect(conn.closed).toBe(true));
+    expect(kept).toEqual(['kept one called']);
+  });
+
   it('closes the connection on a bad frame and reports why', async () => {
     const { raw, conn } = await connectedPair();
     const closed = new Promise<Error | undefined>((resolve) => conn.onClose(resolve));

@@ -8,10 +8,8 @@ import type { Socket } from 'node:net';
 import { FrameTooLargeError, ProtocolError } from '../errors.js';
 import type { EncodedPayload } from './codec.js';
 import { directReadsOf } from './direct-reads.js';
-import { FRAME_HEADER_BYTES, FrameReader, FrameType } from './frame.js';
+import { FRAME_HEADER_BYTES, FrameReader, type FrameType } from './frame.js';
 import { peerAddress } from './transport.js';
-
-const HEARTBEAT = FrameType.Heartbeat;
 
 const EMPTY = new Uint8Array(0);
 
@@ -148,10 +146,20 @@ export class FramedConnection {
     setTimeout(() => this.destroy(), lingerMs).unref();
   }
 
-  /** Called once, when the connection ends for any reason; `error` says why when it was not a clean close. */
-  onClose(listener: (error: Error | undefined) => void): void {
-    if (this.#closed) listener(undefined);
-    else this.#closeListeners.push(listener);
+  /**
+   * Called once, when the connection ends for any reason; `error` says why when it was not a
+   * clean close. Returns a function that forgets the listener (for waits that end first).
+   */
+  onClose(listener: (error: Error | undefined) => void): () => void {
+    if (this.#closed) {
+      listener(undefined);
+      return () => {};
+    }
+    this.#closeListeners.push(listener);
+    return () => {
+      const at = this.#closeListeners.indexOf(listener);
+      if (at >= 0) this.#closeListeners.splice(at, 1);
+    };
   }
 
   /** Wait for the next frame (handshake use); rejects on close or timeout. */
@@ -160,12 +168,13 @@ export class FramedConnection {
       const timer = setTimeout(() => {
         reject(new ProtocolError(`no ${what} from ${this.remoteAddress} within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.onClose((error) => {
+      const forget = this.onClose((error) => {
         clearTimeout(timer);
         reject(error ?? new ProtocolError(`connection ${this.remoteAddress} closed before the ${what}`));
       });
       this.onFrame((frame) => {
         clearTimeout(timer);
+        forget(); // a connection lives for hours after its handshake: keep no listener per step
         this.#handler = undefined;
         resolve(frame);
       });
@@ -197,11 +206,6 @@ export class FramedConnection {
     const encoded = payload instanceof Uint8Array ? { parts: [payload], byteLength: payload.byteLength } : payload;
     this.assertFits(encoded, `frame type 0x${type.toString(16)}`);
     this.#write(type, encoded);
-  }
-
-  /** Send a heartbeat unless something else went out within `intervalMs` (any frame is a sign of life). */
-  heartbeat(now: number, intervalMs: number): void {
-    if (now - this.lastSentAt >= intervalMs * 0.9) this.send(HEARTBEAT);
   }
 
   /** Bytes accepted for sending and not yet handed to the kernel (socket buffer and backlog). */
