@@ -16,10 +16,10 @@ export {
   type LaunchSnapshot,
   type LossSnapshot,
   type PmapSnapshot,
-  type PoolSnapshot,
   type WorkerSnapshot,
   type WorkerState,
-} from './cluster/snapshot.js';
+} from './cluster/snapshot-types.js';
+export type { PoolSnapshot } from './cluster/pool-snapshot.js';
 export {
   clusterOptionsSchema,
   addprocsOptionsSchema,

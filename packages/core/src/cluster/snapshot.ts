@@ -24,9 +24,6 @@ import {
 } from './snapshot-types.js';
 import type { ClusterEvents, LaunchProgressEvent, PmapProgressEvent } from './types.js';
 
-export type { PoolSnapshot } from './pool-snapshot.js';
-export * from './snapshot-types.js';
-
 /** Lost workers kept in `workers` (newest), losses kept in `losses`, events in `events`, launches in `launches`, finished pmaps in `pmaps`. */
 const KEEP = { lostWorkers: 50, losses: 50, events: 200, launches: 20, endedPmaps: 5 } as const;
 
